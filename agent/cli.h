@@ -1,0 +1,8 @@
+#pragma once
+
+namespace mtasts::agent {
+
+/// Parses the command line of CONTRACT.md and runs the chosen form. Returns the exit status.
+int RunCli(int argc, char** argv);
+
+}  // namespace mtasts::agent

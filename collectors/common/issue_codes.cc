@@ -1,0 +1,54 @@
+#include "collectors/common/issue_codes.h"
+
+#include <stdexcept>
+
+namespace mtasts {
+
+std::string_view SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kCritical: return "critical";
+    case Severity::kHigh: return "high";
+    case Severity::kMedium: return "medium";
+    case Severity::kLow: return "low";
+    case Severity::kInfo: return "info";
+  }
+  throw std::logic_error("unknown severity");
+}
+
+std::string_view IssueCodeName(IssueCode code) {
+  switch (code) {
+    case IssueCode::kStsRecordMissing: return "sts_record_missing";
+    case IssueCode::kStsRecordInvalid: return "sts_record_invalid";
+    case IssueCode::kPolicyMissing: return "policy_missing";
+    case IssueCode::kPolicyFetchFailed: return "policy_fetch_failed";
+    case IssueCode::kPolicyTlsInvalid: return "policy_tls_invalid";
+    case IssueCode::kPolicyRedirect: return "policy_redirect";
+    case IssueCode::kPolicyContentType: return "policy_content_type";
+    case IssueCode::kPolicyTooLarge: return "policy_too_large";
+    case IssueCode::kPolicyInvalid: return "policy_invalid";
+    case IssueCode::kModeTesting: return "mode_testing";
+    case IssueCode::kModeNone: return "mode_none";
+    case IssueCode::kTlsRptMissing: return "tls_rpt_missing";
+    case IssueCode::kTlsRptInvalid: return "tls_rpt_invalid";
+    case IssueCode::kMxNotCovered: return "mx_not_covered";
+    case IssueCode::kMxMissing: return "mx_missing";
+    case IssueCode::kMaxAgeShort: return "max_age_short";
+    case IssueCode::kDnsError: return "dns_error";
+    case IssueCode::kTargetRefused: return "target_refused";
+  }
+  throw std::logic_error("unknown issue code");
+}
+
+Severity DefaultSeverity(IssueCode code) {
+  switch (code) {
+    case IssueCode::kMxNotCovered: return Severity::kHigh;  // critical in enforce mode
+    case IssueCode::kPolicyContentType:
+    case IssueCode::kModeTesting: return Severity::kMedium;
+    case IssueCode::kTlsRptMissing:
+    case IssueCode::kTlsRptInvalid:
+    case IssueCode::kMaxAgeShort: return Severity::kLow;
+    default: return Severity::kHigh;
+  }
+}
+
+}  // namespace mtasts

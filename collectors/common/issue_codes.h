@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string_view>
+
+namespace mtasts {
+
+/// Severities, most severe first; the numeric order is the report's sort order.
+enum class Severity { kCritical = 0, kHigh = 1, kMedium = 2, kLow = 3, kInfo = 4 };
+
+inline constexpr Severity kAllSeverities[] = {Severity::kCritical, Severity::kHigh,
+                                              Severity::kMedium, Severity::kLow, Severity::kInfo};
+
+std::string_view SeverityName(Severity severity);
+
+/// The issue codes of CONTRACT.md. Names are part of the external contract: never rename.
+enum class IssueCode {
+  kStsRecordMissing,
+  kStsRecordInvalid,
+  kPolicyMissing,
+  kPolicyFetchFailed,
+  kPolicyTlsInvalid,
+  kPolicyRedirect,
+  kPolicyContentType,
+  kPolicyTooLarge,
+  kPolicyInvalid,
+  kModeTesting,
+  kModeNone,
+  kTlsRptMissing,
+  kTlsRptInvalid,
+  kMxNotCovered,
+  kMxMissing,
+  kMaxAgeShort,
+  kDnsError,
+  kTargetRefused,
+};
+
+std::string_view IssueCodeName(IssueCode code);
+
+/// The fixed severity of a code; kMxNotCovered depends on the mode, see MxNotCoveredSeverity.
+Severity DefaultSeverity(IssueCode code);
+
+}  // namespace mtasts
