@@ -1,0 +1,274 @@
+#include "collectors/sts/sts_record.h"
+
+#include <cstddef>
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <utility>
+
+namespace mtasts::sts {
+namespace {
+
+constexpr std::string_view kVersion = "v=STSv1";
+constexpr std::size_t kMaxIdLength = 32;
+constexpr std::size_t kMaxExtNameLength = 32;
+constexpr std::size_t kMaxQuoted = 64;
+
+bool IsAlpha(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsAlnum(char c) {
+  return IsAlpha(c) || IsDigit(c);
+}
+bool IsWsp(char c) {
+  return c == ' ' || c == '\t';
+}  // RFC 5234 WSP
+
+// RFC 8461 §3.1 sts-ext-value: %x21-3A / %x3C / %x3E-7E (visible ASCII except "=" and ";").
+bool IsExtValueChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u >= 0x21 && u <= 0x7E && c != '=' && c != ';';
+}
+
+// Quotes a piece of untrusted input for an error message: printable ASCII as is, everything else
+// as \xNN, cut after kMaxQuoted bytes.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u == '"' || u == '\\') {
+      out += '\\';
+      out += text[i];
+    } else if (u >= 0x20 && u <= 0x7E) {
+      out += text[i];
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\x%02X", static_cast<unsigned>(u));
+      out += buf;
+    }
+  }
+  if (text.size() > kMaxQuoted) out += "...";
+  out += '"';
+  return out;
+}
+
+// Names a byte for a message about an unexpected character.
+std::string DescribeChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (c == ' ') return "a space";
+  if (c == '\t') return "a tab";
+  if (u >= 0x21 && u <= 0x7E) return std::string("'") + c + "'";
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%s byte 0x%02X", u >= 0x80 ? "non-ASCII" : "control",
+                static_cast<unsigned>(u));
+  return buf;
+}
+
+// sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
+std::optional<std::string> ExtNameProblem(std::string_view name) {
+  if (name.empty()) return "a field has an empty name";
+  if (name.size() > kMaxExtNameLength) {
+    return "field name " + Quote(name) + " is longer than 32 characters";
+  }
+  if (!IsAlnum(name.front())) {
+    return "field name " + Quote(name) + " does not start with a letter or digit";
+  }
+  for (char c : name) {
+    if (!IsAlnum(c) && c != '_' && c != '-' && c != '.') {
+      return "field name " + Quote(name) + " contains " + DescribeChar(c);
+    }
+  }
+  return std::nullopt;
+}
+
+// sts-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)
+std::optional<std::string> ExtValueProblem(std::string_view name, std::string_view value) {
+  if (value.empty()) return "field " + Quote(name) + " has an empty value";
+  for (char c : value) {
+    if (!IsExtValueChar(c)) {
+      return "value of field " + Quote(name) + " contains " + DescribeChar(c);
+    }
+  }
+  return std::nullopt;
+}
+
+// sts-id = %s"id=" 1*32(ALPHA / DIGIT)
+std::optional<std::string> IdProblem(std::string_view value) {
+  if (value.empty()) return std::string("id is empty");
+  for (char c : value) {
+    if (!IsAlnum(c)) {
+      return "id " + Quote(value) + " has a character other than a letter or digit (" +
+             DescribeChar(c) + ")";
+    }
+  }
+  if (value.size() > kMaxIdLength) {
+    return "id " + Quote(value) + " is longer than 32 characters (" + std::to_string(value.size()) +
+           ")";
+  }
+  return std::nullopt;
+}
+
+bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view TrimWsp(std::string_view s) {
+  while (!s.empty() && IsWsp(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsWsp(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Result<StsRecord> ParseStsRecord(std::string_view text) {
+  // RFC 8461 §3.1: sts-version = %s"v=STSv1" comes first, as literal, case-sensitive bytes.
+  if (text.substr(0, kVersion.size()) != kVersion) {
+    if (!text.empty() && IsWsp(text.front())) {
+      return Error{"the record must begin with \"v=STSv1\", without leading whitespace"};
+    }
+    if (EqualsIgnoreAsciiCase(text.substr(0, kVersion.size()), kVersion)) {
+      return Error{"the record must begin with \"v=STSv1\" (case-sensitive), not " +
+                   Quote(text.substr(0, kVersion.size()))};
+    }
+    return Error{"the record does not begin with \"v=STSv1\""};
+  }
+  std::string_view rest = text.substr(kVersion.size());
+  if (rest.empty()) return Error{"no field follows \"v=STSv1\"; an id field is required"};
+  if (!IsWsp(rest.front()) && rest.front() != ';') {
+    return Error{"\"v=STSv1\" must be followed by \";\", not " + DescribeChar(rest.front())};
+  }
+
+  // sts-text-record = sts-version 1*(sts-field-delim sts-field) [sts-field-delim], with
+  // sts-field-delim = *WSP ";" *WSP. No field can hold ";", so the record splits at every ";":
+  // the piece before the first ";" must be whitespace, each later piece is one field with the
+  // delimiters' whitespace around it, and a last piece of only whitespace is the optional
+  // trailing delimiter.
+  std::size_t semicolon = rest.find(';');
+  if (semicolon == std::string_view::npos) {
+    if (TrimWsp(rest).empty()) {
+      return Error{"no field follows \"v=STSv1\"; an id field is required"};
+    }
+    return Error{"\"v=STSv1\" must be followed by \";\""};
+  }
+  if (!TrimWsp(rest.substr(0, semicolon)).empty()) {
+    return Error{"\"v=STSv1\" must be followed by \";\""};
+  }
+  std::vector<std::string_view> fields;
+  rest.remove_prefix(semicolon + 1);
+  while (true) {
+    semicolon = rest.find(';');
+    if (semicolon == std::string_view::npos) {
+      if (TrimWsp(rest).empty()) break;  // the optional trailing sts-field-delim
+      if (IsWsp(rest.back())) {
+        return Error{"whitespace after the last field is allowed only before a \";\""};
+      }
+      fields.push_back(TrimWsp(rest));
+      break;
+    }
+    std::string_view field = TrimWsp(rest.substr(0, semicolon));
+    if (field.empty()) return Error{"empty field between two \";\" (RFC 8461 §3.1)"};
+    fields.push_back(field);
+    rest.remove_prefix(semicolon + 1);
+  }
+  if (fields.empty()) return Error{"no field follows \"v=STSv1\"; an id field is required"};
+
+  StsRecord record;
+  std::optional<std::string> first_bad_id;  // an "id=" field that is not a valid sts-id
+  bool saw_other_case_id = false;
+  std::set<std::string_view> extension_names;
+  for (std::string_view field : fields) {
+    std::size_t eq = field.find('=');
+    if (eq == std::string_view::npos) return Error{"field " + Quote(field) + " has no \"=\""};
+    std::string_view name = field.substr(0, eq);
+    std::string_view value = field.substr(eq + 1);
+    if ((!name.empty() && IsWsp(name.back())) || (!value.empty() && IsWsp(value.front()))) {
+      return Error{"whitespace around \"=\" in field " + Quote(field) + " is not allowed"};
+    }
+    if (field.find_first_of(" \t") != std::string_view::npos) {
+      return Error{"field " + Quote(field) + " contains whitespace (allowed only around \";\")"};
+    }
+
+    if (name == "id") {
+      std::optional<std::string> id_problem = IdProblem(value);
+      if (!id_problem) {
+        // RFC 8461 §3.2 (last paragraph, applied to the TXT record as R9): the first id counts.
+        if (record.id.empty()) record.id = std::string(value);
+        continue;
+      }
+      // Not an sts-id. By the ABNF an "id=" field with a value such as "a-b" still matches
+      // sts-extension (§3.1), so it is an unknown field; the record then lacks an id unless a
+      // valid one appears elsewhere. A value that is not even an sts-ext-value makes the record
+      // invalid; either way the id problem is the clearer message.
+      if (ExtValueProblem(name, value)) return Error{*id_problem};
+      if (!first_bad_id) first_bad_id = std::move(id_problem);
+    } else {
+      if (std::optional<std::string> problem = ExtNameProblem(name)) return Error{*problem};
+      if (std::optional<std::string> problem = ExtValueProblem(name, value)) {
+        return Error{*problem};
+      }
+      if (EqualsIgnoreAsciiCase(name, "id")) saw_other_case_id = true;
+    }
+    // Unknown fields are ignored (§3.2); of a repeated one only the first is kept.
+    if (extension_names.insert(name).second) {
+      record.extensions.emplace_back(std::string(name), std::string(value));
+    }
+  }
+
+  if (record.id.empty()) {
+    if (first_bad_id) return Error{*first_bad_id};
+    if (saw_other_case_id) {
+      return Error{"the id field is missing (field names are case-sensitive: only \"id=\" counts)"};
+    }
+    return Error{"the id field is missing (RFC 8461 §3.1)"};
+  }
+  return record;
+}
+
+StsRecordSelection SelectStsRecord(const std::vector<std::string>& txt_records) {
+  StsRecordSelection selection;
+  const std::string* candidate = nullptr;
+  for (const std::string& txt : txt_records) {
+    // RFC 8461 §3.1: records that do not begin with the version are discarded. "v=STSv10" does
+    // not begin with the version field.
+    if (txt.compare(0, kVersion.size(), kVersion) != 0) continue;
+    if (txt.size() > kVersion.size() && !IsWsp(txt[kVersion.size()]) &&
+        txt[kVersion.size()] != ';') {
+      continue;
+    }
+    ++selection.candidates;
+    candidate = &txt;
+  }
+  if (selection.candidates == 0) {
+    selection.status = RecordStatus::kMissing;
+    return selection;
+  }
+  if (selection.candidates > 1) {
+    selection.status = RecordStatus::kInvalid;
+    selection.problem = std::to_string(selection.candidates) +
+                        " TXT records begin with v=STSv1; exactly one is allowed (RFC 8461 §3.1)";
+    return selection;
+  }
+  selection.raw = *candidate;
+  Result<StsRecord> parsed = ParseStsRecord(*candidate);
+  if (!parsed) {
+    selection.status = RecordStatus::kInvalid;
+    selection.problem = parsed.error().message;
+    return selection;
+  }
+  selection.status = RecordStatus::kValid;
+  selection.record = std::move(parsed).value();
+  return selection;
+}
+
+}  // namespace mtasts::sts
