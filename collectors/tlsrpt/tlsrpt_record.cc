@@ -1,0 +1,442 @@
+#include "collectors/tlsrpt/tlsrpt_record.h"
+
+#include <cstddef>
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <utility>
+
+namespace mtasts::tlsrpt {
+namespace {
+
+constexpr std::string_view kVersion = "v=TLSRPTv1";
+constexpr std::size_t kMaxExtNameLength = 32;
+constexpr std::size_t kMaxQuoted = 80;
+
+bool IsAlpha(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsAlnum(char c) {
+  return IsAlpha(c) || IsDigit(c);
+}
+bool IsHexDigit(char c) {
+  return IsDigit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+bool IsWsp(char c) {
+  return c == ' ' || c == '\t';
+}  // RFC 5234 WSP
+
+// RFC 8460 §3 tlsrpt-ext-value: %x21-3A / %x3C / %x3E-7E (visible ASCII except "=" and ";").
+bool IsExtValueChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u >= 0x21 && u <= 0x7E && c != '=' && c != ';';
+}
+
+// RFC 3986 §2.3 unreserved and §2.2 sub-delims.
+bool IsUnreserved(char c) {
+  return IsAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+bool IsSubDelim(char c) {
+  switch (c) {
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=': return true;
+    default: return false;
+  }
+}
+
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u == '"' || u == '\\') {
+      out += '\\';
+      out += text[i];
+    } else if (u >= 0x20 && u <= 0x7E) {
+      out += text[i];
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\x%02X", static_cast<unsigned>(u));
+      out += buf;
+    }
+  }
+  if (text.size() > kMaxQuoted) out += "...";
+  out += '"';
+  return out;
+}
+
+std::string DescribeChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (c == ' ') return "a space";
+  if (c == '\t') return "a tab";
+  if (u >= 0x21 && u <= 0x7E) return std::string("'") + c + "'";
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%s byte 0x%02X", u >= 0x80 ? "non-ASCII" : "control",
+                static_cast<unsigned>(u));
+  return buf;
+}
+
+bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view TrimWsp(std::string_view s) {
+  while (!s.empty() && IsWsp(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsWsp(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
+std::optional<std::string> ExtNameProblem(std::string_view name) {
+  if (name.empty()) return "a field has an empty name";
+  if (name.size() > kMaxExtNameLength) {
+    return "field name " + Quote(name) + " is longer than 32 characters";
+  }
+  if (!IsAlnum(name.front())) {
+    return "field name " + Quote(name) + " does not start with a letter or digit";
+  }
+  for (char c : name) {
+    if (!IsAlnum(c) && c != '_' && c != '-' && c != '.') {
+      return "field name " + Quote(name) + " contains " + DescribeChar(c);
+    }
+  }
+  return std::nullopt;
+}
+
+// tlsrpt-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)
+std::optional<std::string> ExtValueProblem(std::string_view name, std::string_view value) {
+  if (value.empty()) return "field " + Quote(name) + " has an empty value";
+  for (char c : value) {
+    if (!IsExtValueChar(c)) {
+      return "value of field " + Quote(name) + " contains " + DescribeChar(c);
+    }
+  }
+  return std::nullopt;
+}
+
+// Checks the characters of a URI component: percent-encodings well formed, every other byte
+// unreserved, a sub-delim or one of `extra`. RFC 8460 §3: ",", "!" and ";" MUST be encoded.
+std::optional<std::string> ComponentProblem(std::string_view uri, std::string_view part,
+                                            std::string_view extra) {
+  for (std::size_t i = 0; i < part.size(); ++i) {
+    const char c = part[i];
+    if (c == ',' || c == '!' || c == ';') {
+      return "rua URI " + Quote(uri) + " contains " + DescribeChar(c) +
+             ", which must be percent-encoded (RFC 8460 §3)";
+    }
+    if (c == '%') {
+      if (i + 2 >= part.size() || !IsHexDigit(part[i + 1]) || !IsHexDigit(part[i + 2])) {
+        return "rua URI " + Quote(uri) + " has a malformed percent-encoding";
+      }
+      i += 2;
+      continue;
+    }
+    if (IsUnreserved(c) || IsSubDelim(c) || extra.find(c) != std::string_view::npos) continue;
+    return "rua URI " + Quote(uri) + " contains " + DescribeChar(c) + ", not allowed there";
+  }
+  return std::nullopt;
+}
+
+// The parts of an RFC 3986 §3 URI: scheme ":" hier-part ["?" query] ["#" fragment].
+struct UriParts {
+  std::string_view scheme;
+  bool has_authority = false;
+  std::string_view host;  // from the authority, without userinfo and port
+  std::string_view path;
+};
+
+// RFC 3986 §3 URI (absolute, with a scheme), checked closely enough to reject what a reporter
+// could not use: no scheme, stray characters, bad percent-encodings, a broken authority.
+std::optional<std::string> UriProblem(std::string_view uri, UriParts& parts) {
+  std::size_t colon = uri.find(':');
+  if (uri.empty() || !IsAlpha(uri.front()) || colon == std::string_view::npos) {
+    return "rua URI " + Quote(uri) + " is not an absolute URI (it needs a scheme such as mailto:)";
+  }
+  parts.scheme = uri.substr(0, colon);
+  for (char c : parts.scheme) {
+    if (!IsAlnum(c) && c != '+' && c != '-' && c != '.') {
+      return "rua URI " + Quote(uri) + " has an invalid scheme " + Quote(parts.scheme);
+    }
+  }
+  std::string_view rest = uri.substr(colon + 1);
+  if (rest.empty()) return "rua URI " + Quote(uri) + " has nothing after the scheme";
+
+  std::string_view fragment;
+  if (std::size_t hash = rest.find('#'); hash != std::string_view::npos) {
+    fragment = rest.substr(hash + 1);
+    rest = rest.substr(0, hash);
+  }
+  std::string_view query;
+  if (std::size_t question = rest.find('?'); question != std::string_view::npos) {
+    query = rest.substr(question + 1);
+    rest = rest.substr(0, question);
+  }
+  if (auto problem = ComponentProblem(uri, fragment, ":@/?")) return problem;
+  if (auto problem = ComponentProblem(uri, query, ":@/?")) return problem;
+
+  if (rest.substr(0, 2) == "//") {
+    // authority = [ userinfo "@" ] host [ ":" port ]
+    parts.has_authority = true;
+    rest.remove_prefix(2);
+    std::size_t slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    parts.path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    std::string_view host_port = authority;
+    if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+      if (auto problem = ComponentProblem(uri, authority.substr(0, at), ":")) return problem;
+      host_port = authority.substr(at + 1);
+    }
+    std::string_view port;
+    if (!host_port.empty() && host_port.front() == '[') {
+      std::size_t close = host_port.find(']');
+      if (close == std::string_view::npos) {
+        return "rua URI " + Quote(uri) + " has an unterminated \"[\" in its host";
+      }
+      parts.host = host_port.substr(0, close + 1);
+      if (close == 1) return "rua URI " + Quote(uri) + " has an empty IP literal";
+      for (char c : parts.host.substr(1, close - 1)) {
+        if (!IsHexDigit(c) && c != ':' && c != '.' && c != 'v' && c != 'V') {
+          return "rua URI " + Quote(uri) + " has an invalid IP literal " + Quote(parts.host);
+        }
+      }
+      if (close + 1 < host_port.size()) {
+        if (host_port[close + 1] != ':') {
+          return "rua URI " + Quote(uri) + " has characters after its IP literal";
+        }
+        port = host_port.substr(close + 2);
+      }
+    } else {
+      std::size_t port_colon = host_port.find(':');
+      parts.host = host_port.substr(0, port_colon);
+      if (port_colon != std::string_view::npos) port = host_port.substr(port_colon + 1);
+      if (auto problem = ComponentProblem(uri, parts.host, "")) return problem;
+    }
+    for (char c : port) {
+      if (!IsDigit(c)) return "rua URI " + Quote(uri) + " has a port that is not a number";
+    }
+  } else {
+    parts.path = rest;
+  }
+  if (auto problem = ComponentProblem(uri, parts.path, ":@/")) return problem;
+  return std::nullopt;
+}
+
+// RFC 8460 §3: the supported schemes are mailto: (an address to mail) and https: (a host to
+// POST to). Returns why the URI is not usable, or nothing when it is.
+std::optional<std::string> UnsupportedReason(std::string_view uri, const UriParts& parts) {
+  if (EqualsIgnoreAsciiCase(parts.scheme, "mailto")) {
+    std::string_view to = parts.path;
+    std::size_t at = to.find('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 == to.size()) {
+      return "rua URI " + Quote(uri) + " has no address of the form local@domain";
+    }
+    return std::nullopt;
+  }
+  if (EqualsIgnoreAsciiCase(parts.scheme, "https")) {
+    if (!parts.has_authority || parts.host.empty()) {
+      return "rua URI " + Quote(uri) + " has no host";
+    }
+    return std::nullopt;
+  }
+  return "rua URI " + Quote(uri) + " uses the unsupported scheme " + Quote(parts.scheme);
+}
+
+// tlsrpt-rua = %s"rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri); `value` follows "rua=".
+std::optional<std::string> RuaProblem(std::string_view value, std::vector<std::string>& uris) {
+  if (value.empty()) return std::string("rua has no URI");
+  while (true) {
+    std::size_t comma = value.find(',');
+    std::string_view uri = TrimWsp(value.substr(0, comma));
+    if (uri.empty()) return std::string("rua has an empty URI (a stray \",\")");
+    UriParts parts;
+    if (auto problem = UriProblem(uri, parts)) return problem;
+    uris.emplace_back(uri);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<TlsRptRecord> ParseTlsRptRecord(std::string_view text) {
+  // RFC 8460 §3: tlsrpt-version = %s"v=TLSRPTv1" comes first, as literal, case-sensitive bytes.
+  if (text.substr(0, kVersion.size()) != kVersion) {
+    if (!text.empty() && IsWsp(text.front())) {
+      return Error{"the record must begin with \"v=TLSRPTv1\", without leading whitespace"};
+    }
+    if (EqualsIgnoreAsciiCase(text.substr(0, kVersion.size()), kVersion)) {
+      return Error{"the record must begin with \"v=TLSRPTv1\" (case-sensitive), not " +
+                   Quote(text.substr(0, kVersion.size()))};
+    }
+    return Error{"the record does not begin with \"v=TLSRPTv1\""};
+  }
+  std::string_view rest = text.substr(kVersion.size());
+  if (!rest.empty() && !IsWsp(rest.front()) && rest.front() != ';') {
+    return Error{"\"v=TLSRPTv1\" must be followed by \";\", not " + DescribeChar(rest.front())};
+  }
+
+  // tlsrpt-record = tlsrpt-version 1*(field-delim tlsrpt-field) [field-delim], with
+  // field-delim = *WSP ";" *WSP. No field can hold a raw ";" (URIs must encode it), so the record
+  // splits at every ";" exactly as an RFC 8461 §3.1 record does.
+  std::size_t semicolon = rest.find(';');
+  if (semicolon == std::string_view::npos) {
+    if (TrimWsp(rest).empty()) {
+      return Error{"no field follows \"v=TLSRPTv1\"; a rua field is required"};
+    }
+    return Error{"\"v=TLSRPTv1\" must be followed by \";\""};
+  }
+  if (!TrimWsp(rest.substr(0, semicolon)).empty()) {
+    return Error{"\"v=TLSRPTv1\" must be followed by \";\""};
+  }
+  std::vector<std::string_view> fields;
+  rest.remove_prefix(semicolon + 1);
+  while (true) {
+    semicolon = rest.find(';');
+    if (semicolon == std::string_view::npos) {
+      if (TrimWsp(rest).empty()) break;  // the optional trailing field-delim
+      if (IsWsp(rest.back())) {
+        return Error{"whitespace after the last field is allowed only before a \";\""};
+      }
+      fields.push_back(TrimWsp(rest));
+      break;
+    }
+    std::string_view field = TrimWsp(rest.substr(0, semicolon));
+    if (field.empty()) return Error{"empty field between two \";\" (RFC 8460 §3)"};
+    fields.push_back(field);
+    rest.remove_prefix(semicolon + 1);
+  }
+  if (fields.empty()) return Error{"no field follows \"v=TLSRPTv1\"; a rua field is required"};
+
+  TlsRptRecord record;
+  bool have_rua = false;
+  std::optional<std::string> first_bad_rua;  // a "rua=" field that is not a valid tlsrpt-rua
+  bool saw_other_case_rua = false;
+  std::set<std::string_view> extension_names;
+  for (std::string_view field : fields) {
+    std::size_t eq = field.find('=');
+    if (eq == std::string_view::npos) return Error{"field " + Quote(field) + " has no \"=\""};
+    std::string_view name = field.substr(0, eq);
+    std::string_view value = field.substr(eq + 1);
+    if ((!name.empty() && IsWsp(name.back())) || (!value.empty() && IsWsp(value.front()))) {
+      return Error{"whitespace around \"=\" in field " + Quote(field) + " is not allowed"};
+    }
+
+    if (name == "rua") {
+      std::vector<std::string> uris;
+      std::optional<std::string> rua_problem = RuaProblem(value, uris);
+      if (!rua_problem) {
+        // Nothing in §3 makes rua repeatable; as for RFC 8461 (§3.2), the first one counts.
+        if (!have_rua) record.rua = std::move(uris);
+        have_rua = true;
+        continue;
+      }
+      // Not a tlsrpt-rua. By the ABNF a value such as "rua=foo" still matches
+      // tlsrpt-extension, so the record then lacks a rua unless a valid one appears elsewhere;
+      // a value that is not even a tlsrpt-ext-value makes the record invalid. Either way the
+      // URI problem is the clearer message.
+      if (ExtValueProblem(name, value)) return Error{*rua_problem};
+      if (!first_bad_rua) first_bad_rua = std::move(rua_problem);
+    } else {
+      if (field.find_first_of(" \t") != std::string_view::npos) {
+        return Error{"field " + Quote(field) +
+                     " contains whitespace (allowed only around \";\" and between rua URIs)"};
+      }
+      if (std::optional<std::string> problem = ExtNameProblem(name)) return Error{*problem};
+      if (std::optional<std::string> problem = ExtValueProblem(name, value)) {
+        return Error{*problem};
+      }
+      if (EqualsIgnoreAsciiCase(name, "rua")) saw_other_case_rua = true;
+    }
+    // Unknown fields are ignored (§3); of a repeated one only the first is kept.
+    if (extension_names.insert(name).second) {
+      record.extensions.emplace_back(std::string(name), std::string(value));
+    }
+  }
+
+  if (!have_rua) {
+    if (first_bad_rua) return Error{*first_bad_rua};
+    if (saw_other_case_rua) {
+      return Error{
+          "the rua field is missing (field names are case-sensitive: only \"rua=\" counts)"};
+    }
+    return Error{"the rua field is missing (RFC 8460 §3)"};
+  }
+
+  // RFC 8460 §3: reports go to the supported destinations; a record with none is unusable.
+  std::vector<std::string> reasons;
+  for (const std::string& uri : record.rua) {
+    UriParts parts;
+    if (UriProblem(uri, parts)) continue;  // cannot happen: RuaProblem checked every URI
+    std::optional<std::string> reason = UnsupportedReason(uri, parts);
+    if (!reason) return record;
+    reasons.push_back(std::move(*reason));
+  }
+  if (reasons.size() == 1) {
+    return Error{reasons.front() + "; no rua URI is usable (mailto: or https:, RFC 8460 §3)"};
+  }
+  std::string message = "none of the " + std::to_string(record.rua.size()) +
+                        " rua URIs is usable (mailto: with an address or https: with a host, "
+                        "RFC 8460 §3): ";
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    if (i > 0) message += "; ";
+    message += reasons[i];
+  }
+  return Error{message};
+}
+
+TlsRptSelection SelectTlsRptRecord(const std::vector<std::string>& txt_records) {
+  TlsRptSelection selection;
+  const std::string* candidate = nullptr;
+  for (const std::string& txt : txt_records) {
+    // RFC 8460 §3: records that do not begin with the version are discarded.
+    if (txt.compare(0, kVersion.size(), kVersion) != 0) continue;
+    if (txt.size() > kVersion.size() && !IsWsp(txt[kVersion.size()]) &&
+        txt[kVersion.size()] != ';') {
+      continue;
+    }
+    ++selection.candidates;
+    candidate = &txt;
+  }
+  if (selection.candidates == 0) {
+    selection.status = RecordStatus::kMissing;
+    return selection;
+  }
+  if (selection.candidates > 1) {
+    selection.status = RecordStatus::kInvalid;
+    selection.problem = std::to_string(selection.candidates) +
+                        " TXT records begin with v=TLSRPTv1; exactly one is allowed (RFC 8460 §3)";
+    return selection;
+  }
+  selection.raw = *candidate;
+  Result<TlsRptRecord> parsed = ParseTlsRptRecord(*candidate);
+  if (!parsed) {
+    selection.status = RecordStatus::kInvalid;
+    selection.problem = parsed.error().message;
+    return selection;
+  }
+  selection.status = RecordStatus::kValid;
+  selection.record = std::move(parsed).value();
+  return selection;
+}
+
+}  // namespace mtasts::tlsrpt
