@@ -23,9 +23,10 @@ bool IsDigit(char c) {
 bool IsAlnum(char c) {
   return IsAlpha(c) || IsDigit(c);
 }
+// RFC 5234 WSP: space or horizontal tab.
 bool IsWsp(char c) {
   return c == ' ' || c == '\t';
-}  // RFC 5234 WSP
+}
 
 // RFC 8461 §3.1 sts-ext-value: %x21-3A / %x3C / %x3E-7E (visible ASCII except "=" and ";").
 bool IsExtValueChar(char c) {

@@ -25,9 +25,10 @@ bool IsAlnum(char c) {
 bool IsHexDigit(char c) {
   return IsDigit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
 }
+// RFC 5234 WSP: space or horizontal tab.
 bool IsWsp(char c) {
   return c == ' ' || c == '\t';
-}  // RFC 5234 WSP
+}
 
 // RFC 8460 §3 tlsrpt-ext-value: %x21-3A / %x3C / %x3E-7E (visible ASCII except "=" and ";").
 bool IsExtValueChar(char c) {
