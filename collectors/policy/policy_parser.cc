@@ -147,7 +147,7 @@ std::optional<std::string> DomainProblem(std::string_view mx, std::string_view d
     if (label.empty()) return "mx " + Quote(mx) + " has an empty label";
     for (char c : label) {
       if (c == '*') {
-        return "mx " + Quote(mx) + ": \"*\" is allowed only as the whole first label, \"*.\"";
+        return "mx " + Quote(mx) + R"(: "*" is allowed only as the whole first label, "*.")";
       }
       if (static_cast<unsigned char>(c) >= 0x80) {
         return "mx " + Quote(mx) +

@@ -147,7 +147,7 @@ Result<StsRecord> ParseStsRecord(std::string_view text) {
   std::string_view rest = text.substr(kVersion.size());
   if (rest.empty()) return Error{"no field follows \"v=STSv1\"; an id field is required"};
   if (!IsWsp(rest.front()) && rest.front() != ';') {
-    return Error{"\"v=STSv1\" must be followed by \";\", not " + DescribeChar(rest.front())};
+    return Error{R"("v=STSv1" must be followed by ";", not )" + DescribeChar(rest.front())};
   }
 
   // sts-text-record = sts-version 1*(sts-field-delim sts-field) [sts-field-delim], with
@@ -160,10 +160,10 @@ Result<StsRecord> ParseStsRecord(std::string_view text) {
     if (TrimWsp(rest).empty()) {
       return Error{"no field follows \"v=STSv1\"; an id field is required"};
     }
-    return Error{"\"v=STSv1\" must be followed by \";\""};
+    return Error{R"("v=STSv1" must be followed by ";")"};
   }
   if (!TrimWsp(rest.substr(0, semicolon)).empty()) {
-    return Error{"\"v=STSv1\" must be followed by \";\""};
+    return Error{R"("v=STSv1" must be followed by ";")"};
   }
   std::vector<std::string_view> fields;
   rest.remove_prefix(semicolon + 1);

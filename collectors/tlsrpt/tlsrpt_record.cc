@@ -293,7 +293,7 @@ Result<TlsRptRecord> ParseTlsRptRecord(std::string_view text) {
   }
   std::string_view rest = text.substr(kVersion.size());
   if (!rest.empty() && !IsWsp(rest.front()) && rest.front() != ';') {
-    return Error{"\"v=TLSRPTv1\" must be followed by \";\", not " + DescribeChar(rest.front())};
+    return Error{R"("v=TLSRPTv1" must be followed by ";", not )" + DescribeChar(rest.front())};
   }
 
   // tlsrpt-record = tlsrpt-version 1*(field-delim tlsrpt-field) [field-delim], with
@@ -304,10 +304,10 @@ Result<TlsRptRecord> ParseTlsRptRecord(std::string_view text) {
     if (TrimWsp(rest).empty()) {
       return Error{"no field follows \"v=TLSRPTv1\"; a rua field is required"};
     }
-    return Error{"\"v=TLSRPTv1\" must be followed by \";\""};
+    return Error{R"("v=TLSRPTv1" must be followed by ";")"};
   }
   if (!TrimWsp(rest.substr(0, semicolon)).empty()) {
-    return Error{"\"v=TLSRPTv1\" must be followed by \";\""};
+    return Error{R"("v=TLSRPTv1" must be followed by ";")"};
   }
   std::vector<std::string_view> fields;
   rest.remove_prefix(semicolon + 1);
