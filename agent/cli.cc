@@ -1,12 +1,316 @@
 #include "agent/cli.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectors/check/checker_factory.h"
+#include "build_info.h"
+#include "collectors/common/domain_name.h"
+#include "collectors/common/duration.h"
+#include "collectors/common/report_json.h"
 
 namespace mtasts::agent {
+namespace {
 
-int RunCli(int /*argc*/, char** /*argv*/) {
-  std::fputs("mta-sts-exporter: not built yet\n", stderr);
-  return 2;
+constexpr int kExitOk = 0;
+constexpr int kExitFindings = 1;
+constexpr int kExitUsage = 2;
+constexpr std::size_t kMaxParallelChecks = 32;
+
+constexpr const char* kUsage = R"(Usage:
+  mta-sts-exporter [--config.file=FILE] [--web.listen-address=HOST:PORT]
+                   [--log.level=debug|info|warn|error] [--log.format=logfmt|json] [network flags]
+  mta-sts-exporter check  [--json] [network flags] DOMAIN...
+  mta-sts-exporter policy [--json] [network flags] DOMAIN
+  mta-sts-exporter config check FILE
+  mta-sts-exporter --version | --help
+
+Network flags:
+  --dns.server=IP[:PORT]      resolver to ask (repeatable; default: /etc/resolv.conf)
+  --tls.ca-file=FILE          PEM bundle of trusted roots (default: the system trust store)
+  --ssrf.allow-cidr=CIDR      range exempted from the SSRF guard (repeatable; default: none)
+  --check.timeout=DURATION    budget for one whole domain check (default: 10s)
+
+check exits 0 when every domain is enforced with no critical or high issue, 1 otherwise,
+2 for bad usage or a bad domain name. policy exits 0 when a valid policy was retrieved.
+)";
+
+struct CommandLine {
+  std::vector<std::string> positional;
+  bool json = false;
+  bool help = false;
+  bool version = false;
+  config::NetworkSettings network;
+  std::optional<std::string> config_file;
+  std::optional<std::string> listen_address;
+  std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
+};
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Flags are `--name=value` or `--name value`, anywhere on the line; "--" ends the flags.
+CommandLine Parse(int argc, char** argv) {
+  CommandLine cl;
+  bool flags_done = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (flags_done || arg.size() < 2 || arg.rfind("--", 0) != 0) {
+      if (!flags_done && arg.size() > 1 && arg[0] == '-') {
+        throw UsageError("unknown flag \"" + arg + "\"");
+      }
+      cl.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    std::string name = arg;
+    std::optional<std::string> value;
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    auto take_value = [&]() -> std::string {
+      if (value) return *value;
+      if (i + 1 >= argc) throw UsageError("flag " + name + " needs a value");
+      return argv[++i];
+    };
+    auto no_value = [&]() {
+      if (value) throw UsageError("flag " + name + " takes no value");
+    };
+    if (name == "--json") {
+      no_value();
+      cl.json = true;
+    } else if (name == "--help" || name == "-h") {
+      no_value();
+      cl.help = true;
+    } else if (name == "--version") {
+      no_value();
+      cl.version = true;
+    } else if (name == "--dns.server") {
+      cl.network.dns_servers.push_back(take_value());
+    } else if (name == "--tls.ca-file") {
+      cl.network.ca_file = take_value();
+    } else if (name == "--ssrf.allow-cidr") {
+      cl.network.ssrf_allow_cidrs.push_back(take_value());
+    } else if (name == "--check.timeout") {
+      std::string text = take_value();
+      auto timeout = ParseDuration(text);
+      if (!timeout) throw UsageError("--check.timeout: " + timeout.error().message);
+      if (timeout.value().count() <= 0) throw UsageError("--check.timeout must be positive");
+      cl.network.check_timeout = timeout.value();
+    } else if (name == "--config.file") {
+      cl.config_file = take_value();
+    } else if (name == "--web.listen-address") {
+      cl.listen_address = take_value();
+    } else if (name == "--log.level") {
+      cl.log_level = take_value();
+    } else if (name == "--log.format") {
+      cl.log_format = take_value();
+    } else {
+      throw UsageError("unknown flag \"" + name + "\"");
+    }
+  }
+  return cl;
+}
+
+/// Colours for a terminal only; NO_COLOR (https://no-color.org) turns them off.
+struct Palette {
+  bool on = false;
+  std::string Paint(const std::string& text, const char* code) const {
+    return on ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
+  }
+};
+
+const char* SeverityColour(Severity severity) {
+  switch (severity) {
+    case Severity::kCritical: return "1;31";
+    case Severity::kHigh: return "31";
+    case Severity::kMedium: return "33";
+    case Severity::kLow: return "36";
+    case Severity::kInfo: return "2";
+  }
+  return "0";
+}
+
+std::string Join(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+void PrintIssues(const DomainReport& report, const Palette& palette) {
+  if (report.issues.empty()) {
+    std::cout << "  " << palette.Paint("no issues", "32") << "\n";
+    return;
+  }
+  for (const auto& issue : report.issues) {
+    std::string severity(SeverityName(issue.severity));
+    for (auto& c : severity) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::cout << "  " << palette.Paint(severity, SeverityColour(issue.severity)) << " "
+              << IssueCodeName(issue.code) << ": " << issue.message << "\n";
+  }
+}
+
+void PrintReport(const DomainReport& report, const Palette& palette) {
+  const auto& policy = report.policy.policy;
+  std::cout << palette.Paint(report.domain, "1") << "  "
+            << (report.enforced ? palette.Paint("ENFORCED", "1;32")
+                                : palette.Paint("NOT ENFORCED", "1;31"))
+            << "\n";
+  std::cout << "  STS record: "
+            << (report.sts_record.record ? *report.sts_record.record
+                                         : (report.sts_record.found ? "ambiguous" : "none"))
+            << "\n";
+  std::cout << "  policy:     " << report.policy.url;
+  if (policy) {
+    std::cout << "  mode " << policy::ModeName(policy->mode) << ", max_age " << policy->max_age
+              << ", mx " << Join(policy->mx);
+  } else {
+    std::cout << "  (" << (report.policy.found ? "invalid" : "not retrieved") << ")";
+  }
+  std::cout << "\n  MX:         " << (report.mx.hosts.empty() ? "none" : Join(report.mx.hosts));
+  if (!report.mx.uncovered.empty()) std::cout << "  (uncovered: " << Join(report.mx.uncovered) << ")";
+  std::cout << "\n  TLS-RPT:    "
+            << (report.tls_rpt.valid ? Join(report.tls_rpt.rua)
+                                     : (report.tls_rpt.found ? "invalid" : "none"))
+            << "\n";
+  PrintIssues(report, palette);
+}
+
+bool HasCriticalOrHigh(const DomainReport& report) {
+  for (const auto& issue : report.issues) {
+    if (issue.severity == Severity::kCritical || issue.severity == Severity::kHigh) return true;
+  }
+  return false;
+}
+
+/// Validates every name before any check runs: one bad name is a usage error (exit 2).
+std::optional<std::vector<std::string>> NormalizeAll(const std::vector<std::string>& inputs) {
+  std::vector<std::string> domains;
+  bool ok = true;
+  for (const auto& input : inputs) {
+    auto domain = NormalizeDomain(input);
+    if (!domain) {
+      std::cerr << "mta-sts-exporter: " << domain.error().message << "\n";
+      ok = false;
+    } else {
+      domains.push_back(domain.value());
+    }
+  }
+  if (!ok) return std::nullopt;
+  return domains;
+}
+
+/// Checks the domains concurrently on a bounded set of threads; results in input order.
+std::vector<DomainReport> CheckAll(const DomainChecker& checker,
+                                   const std::vector<std::string>& domains, bool policy_only) {
+  std::vector<DomainReport> reports(domains.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < domains.size(); i = next++) {
+      reports[i] = policy_only ? checker.CheckPolicyOnly(domains[i]) : checker.Check(domains[i]);
+    }
+  };
+  std::vector<std::thread> workers;
+  const std::size_t count = std::min(domains.size(), kMaxParallelChecks);
+  for (std::size_t i = 1; i < count; ++i) workers.emplace_back(work);
+  work();
+  for (auto& worker : workers) worker.join();
+  return reports;
+}
+
+int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
+  if (names.empty()) throw UsageError("check needs at least one DOMAIN");
+  auto domains = NormalizeAll(names);
+  if (!domains) return kExitUsage;
+  auto checker = MakeChecker(cl.network);
+  if (!checker) {
+    std::cerr << "mta-sts-exporter: " << checker.error().message << "\n";
+    return kExitUsage;
+  }
+  auto reports = CheckAll(*checker.value(), *domains, false);
+  int status = kExitOk;
+  for (const auto& report : reports) {
+    if (!report.enforced || HasCriticalOrHigh(report)) status = kExitFindings;
+  }
+  if (cl.json) {
+    if (reports.size() == 1) {
+      std::cout << ReportToJson(reports[0]).dump(2) << "\n";
+    } else {
+      nlohmann::json all = nlohmann::json::array();
+      for (const auto& report : reports) all.push_back(ReportToJson(report));
+      std::cout << all.dump(2) << "\n";
+    }
+  } else {
+    Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      if (i > 0) std::cout << "\n";
+      PrintReport(reports[i], palette);
+    }
+  }
+  return status;
+}
+
+int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
+  if (names.size() != 1) throw UsageError("policy needs exactly one DOMAIN");
+  auto domains = NormalizeAll(names);
+  if (!domains) return kExitUsage;
+  auto checker = MakeChecker(cl.network);
+  if (!checker) {
+    std::cerr << "mta-sts-exporter: " << checker.error().message << "\n";
+    return kExitUsage;
+  }
+  DomainReport report = CheckAll(*checker.value(), *domains, true).front();
+  if (cl.json) {
+    std::cout << PolicyToJson(report).dump(2) << "\n";
+  } else {
+    Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
+    std::cout << palette.Paint(report.policy.url, "1") << "\n";
+    if (report.policy.body) std::cout << *report.policy.body << (report.policy.body->empty() || report.policy.body->back() == '\n' ? "" : "\n");
+    PrintIssues(report, palette);
+  }
+  return report.policy.valid ? kExitOk : kExitFindings;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  try {
+    CommandLine cl = Parse(argc, argv);
+    if (cl.help) {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    if (cl.version) {
+      std::cout << "mta-sts-exporter " << kVersion << " (revision " << kRevision << ")\n";
+      return kExitOk;
+    }
+    if (cl.positional.empty()) {
+      throw UsageError("the daemon is not part of this build yet; use check or policy");
+    }
+    const std::string& command = cl.positional.front();
+    std::vector<std::string> rest(cl.positional.begin() + 1, cl.positional.end());
+    if (command == "check") return RunCheck(cl, rest);
+    if (command == "policy") return RunPolicy(cl, rest);
+    throw UsageError("unknown command \"" + command + "\"");
+  } catch (const UsageError& e) {
+    std::cerr << "mta-sts-exporter: " << e.what() << "\n\n" << kUsage;
+    return kExitUsage;
+  }
 }
 
 }  // namespace mtasts::agent

@@ -1,0 +1,36 @@
+#include "collectors/check/checker_factory.h"
+
+#include <stdexcept>
+
+#include "collectors/dns/cares_resolver.h"
+
+namespace mtasts {
+
+Result<std::unique_ptr<DomainChecker>> MakeChecker(const config::NetworkSettings& settings) {
+  std::vector<net::Cidr> allowed;
+  for (const auto& text : settings.ssrf_allow_cidrs) {
+    auto cidr = net::Cidr::Parse(text);
+    if (!cidr) {
+      return Error{"SSRF allow range \"" + text +
+                   "\" is not a CIDR (ADDRESS/LENGTH with no host bits set, e.g. 192.0.2.0/24)"};
+    }
+    allowed.push_back(*cidr);
+  }
+  auto trust = net::TrustStore::Load(settings.ca_file);
+  if (!trust) return trust.error();
+
+  dns::ResolverOptions resolver_options;
+  resolver_options.servers = settings.dns_servers;
+  std::shared_ptr<dns::Resolver> resolver;
+  try {
+    resolver = std::make_shared<dns::CaresResolver>(resolver_options);
+  } catch (const std::runtime_error& e) {
+    return Error{e.what()};
+  }
+  CheckerOptions options;
+  options.timeout = settings.check_timeout;
+  return std::make_unique<DomainChecker>(std::move(resolver), net::AddressPolicy(std::move(allowed)),
+                                         net::HttpsFetcher(std::move(trust).value()), options);
+}
+
+}  // namespace mtasts

@@ -1,0 +1,78 @@
+#include "collectors/check/domain_checker.h"
+
+#include <algorithm>
+
+#include "collectors/mx/mx_check.h"
+#include "collectors/policy/policy_check.h"
+#include "collectors/sts/sts_check.h"
+#include "collectors/tlsrpt/tlsrpt_check.h"
+
+namespace mtasts {
+namespace {
+
+std::int64_t NowUnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+DomainChecker::DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::AddressPolicy guard,
+                             net::HttpsFetcher fetcher, CheckerOptions options)
+    : resolver_(std::move(resolver)),
+      guard_(std::move(guard)),
+      fetcher_(std::move(fetcher)),
+      options_(options) {}
+
+DomainReport DomainChecker::Check(const std::string& domain) const {
+  const auto started = std::chrono::steady_clock::now();
+  const Deadline deadline(started + options_.timeout);
+  DomainReport report;
+  report.domain = domain;
+  report.checked_at_ms = NowUnixMillis();
+
+  const std::string sts_name = "_mta-sts." + domain;
+  const std::string tlsrpt_name = "_smtp._tls." + domain;
+  auto sts_lookup = resolver_->Txt(sts_name);
+  auto tlsrpt_lookup = resolver_->Txt(tlsrpt_name);
+  auto mx_lookup = resolver_->Mx(domain);
+  auto policy_host_lookup = resolver_->Addresses(policy::PolicyHost(domain));
+
+  auto retrieval = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
+  sts::ApplyStsRecord(domain, dns::Await(sts_lookup, deadline, "TXT " + sts_name), report);
+  const bool sts_missing = report.HasIssue(IssueCode::kStsRecordMissing);
+  policy::ApplyPolicy(domain, retrieval, sts_missing, report);
+  tlsrpt::ApplyTlsRpt(domain, dns::Await(tlsrpt_lookup, deadline, "TXT " + tlsrpt_name), report);
+  mx::ApplyMx(domain, dns::Await(mx_lookup, deadline, "MX " + domain), report);
+
+  FinishReport(report);
+  report.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+DomainReport DomainChecker::CheckPolicyOnly(const std::string& domain) const {
+  const auto started = std::chrono::steady_clock::now();
+  const Deadline deadline(started + options_.timeout);
+  DomainReport report;
+  report.domain = domain;
+  report.checked_at_ms = NowUnixMillis();
+  auto policy_host_lookup = resolver_->Addresses(policy::PolicyHost(domain));
+  auto retrieval = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
+  policy::ApplyPolicy(domain, retrieval, /*sts_record_missing=*/false, report);
+  FinishReport(report);
+  report.enforced = false;  // not judged without the TXT record
+  report.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+void FinishReport(DomainReport& report) {
+  std::stable_sort(report.issues.begin(), report.issues.end(),
+                   [](const Issue& a, const Issue& b) { return a.severity < b.severity; });
+  report.enforced = report.sts_record.valid && report.policy.valid &&
+                    report.policy.policy->mode == policy::Mode::kEnforce;
+}
+
+}  // namespace mtasts

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "collectors/common/report.h"
+#include "collectors/dns/resolver.h"
+#include "collectors/net/address_policy.h"
+#include "collectors/net/https_fetcher.h"
+
+namespace mtasts {
+
+struct CheckerOptions {
+  std::chrono::milliseconds timeout{10000};  // budget for one whole domain check
+};
+
+/// Runs every check of one domain: the _mta-sts, _smtp._tls and MX lookups go out at once and
+/// stay in flight while the policy host is resolved, vetted and fetched; then each collector
+/// judges its observation. Thread-safe: one checker serves many concurrent checks.
+class DomainChecker {
+ public:
+  DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::AddressPolicy guard,
+                net::HttpsFetcher fetcher, CheckerOptions options);
+
+  /// `domain` must already be normalised (NormalizeDomain). Never throws for findings.
+  DomainReport Check(const std::string& domain) const;
+
+  /// Only the policy file: host lookup, guard, fetch and parse.
+  DomainReport CheckPolicyOnly(const std::string& domain) const;
+
+ private:
+  std::shared_ptr<dns::Resolver> resolver_;
+  net::AddressPolicy guard_;
+  net::HttpsFetcher fetcher_;
+  CheckerOptions options_;
+};
+
+/// Sorts the issues most severe first (stable) and sets `enforced` (CONTRACT.md): a single valid
+/// v=STSv1 record, a valid policy fetched under RFC 8461 rules, and mode enforce.
+void FinishReport(DomainReport& report);
+
+}  // namespace mtasts

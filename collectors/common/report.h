@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/common/issue_codes.h"
+#include "collectors/common/txt_fields.h"
+#include "collectors/net/https_fetcher.h"
+#include "collectors/policy/policy_parser.h"
+
+namespace mtasts {
+
+/// One finding about a domain. Findings are data, never exceptions.
+struct Issue {
+  IssueCode code;
+  Severity severity;
+  std::string message;  // what is wrong, in words a person can act on
+};
+
+struct StsRecordReport {
+  bool found = false;                 // some TXT record begins with v=STSv1
+  bool valid = false;                 // exactly one, and it parses
+  std::optional<std::string> record;  // the record text when exactly one was found
+  std::optional<std::string> id;
+  std::vector<std::string> candidates;  // every v=STSv1 record seen
+};
+
+struct PolicyReport {
+  bool found = false;  // a 200 answer with a body was retrieved
+  bool valid = false;  // ... and it parses under RFC 8461 §3.2
+  std::string url;
+  std::optional<policy::Policy> policy;  // set when valid
+  std::optional<int> http_status;
+  std::optional<std::string> content_type;
+  std::optional<std::string> address;  // the vetted address that was dialled
+  std::optional<std::string> error;    // why it could not be retrieved or parsed
+  std::optional<net::CertificateInfo> certificate;
+  std::optional<std::string> body;     // the retrieved text, when found
+};
+
+struct TlsRptReport {
+  bool found = false;
+  bool valid = false;
+  std::optional<std::string> record;
+  std::vector<std::string> rua;
+};
+
+struct MxReport {
+  std::vector<std::string> hosts;      // by preference; a null MX is not listed
+  std::vector<std::string> uncovered;  // hosts matching no policy mx pattern
+};
+
+/// The posture of one domain: what was observed and the prioritised issues.
+struct DomainReport {
+  std::string domain;  // A-label form
+  bool enforced = false;
+  std::vector<Issue> issues;  // most severe first once finished
+  StsRecordReport sts_record;
+  PolicyReport policy;
+  TlsRptReport tls_rpt;
+  MxReport mx;
+  bool check_complete = true;  // every lookup answered (found or not)
+  std::int64_t checked_at_ms = 0;  // Unix milliseconds when the check started
+  double duration_seconds = 0;
+
+  /// Records a finding. A code is active at most once per domain (metrics carry one series per
+  /// code), so a second finding of the same code joins the first's message.
+  void AddIssue(IssueCode code, std::string message) {
+    AddIssue(code, DefaultSeverity(code), std::move(message));
+  }
+  void AddIssue(IssueCode code, Severity severity, std::string message) {
+    for (auto& issue : issues) {
+      if (issue.code != code) continue;
+      issue.message += "; " + message;
+      if (severity < issue.severity) issue.severity = severity;
+      return;
+    }
+    issues.push_back({code, severity, std::move(message)});
+  }
+  bool HasIssue(IssueCode code) const {
+    for (const auto& issue : issues) {
+      if (issue.code == code) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace mtasts

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "collectors/common/report.h"
+
+namespace mtasts {
+
+/// The report object of CONTRACT.md (`check --json`, `data` of /v1/check); a superset of it.
+nlohmann::json ReportToJson(const DomainReport& report);
+
+/// The policy object of CONTRACT.md (`policy --json`, `data` of /v1/policy):
+/// {domain, found, url, version, mode, max_age, mx} plus valid, error and fetch details.
+nlohmann::json PolicyToJson(const DomainReport& report);
+
+/// RFC 3339 UTC with milliseconds, "2026-11-29T07:00:00.123Z".
+std::string FormatRfc3339Millis(std::int64_t unix_millis);
+
+}  // namespace mtasts

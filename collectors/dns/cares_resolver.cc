@@ -1,0 +1,362 @@
+#include "collectors/dns/cares_resolver.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <optional>
+#include <tuple>
+#include <stdexcept>
+#include <utility>
+
+namespace mtasts::dns {
+namespace {
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string NormalizeHost(const char* host) {
+  std::string out = Lower(host == nullptr ? "" : host);
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
+/// The one place c-ares statuses become words.
+std::string DescribeStatus(int status) {
+  switch (status) {
+    case ARES_ESERVFAIL: return "the DNS server answered SERVFAIL";
+    case ARES_EREFUSED: return "the DNS server refused the query (REFUSED)";
+    case ARES_ETIMEOUT: return "no answer from the DNS server (timed out)";
+    case ARES_ECONNREFUSED: return "connection to the DNS server refused";
+    case ARES_EFORMERR: return "the DNS server answered FORMERR";
+    case ARES_ENOTIMP: return "the DNS server answered NOTIMP";
+    case ARES_EBADRESP: return "malformed answer from the DNS server";
+    case ARES_EDESTRUCTION: return "the resolver was shut down";
+    case ARES_ECANCELLED: return "the query was cancelled";
+    default: return ares_strerror(status);
+  }
+}
+
+template <class T>
+struct Pending {
+  std::promise<Result<T>> promise;
+  std::string what;  // "TXT _mta-sts.example.com", for messages
+};
+
+/// Maps a query status to an early result: NXDOMAIN/NODATA answers or an error. Returns
+/// nothing when the status is success and the answer must be parsed.
+template <class T>
+std::optional<Result<T>> EarlyOutcome(int status, const std::string& what) {
+  if (status == ARES_SUCCESS) return std::nullopt;
+  if (status == ARES_ENOTFOUND) return Result<T>(T{Presence::kNxDomain, {}});
+  if (status == ARES_ENODATA) return Result<T>(T{Presence::kNoData, {}});
+  return Result<T>(Error{what + ": " + DescribeStatus(status)});
+}
+
+void OnTxt(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+  std::unique_ptr<Pending<TxtAnswer>> pending(static_cast<Pending<TxtAnswer>*>(arg));
+  if (auto early = EarlyOutcome<TxtAnswer>(status, pending->what)) {
+    pending->promise.set_value(std::move(*early));
+    return;
+  }
+  ares_txt_ext* txt = nullptr;
+  int parsed = ares_parse_txt_reply_ext(abuf, alen, &txt);
+  if (auto early = EarlyOutcome<TxtAnswer>(parsed, pending->what)) {
+    pending->promise.set_value(std::move(*early));
+    return;
+  }
+  TxtAnswer answer{Presence::kFound, {}};
+  // RFC 8461 §3.1 / RFC 7208 §3.3: a record of several character-strings is their
+  // concatenation, with nothing added between them.
+  for (ares_txt_ext* part = txt; part != nullptr; part = part->next) {
+    std::string text(reinterpret_cast<const char*>(part->txt), part->length);
+    if (part->record_start != 0 || answer.records.empty()) {
+      answer.records.push_back(std::move(text));
+    } else {
+      answer.records.back() += text;
+    }
+  }
+  ares_free_data(txt);
+  pending->promise.set_value(std::move(answer));
+}
+
+void OnMx(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+  std::unique_ptr<Pending<MxAnswer>> pending(static_cast<Pending<MxAnswer>*>(arg));
+  if (auto early = EarlyOutcome<MxAnswer>(status, pending->what)) {
+    pending->promise.set_value(std::move(*early));
+    return;
+  }
+  ares_mx_reply* mx = nullptr;
+  int parsed = ares_parse_mx_reply(abuf, alen, &mx);
+  if (auto early = EarlyOutcome<MxAnswer>(parsed, pending->what)) {
+    pending->promise.set_value(std::move(*early));
+    return;
+  }
+  MxAnswer answer{Presence::kFound, {}};
+  for (ares_mx_reply* r = mx; r != nullptr; r = r->next) {
+    answer.records.push_back({r->priority, NormalizeHost(r->host)});
+  }
+  ares_free_data(mx);
+  std::sort(answer.records.begin(), answer.records.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.preference, a.host) < std::tie(b.preference, b.host);
+  });
+  pending->promise.set_value(std::move(answer));
+}
+
+/// A and AAAA are two queries; the second to finish combines both into one answer.
+struct AddressPair {
+  std::promise<Result<AddressAnswer>> promise;
+  std::string name;
+  std::mutex mutex;
+  int outstanding = 2;
+  std::optional<Result<AddressAnswer>> v4;
+  std::optional<Result<AddressAnswer>> v6;
+
+  void Finish() {
+    const Result<AddressAnswer>& a = *v4;
+    const Result<AddressAnswer>& b = *v6;
+    bool a_found = a.has_value() && a->presence == Presence::kFound;
+    bool b_found = b.has_value() && b->presence == Presence::kFound;
+    if (a_found || b_found) {
+      // One family answering is enough to connect; the guard judges what is known.
+      AddressAnswer merged{Presence::kFound, {}};
+      if (a_found) merged.addresses = a->addresses;
+      if (b_found) merged.addresses.insert(merged.addresses.end(), b->addresses.begin(),
+                                           b->addresses.end());
+      promise.set_value(std::move(merged));
+    } else if (!a.has_value()) {
+      promise.set_value(a);
+    } else if (!b.has_value()) {
+      promise.set_value(b);
+    } else {
+      bool nx = a->presence == Presence::kNxDomain || b->presence == Presence::kNxDomain;
+      promise.set_value(AddressAnswer{nx ? Presence::kNxDomain : Presence::kNoData, {}});
+    }
+  }
+};
+
+struct AddressQuery {
+  std::shared_ptr<AddressPair> pair;
+  bool v6 = false;
+};
+
+void OnAddress(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+  std::unique_ptr<AddressQuery> query(static_cast<AddressQuery*>(arg));
+  const std::string what = std::string(query->v6 ? "AAAA " : "A ") + query->pair->name;
+  std::optional<Result<AddressAnswer>> outcome = EarlyOutcome<AddressAnswer>(status, what);
+  if (!outcome) {
+    hostent* host = nullptr;
+    int parsed = query->v6 ? ares_parse_aaaa_reply(abuf, alen, &host, nullptr, nullptr)
+                           : ares_parse_a_reply(abuf, alen, &host, nullptr, nullptr);
+    outcome = EarlyOutcome<AddressAnswer>(parsed, what);
+    if (!outcome) {
+      AddressAnswer answer{Presence::kFound, {}};
+      for (char** p = host->h_addr_list; p != nullptr && *p != nullptr; ++p) {
+        if (query->v6) {
+          std::array<std::uint8_t, 16> bytes{};
+          std::memcpy(bytes.data(), *p, bytes.size());
+          answer.addresses.push_back(net::IpAddress::V6(bytes));
+        } else {
+          std::array<std::uint8_t, 4> bytes{};
+          std::memcpy(bytes.data(), *p, bytes.size());
+          answer.addresses.push_back(net::IpAddress::V4(bytes));
+        }
+      }
+      ares_free_hostent(host);
+      if (answer.addresses.empty()) answer.presence = Presence::kNoData;
+      outcome = std::move(answer);
+    }
+  }
+  AddressPair& pair = *query->pair;
+  std::lock_guard lock(pair.mutex);
+  (query->v6 ? pair.v6 : pair.v4) = std::move(outcome);
+  if (--pair.outstanding == 0) pair.Finish();
+}
+
+/// "IP", "IP:PORT" or "[IPv6]:PORT" to c-ares' CSV form; throws naming the bad value.
+std::string ServerToCsvEntry(const std::string& server) {
+  std::string host = server;
+  std::string port;
+  if (!server.empty() && server.front() == '[') {
+    auto close = server.find(']');
+    if (close == std::string::npos) throw std::runtime_error("DNS server \"" + server + "\": missing ']'");
+    host = server.substr(1, close - 1);
+    if (close + 1 < server.size()) {
+      if (server[close + 1] != ':') throw std::runtime_error("DNS server \"" + server + "\": expected ':PORT' after ']'");
+      port = server.substr(close + 2);
+    }
+  } else if (std::count(server.begin(), server.end(), ':') == 1) {
+    auto colon = server.find(':');
+    host = server.substr(0, colon);
+    port = server.substr(colon + 1);
+  }
+  auto address = net::IpAddress::Parse(host);
+  if (!address) {
+    throw std::runtime_error("DNS server \"" + server + "\" is not an IP address (IP[:PORT])");
+  }
+  if (!port.empty() || server.find(']') != std::string::npos) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      throw std::runtime_error("DNS server \"" + server + "\": port \"" + port +
+                               "\" is not a number from 1 to 65535");
+    }
+  }
+  std::string entry = address->is_v4() ? address->ToString() : "[" + address->ToString() + "]";
+  return entry + ":" + (port.empty() ? "53" : port);
+}
+
+}  // namespace
+
+struct CaresResolver::Channel {
+  ares_channel handle = nullptr;
+  ~Channel() {
+    if (handle != nullptr) ares_destroy(handle);  // fails every outstanding query
+  }
+};
+
+CaresResolver::CaresResolver(const ResolverOptions& options) : channel_(std::make_unique<Channel>()) {
+  static const int library_status = ares_library_init(ARES_LIB_INIT_ALL);
+  if (library_status != ARES_SUCCESS) {
+    throw std::runtime_error(std::string("c-ares: ") + ares_strerror(library_status));
+  }
+  ares_options opts{};
+  int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
+  // No search list, no hosts file: names are asked exactly as given (the SSRF guard relies on it).
+  opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS;
+  opts.timeout = static_cast<int>(options.try_timeout.count());
+  opts.tries = options.tries;
+  char lookups[] = "b";
+  opts.lookups = lookups;
+  int status = ares_init_options(&channel_->handle, &opts, mask);
+  if (status != ARES_SUCCESS) {
+    throw std::runtime_error(std::string("c-ares: cannot start a resolver: ") + ares_strerror(status));
+  }
+  if (!options.servers.empty()) {
+    std::string csv;
+    for (const auto& server : options.servers) {
+      if (!csv.empty()) csv += ",";
+      csv += ServerToCsvEntry(server);
+    }
+    status = ares_set_servers_ports_csv(channel_->handle, csv.c_str());
+    if (status != ARES_SUCCESS) {
+      throw std::runtime_error("c-ares: cannot use DNS servers \"" + csv + "\": " + ares_strerror(status));
+    }
+  }
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  loop_ = std::thread([this] { Loop(); });
+}
+
+CaresResolver::~CaresResolver() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  std::uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+  loop_.join();
+  // Queries handed over but never started: run them now so ares_destroy fails them cleanly.
+  for (auto& start : pending_) start();
+  channel_.reset();
+  close(wake_fd_);
+}
+
+void CaresResolver::Submit(std::function<void()> start_query) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_.push_back(std::move(start_query));
+  }
+  std::uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
+  auto* pending = new Pending<TxtAnswer>{{}, "TXT " + name};
+  auto future = pending->promise.get_future();
+  Submit([this, name, pending] {
+    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_txt, OnTxt, pending);
+  });
+  return future;
+}
+
+Lookup<MxAnswer> CaresResolver::Mx(const std::string& name) {
+  auto* pending = new Pending<MxAnswer>{{}, "MX " + name};
+  auto future = pending->promise.get_future();
+  Submit([this, name, pending] {
+    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_mx, OnMx, pending);
+  });
+  return future;
+}
+
+Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
+  auto pair = std::make_shared<AddressPair>();
+  pair->name = name;
+  auto future = pair->promise.get_future();
+  Submit([this, name, pair] {
+    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_a, OnAddress,
+               new AddressQuery{pair, false});
+    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_aaaa, OnAddress,
+               new AddressQuery{pair, true});
+  });
+  return future;
+}
+
+void CaresResolver::Loop() {
+  for (;;) {
+    std::vector<std::function<void()>> starts;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      starts.swap(pending_);
+    }
+    for (auto& start : starts) start();
+
+    std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> socks{};
+    int bitmask = ares_getsock(channel_->handle, socks.data(), ARES_GETSOCK_MAXNUM);
+    std::vector<pollfd> fds;
+    fds.push_back({wake_fd_, POLLIN, 0});
+    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+      short events = 0;
+      if (ARES_GETSOCK_READABLE(bitmask, i)) events |= POLLIN;
+      if (ARES_GETSOCK_WRITABLE(bitmask, i)) events |= POLLOUT;
+      if (events != 0) fds.push_back({socks[static_cast<std::size_t>(i)], events, 0});
+    }
+    timeval max_wait{1, 0};
+    timeval wait{};
+    timeval* next = ares_timeout(channel_->handle, &max_wait, &wait);
+    int timeout_ms = static_cast<int>(next->tv_sec * 1000 + next->tv_usec / 1000);
+    int ready = poll(fds.data(), fds.size(), std::max(timeout_ms, 1));
+    if (ready < 0 && errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+
+    if (fds[0].revents & POLLIN) {
+      std::uint64_t count = 0;
+      (void)!read(wake_fd_, &count, sizeof count);
+    }
+    bool processed = false;
+    for (std::size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      bool readable = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+      bool writable = (fds[i].revents & POLLOUT) != 0;
+      ares_process_fd(channel_->handle, readable ? fds[i].fd : ARES_SOCKET_BAD,
+                      writable ? fds[i].fd : ARES_SOCKET_BAD);
+      processed = true;
+    }
+    if (!processed) ares_process_fd(channel_->handle, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
+  }
+}
+
+}  // namespace mtasts::dns

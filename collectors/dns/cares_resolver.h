@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectors/dns/resolver.h"
+
+namespace mtasts::dns {
+
+struct ResolverOptions {
+  /// "IP", "IP:PORT", "[IPv6]:PORT". Empty: the servers of /etc/resolv.conf.
+  std::vector<std::string> servers;
+  /// Per-try timeout and tries per server; the caller's Deadline bounds the whole lookup.
+  std::chrono::milliseconds try_timeout{2000};
+  int tries = 2;
+};
+
+/// The Resolver on c-ares. One channel, driven by one event-loop thread that owns it (c-ares
+/// 1.18 channels are not thread-safe); callers hand queries over through a queue and wake the
+/// loop through an eventfd. c-ares statuses are translated to Presence/Error here and only here.
+class CaresResolver final : public Resolver {
+ public:
+  /// Throws std::runtime_error when c-ares cannot start or a server address is malformed: a
+  /// fatal start-up error naming the value.
+  explicit CaresResolver(const ResolverOptions& options);
+  ~CaresResolver() override;
+  CaresResolver(const CaresResolver&) = delete;
+  CaresResolver& operator=(const CaresResolver&) = delete;
+
+  Lookup<TxtAnswer> Txt(const std::string& name) override;
+  Lookup<MxAnswer> Mx(const std::string& name) override;
+  Lookup<AddressAnswer> Addresses(const std::string& name) override;
+
+ private:
+  struct Channel;
+  void Submit(std::function<void()> start_query);
+  void Loop();
+
+  std::unique_ptr<Channel> channel_;
+  std::mutex mutex_;
+  std::vector<std::function<void()>> pending_;  // guarded by mutex_
+  bool stopping_ = false;                       // guarded by mutex_
+  int wake_fd_ = -1;
+  std::thread loop_;
+};
+
+}  // namespace mtasts::dns

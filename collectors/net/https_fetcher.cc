@@ -1,0 +1,260 @@
+#include "collectors/net/https_fetcher.h"
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+
+#include "build_info.h"
+#include "collectors/net/socket_watchdog.h"
+
+namespace mtasts::net {
+namespace {
+
+std::string OpenSslErrors() {
+  std::string out;
+  while (unsigned long code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+std::string NameOneLine(const X509_NAME* name) {
+  if (name == nullptr) return "";
+  BIO* bio = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<std::size_t>(len));
+  BIO_free(bio);
+  return out;
+}
+
+CertificateInfo DescribeLeaf(X509* leaf) {
+  CertificateInfo info;
+  if (leaf == nullptr) return info;
+  info.subject = NameOneLine(X509_get_subject_name(leaf));
+  info.issuer = NameOneLine(X509_get_issuer_name(leaf));
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
+  if (names != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+      if (name->type != GEN_DNS) continue;
+      const unsigned char* data = ASN1_STRING_get0_data(name->d.dNSName);
+      info.dns_names.emplace_back(reinterpret_cast<const char*>(data),
+                                  static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
+    }
+    GENERAL_NAMES_free(names);
+  }
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1) info.not_after = timegm(&tm);
+  return info;
+}
+
+/// What the verify callback needs and what it leaves behind, one per fetch.
+struct VerifyContext {
+  X509_STORE* store = nullptr;
+  const std::string* host = nullptr;
+  std::optional<CertificateInfo> certificate;
+};
+
+/// Replaces OpenSSL's chain verification for the connection: verifies against the shared trust
+/// store with RFC 8461 §3.3 name rules and records what the peer presented. Returning 0 with
+/// SSL_VERIFY_PEER aborts the handshake, so no request is ever sent over an unverified channel.
+int VerifyCertificate(X509_STORE_CTX* handshake_ctx, void* arg) {
+  auto* context = static_cast<VerifyContext*>(arg);
+  X509* leaf = X509_STORE_CTX_get0_cert(handshake_ctx);
+  CertificateInfo info = DescribeLeaf(leaf);
+
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  int ok = 0;
+  int error = X509_V_ERR_UNSPECIFIED;
+  if (ctx != nullptr &&
+      X509_STORE_CTX_init(ctx, context->store, leaf,
+                          X509_STORE_CTX_get0_untrusted(handshake_ctx)) == 1) {
+    X509_STORE_CTX_set_default(ctx, "ssl_server");
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
+    // DNS-ID only, never the subject CN; a wildcard only as the whole left-most label.
+    X509_VERIFY_PARAM_set_hostflags(
+        param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    X509_VERIFY_PARAM_set1_host(param, context->host->data(), context->host->size());
+    ok = X509_verify_cert(ctx);
+    error = X509_STORE_CTX_get_error(ctx);
+  }
+  if (ctx != nullptr) X509_STORE_CTX_free(ctx);
+
+  info.verified = ok == 1;
+  info.verify_code = error;
+  if (!info.verified) info.verify_error = X509_verify_cert_error_string(error);
+  context->certificate = std::move(info);
+  X509_STORE_CTX_set_error(handshake_ctx, ok == 1 ? X509_V_OK : error);
+  return ok == 1 ? 1 : 0;
+}
+
+std::string FormatSeconds(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const TrustStore>> TrustStore::Load(const std::string& ca_file) {
+  X509_STORE* store = X509_STORE_new();
+  if (store == nullptr) return Error{"cannot create a trust store: " + OpenSslErrors()};
+  int ok = ca_file.empty() ? X509_STORE_set_default_paths(store)
+                           : X509_STORE_load_file(store, ca_file.c_str());
+  if (ok != 1) {
+    X509_STORE_free(store);
+    if (ca_file.empty()) return Error{"cannot load the system trust store: " + OpenSslErrors()};
+    return Error{"cannot load CA file \"" + ca_file + "\": " + OpenSslErrors()};
+  }
+  return std::shared_ptr<const TrustStore>(new TrustStore(store));
+}
+
+TrustStore::~TrustStore() { X509_STORE_free(store_); }
+
+FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
+  FetchResult result;
+  result.address = request.address.ToString();
+  const std::string where = request.host + " (" + result.address + ") port " +
+                            std::to_string(request.port);
+  if (request.deadline.expired()) {
+    result.kind = FetchResult::Kind::kTimeout;
+    result.message = "no time left in the check budget to contact " + where;
+    return result;
+  }
+
+  httplib::SSLClient client(request.host, request.port);
+  // Dial the vetted address only: the name is never looked up again here, so a DNS answer
+  // that changes between the guard's lookup and the connect cannot redirect us (rebinding).
+  client.set_hostname_addr_map({{request.host, result.address}});
+  client.enable_server_certificate_verification(false);  // replaced by VerifyCertificate
+  client.set_follow_location(false);                      // RFC 8461 §3.3
+  client.set_decompress(false);
+  client.set_keep_alive(false);
+
+  VerifyContext verify{trust_->get(), &request.host, std::nullopt};
+  SSL_CTX* ssl_ctx = client.ssl_context();
+  SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION);  // RFC 8461 §7.2
+  SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_cert_verify_callback(ssl_ctx, VerifyCertificate, &verify);
+
+  auto remaining = request.deadline.remaining();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(remaining);
+  auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(remaining - secs);
+  client.set_connection_timeout(secs.count(), usecs.count());
+  client.set_read_timeout(secs.count(), usecs.count());
+  client.set_write_timeout(secs.count(), usecs.count());
+
+  auto& watchdog = SocketWatchdog::Instance();
+  std::vector<SocketWatchdog::Token> tokens;
+  client.set_socket_options([&](int sock) {
+    int one = 1;
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tokens.push_back(watchdog.Arm(sock, request.deadline.at()));
+  });
+
+  std::optional<HttpResponse> head;
+  bool too_large = false;
+  std::string body;
+  httplib::Headers headers = {
+      {"User-Agent", std::string("mta-sts-exporter/") + kVersion},
+      {"Accept", "text/plain"},
+      {"Cache-Control", "no-cache"},  // §3.3: HTTP caching MUST NOT be used
+      {"Connection", "close"},
+  };
+  auto res = client.Get(
+      request.path, headers,
+      [&](const httplib::Response& response) {
+        head = HttpResponse{response.status, response.get_header_value("Content-Type"),
+                            response.get_header_value("Location"), {}};
+        if (response.status != 200) return false;  // the body of a non-200 is of no use
+        if (response.has_header("Content-Length")) {
+          auto declared = std::strtoull(response.get_header_value("Content-Length").c_str(),
+                                        nullptr, 10);
+          if (declared > request.max_body) {
+            too_large = true;
+            return false;
+          }
+        }
+        return true;
+      },
+      [&](const char* data, std::size_t length) {
+        if (body.size() + length > request.max_body) {
+          too_large = true;
+          return false;
+        }
+        body.append(data, length);
+        return true;
+      });
+
+  bool timed_out = false;
+  for (auto token : tokens) timed_out = watchdog.Disarm(token) || timed_out;
+  timed_out = timed_out || request.deadline.expired();
+  result.certificate = verify.certificate;
+
+  if (too_large) {
+    result.kind = FetchResult::Kind::kTooLarge;
+    result.message = "the body from " + where + " exceeds " + std::to_string(request.max_body) +
+                     " bytes";
+    result.response = head;
+    return result;
+  }
+  // A non-200 answer is complete once its head is read; a 200 only once its body is.
+  if (head && (head->status != 200 || res)) {
+    result.kind = FetchResult::Kind::kResponse;
+    result.response = std::move(head);
+    result.response->body = std::move(body);
+    return result;
+  }
+  const auto elapsed_budget = FormatSeconds(remaining);
+  if (verify.certificate && !verify.certificate->verified) {
+    result.kind = FetchResult::Kind::kCertificateInvalid;
+    result.message = "the certificate of " + where + " did not verify: " +
+                     verify.certificate->verify_error;
+    return result;
+  }
+  if (timed_out) {
+    result.kind = FetchResult::Kind::kTimeout;
+    result.message = "no complete answer from " + where + " within " + elapsed_budget;
+    return result;
+  }
+  switch (res.error()) {
+    case httplib::Error::Connection:
+      result.kind = FetchResult::Kind::kConnectFailed;
+      result.message = "cannot connect to " + where + " (refused or unreachable)";
+      break;
+    case httplib::Error::ConnectionTimeout:
+      result.kind = FetchResult::Kind::kTimeout;
+      result.message = "connecting to " + where + " timed out after " + elapsed_budget;
+      break;
+    case httplib::Error::SSLConnection:
+      result.kind = FetchResult::Kind::kTlsFailed;
+      result.message = "TLS handshake with " + where + " failed: " + OpenSslErrors() +
+                       " (TLS 1.2 or later is required, RFC 8461 §7.2)";
+      break;
+    case httplib::Error::Read:
+      result.kind = FetchResult::Kind::kProtocolError;
+      result.message = "the connection to " + where +
+                       " was closed or reset before a complete HTTP response arrived";
+      break;
+    default:
+      result.kind = FetchResult::Kind::kProtocolError;
+      result.message = "request to " + where + " failed: " + httplib::to_string(res.error());
+      break;
+  }
+  ERR_clear_error();
+  return result;
+}
+
+}  // namespace mtasts::net

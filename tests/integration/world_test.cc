@@ -1,0 +1,238 @@
+// The real binary against the test world: dnsmasq and nginx with a CA minted at test time, in
+// a private network namespace (tests/world/with-world.sh). Every posture of
+// tests/world/postures.tsv is checked with `check --json` and its exact issue set asserted.
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+struct Posture {
+  std::string domain;
+  bool enforced = false;
+  std::string mode;  // "null" when no valid policy
+  std::set<std::string> codes;
+  std::string description;
+};
+
+std::vector<Posture> LoadPostures() {
+  std::vector<Posture> postures;
+  std::ifstream in(Env("MTASTS_WORLD_POSTURES"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    std::string col;
+    while (std::getline(ss, col, '\t')) cols.push_back(col);
+    if (cols.size() < 4) continue;
+    Posture p{cols[0], cols[1] == "true", cols[2], {}, cols.size() > 4 ? cols[4] : ""};
+    if (cols[3] != "-") {
+      std::stringstream codes(cols[3]);
+      while (std::getline(codes, col, ',')) p.codes.insert(col);
+    }
+    postures.push_back(p);
+  }
+  return postures;
+}
+
+struct Run {
+  int status = -1;
+  std::string out;
+};
+
+/// Runs the exporter with the world's network flags; stderr goes to the test log.
+Run Exporter(const std::string& args, bool world_flags = true, const std::string& timeout = "3s") {
+  std::string command = std::string(MTASTS_BINARY) + " " + args;
+  if (world_flags) {
+    command += " --dns.server=" + Env("MTASTS_WORLD_DNS") + " --tls.ca-file=" +
+               Env("MTASTS_WORLD_CA") + " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") +
+               " --check.timeout=" + timeout;
+  }
+  Run run;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
+  int raw = pclose(pipe);
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return run;
+}
+
+std::set<std::string> Codes(const json& report) {
+  std::set<std::string> codes;
+  for (const auto& issue : report["issues"]) codes.insert(issue["code"].get<std::string>());
+  return codes;
+}
+
+/// One `check --json` over every posture, run once: the domains are checked concurrently.
+class WorldTest : public ::testing::TestWithParam<Posture> {
+ public:
+  static void SetUpTestSuite() {
+    std::string domains;
+    for (const auto& p : LoadPostures()) domains += " " + p.domain;
+    Run run = Exporter("check --json" + domains);
+    reports_ = new json(json::parse(run.out, nullptr, false));
+  }
+  static void TearDownTestSuite() {
+    delete reports_;
+    reports_ = nullptr;
+  }
+
+ protected:
+  static const json* Find(const std::string& domain) {
+    if (reports_ == nullptr || !reports_->is_array()) return nullptr;
+    for (const auto& report : *reports_) {
+      if (report["domain"] == domain) return &report;
+    }
+    return nullptr;
+  }
+  static json* reports_;
+};
+
+json* WorldTest::reports_ = nullptr;
+
+TEST_P(WorldTest, PostureHasExactlyTheExpectedIssues) {
+  const Posture& p = GetParam();
+  SCOPED_TRACE(p.domain + ": " + p.description);
+  const json* report = Find(p.domain);
+  ASSERT_NE(report, nullptr) << "no report for " << p.domain;
+  EXPECT_EQ(Codes(*report), p.codes) << report->dump(2);
+  EXPECT_EQ((*report)["enforced"].get<bool>(), p.enforced) << report->dump(2);
+  if (p.mode == "null") {
+    EXPECT_TRUE((*report)["policy"]["mode"].is_null()) << report->dump(2);
+  } else {
+    EXPECT_EQ((*report)["policy"]["mode"], p.mode) << report->dump(2);
+  }
+  // Every issue carries a severity and a message a person can act on.
+  for (const auto& issue : (*report)["issues"]) {
+    EXPECT_FALSE(issue["message"].get<std::string>().empty());
+    EXPECT_TRUE(issue["severity"].is_string());
+  }
+  // No check may outlive its budget (3 s here), even against a server that never answers.
+  EXPECT_LT((*report)["duration_seconds"].get<double>(), 5.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postures, WorldTest, ::testing::ValuesIn(LoadPostures()),
+                         [](const auto& info) {
+                           std::string name = info.param.domain;
+                           for (auto& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+TEST(World, EnforcedDomainReportInFull) {
+  Run run = Exporter("check --json enforce.test");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json report = json::parse(run.out);
+  ASSERT_TRUE(report.is_object()) << "one domain gives one object";
+  EXPECT_EQ(report["issues"], json::array());
+  EXPECT_EQ(report["policy"]["found"], true);
+  EXPECT_EQ(report["policy"]["valid"], true);
+  EXPECT_EQ(report["policy"]["url"], "https://mta-sts.enforce.test/.well-known/mta-sts.txt");
+  EXPECT_EQ(report["policy"]["version"], "STSv1");
+  EXPECT_EQ(report["policy"]["max_age"], 604800);
+  EXPECT_EQ(report["policy"]["mx"], json({"mx1.enforce.test", "*.mail.enforce.test"}));
+  EXPECT_EQ(report["sts_record"]["found"], true);
+  EXPECT_EQ(report["sts_record"]["id"], "20240101T000000");
+  EXPECT_EQ(report["tls_rpt"]["found"], true);
+  EXPECT_EQ(report["tls_rpt"]["rua"], json({"mailto:tlsrpt@enforce.test"}));
+  EXPECT_EQ(report["mx"]["hosts"], json({"mx1.enforce.test", "a.mail.enforce.test"}));
+  EXPECT_EQ(report["mx"]["uncovered"], json::array());
+  EXPECT_EQ(report["check_success"], true);
+}
+
+TEST(World, ExitStatusFollowsTheWorstDomain) {
+  EXPECT_EQ(Exporter("check enforce.test short-max-age.test").status, 0);
+  EXPECT_EQ(Exporter("check enforce.test policy-404.test").status, 1);
+  EXPECT_EQ(Exporter("check mx-uncovered.test").status, 1);  // enforced, but critical
+  EXPECT_EQ(Exporter("check text-html.test").status, 0);     // medium only
+}
+
+TEST(World, SeveralDomainsGiveAnArrayInTheOrderGiven) {
+  Run run = Exporter("check --json testing.test enforce.test none.test");
+  json reports = json::parse(run.out);
+  ASSERT_TRUE(reports.is_array());
+  ASSERT_EQ(reports.size(), 3U);
+  EXPECT_EQ(reports[0]["domain"], "testing.test");
+  EXPECT_EQ(reports[1]["domain"], "enforce.test");
+  EXPECT_EQ(reports[2]["domain"], "none.test");
+}
+
+TEST(World, BadDomainNamesAreUsageErrors) {
+  for (const char* bad : {"127.0.0.1", "https://enforce.test/", "enforce.test:443",
+                          "postmaster@enforce.test", "'[::1]'", "localhost", "-bad-.test"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(Exporter(std::string("check ") + bad).status, 2);
+  }
+  EXPECT_EQ(Exporter("check").status, 2);
+  EXPECT_EQ(Exporter("check --no-such-flag enforce.test").status, 2);
+  EXPECT_EQ(Exporter("check --check.timeout=soon enforce.test", false).status, 2);
+}
+
+TEST(World, InternationalisedNamesAreCheckedAsALabels) {
+  Run run = Exporter("check --json bücher.test");
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_EQ(json::parse(run.out)["domain"], "xn--bcher-kva.test");
+}
+
+TEST(World, PolicyCommand) {
+  Run run = Exporter("policy --json enforce.test");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json policy = json::parse(run.out);
+  EXPECT_EQ(policy["domain"], "enforce.test");
+  EXPECT_EQ(policy["found"], true);
+  EXPECT_EQ(policy["url"], "https://mta-sts.enforce.test/.well-known/mta-sts.txt");
+  EXPECT_EQ(policy["version"], "STSv1");
+  EXPECT_EQ(policy["mode"], "enforce");
+  EXPECT_EQ(policy["max_age"], 604800);
+  EXPECT_EQ(policy["mx"], json({"mx1.enforce.test", "*.mail.enforce.test"}));
+
+  EXPECT_EQ(Exporter("policy policy-404.test").status, 1);
+  EXPECT_EQ(Exporter("policy enforce.test testing.test").status, 2);
+  Run human = Exporter("policy enforce.test");
+  EXPECT_NE(human.out.find("mode: enforce"), std::string::npos) << human.out;
+}
+
+TEST(World, HumanOutputSummarisesEachDomain) {
+  Run run = Exporter("check enforce.test mx-uncovered.test");
+  EXPECT_NE(run.out.find("enforce.test  ENFORCED"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("CRITICAL mx_not_covered"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("\033["), std::string::npos) << "no colour when not on a terminal";
+}
+
+TEST(World, SsrfGuardIsOnByDefaultAndNeverDialsRefusedHosts) {
+  // Without the exemption, the world's own documentation-range hosts are refused too.
+  Run run = Exporter("check --json --dns.server=" + Env("MTASTS_WORLD_DNS") + " enforce.test",
+                     false);
+  json report = json::parse(run.out);
+  EXPECT_EQ(Codes(report), std::set<std::string>{"target_refused"}) << report.dump(2);
+
+  // A private policy host (10.0.0.1, with a real nginx listening there) is never contacted.
+  const std::string log = Env("MTASTS_WORLD_DIR") + "/access-private.log";
+  Run refused = Exporter("check --json private-host.test mixed-host.test");
+  ASSERT_EQ(refused.status, 1);
+  std::ifstream in(log);
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(contents, "") << "the exporter connected to a refused address";
+}
+
+}  // namespace
