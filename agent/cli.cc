@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/check/checker_factory.h"
 #include "build_info.h"
+#include "collectors/check/checker_factory.h"
 #include "collectors/common/domain_name.h"
 #include "collectors/common/duration.h"
 #include "collectors/common/report_json.h"
@@ -183,7 +183,8 @@ void PrintReport(const DomainReport& report, const Palette& palette) {
     std::cout << "  (" << (report.policy.found ? "invalid" : "not retrieved") << ")";
   }
   std::cout << "\n  MX:         " << (report.mx.hosts.empty() ? "none" : Join(report.mx.hosts));
-  if (!report.mx.uncovered.empty()) std::cout << "  (uncovered: " << Join(report.mx.uncovered) << ")";
+  if (!report.mx.uncovered.empty())
+    std::cout << "  (uncovered: " << Join(report.mx.uncovered) << ")";
   std::cout << "\n  TLS-RPT:    "
             << (report.tls_rpt.valid ? Join(report.tls_rpt.rua)
                                      : (report.tls_rpt.found ? "invalid" : "none"))
@@ -280,7 +281,9 @@ int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   } else {
     Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
     std::cout << palette.Paint(report.policy.url, "1") << "\n";
-    if (report.policy.body) std::cout << *report.policy.body << (report.policy.body->empty() || report.policy.body->back() == '\n' ? "" : "\n");
+    if (report.policy.body)
+      std::cout << *report.policy.body
+                << (report.policy.body->empty() || report.policy.body->back() == '\n' ? "" : "\n");
     PrintIssues(report, palette);
   }
   return report.policy.valid ? kExitOk : kExitFindings;

@@ -1,3 +1,5 @@
 #include "agent/cli.h"
 
-int main(int argc, char** argv) { return mtasts::agent::RunCli(argc, argv); }
+int main(int argc, char** argv) {
+  return mtasts::agent::RunCli(argc, argv);
+}

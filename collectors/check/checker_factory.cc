@@ -29,7 +29,8 @@ Result<std::unique_ptr<DomainChecker>> MakeChecker(const config::NetworkSettings
   }
   CheckerOptions options;
   options.timeout = settings.check_timeout;
-  return std::make_unique<DomainChecker>(std::move(resolver), net::AddressPolicy(std::move(allowed)),
+  return std::make_unique<DomainChecker>(std::move(resolver),
+                                         net::AddressPolicy(std::move(allowed)),
                                          net::HttpsFetcher(std::move(trust).value()), options);
 }
 

@@ -67,7 +67,8 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     }
     int rank = Rank(unit->name);
     if (rank <= last_rank) {
-      return Error{"invalid duration " + quoted + ": units must go from largest to smallest, once each"};
+      return Error{"invalid duration " + quoted +
+                   ": units must go from largest to smallest, once each"};
     }
     last_rank = rank;
     if (number > std::numeric_limits<std::int64_t>::max() / unit->millis ||

@@ -37,7 +37,7 @@ struct PolicyReport {
   std::optional<std::string> address;  // the vetted address that was dialled
   std::optional<std::string> error;    // why it could not be retrieved or parsed
   std::optional<net::CertificateInfo> certificate;
-  std::optional<std::string> body;     // the retrieved text, when found
+  std::optional<std::string> body;  // the retrieved text, when found
 };
 
 struct TlsRptReport {
@@ -61,7 +61,7 @@ struct DomainReport {
   PolicyReport policy;
   TlsRptReport tls_rpt;
   MxReport mx;
-  bool check_complete = true;  // every lookup answered (found or not)
+  bool check_complete = true;      // every lookup answered (found or not)
   std::int64_t checked_at_ms = 0;  // Unix milliseconds when the check started
   double duration_seconds = 0;
 

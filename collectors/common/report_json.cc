@@ -19,8 +19,8 @@ json CertificateToJson(const std::optional<net::CertificateInfo>& cert) {
           {"dns_names", cert->dns_names},
           {"subject", cert->subject},
           {"issuer", cert->issuer},
-          {"not_after", cert->not_after ? json(FormatRfc3339Millis(*cert->not_after * 1000))
-                                        : json(nullptr)}};
+          {"not_after",
+           cert->not_after ? json(FormatRfc3339Millis(*cert->not_after * 1000)) : json(nullptr)}};
 }
 
 /// The fields of a policy shared by the report and /v1/policy.
@@ -76,7 +76,10 @@ json ReportToJson(const DomainReport& report) {
         {"id", OrNull(sts.id)},
         {"records", sts.candidates}}},
       {"tls_rpt",
-       {{"found", tls.found}, {"valid", tls.valid}, {"record", OrNull(tls.record)}, {"rua", tls.rua}}},
+       {{"found", tls.found},
+        {"valid", tls.valid},
+        {"record", OrNull(tls.record)},
+        {"rua", tls.rua}}},
       {"mx", {{"hosts", report.mx.hosts}, {"uncovered", report.mx.uncovered}}},
       {"check_success", report.check_complete},
       {"checked_at", FormatRfc3339Millis(report.checked_at_ms)},

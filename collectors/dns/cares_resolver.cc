@@ -15,8 +15,8 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
-#include <tuple>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 namespace mtasts::dns {
@@ -134,8 +134,8 @@ struct AddressPair {
       // One family answering is enough to connect; the guard judges what is known.
       AddressAnswer merged{Presence::kFound, {}};
       if (a_found) merged.addresses = a->addresses;
-      if (b_found) merged.addresses.insert(merged.addresses.end(), b->addresses.begin(),
-                                           b->addresses.end());
+      if (b_found)
+        merged.addresses.insert(merged.addresses.end(), b->addresses.begin(), b->addresses.end());
       promise.set_value(std::move(merged));
     } else if (!a.has_value()) {
       promise.set_value(a);
@@ -192,10 +192,12 @@ std::string ServerToCsvEntry(const std::string& server) {
   std::string port;
   if (!server.empty() && server.front() == '[') {
     auto close = server.find(']');
-    if (close == std::string::npos) throw std::runtime_error("DNS server \"" + server + "\": missing ']'");
+    if (close == std::string::npos)
+      throw std::runtime_error("DNS server \"" + server + "\": missing ']'");
     host = server.substr(1, close - 1);
     if (close + 1 < server.size()) {
-      if (server[close + 1] != ':') throw std::runtime_error("DNS server \"" + server + "\": expected ':PORT' after ']'");
+      if (server[close + 1] != ':')
+        throw std::runtime_error("DNS server \"" + server + "\": expected ':PORT' after ']'");
       port = server.substr(close + 2);
     }
   } else if (std::count(server.begin(), server.end(), ':') == 1) {
@@ -228,7 +230,8 @@ struct CaresResolver::Channel {
   }
 };
 
-CaresResolver::CaresResolver(const ResolverOptions& options) : channel_(std::make_unique<Channel>()) {
+CaresResolver::CaresResolver(const ResolverOptions& options)
+    : channel_(std::make_unique<Channel>()) {
   static const int library_status = ares_library_init(ARES_LIB_INIT_ALL);
   if (library_status != ARES_SUCCESS) {
     throw std::runtime_error(std::string("c-ares: ") + ares_strerror(library_status));
@@ -243,7 +246,8 @@ CaresResolver::CaresResolver(const ResolverOptions& options) : channel_(std::mak
   opts.lookups = lookups;
   int status = ares_init_options(&channel_->handle, &opts, mask);
   if (status != ARES_SUCCESS) {
-    throw std::runtime_error(std::string("c-ares: cannot start a resolver: ") + ares_strerror(status));
+    throw std::runtime_error(std::string("c-ares: cannot start a resolver: ") +
+                             ares_strerror(status));
   }
   if (!options.servers.empty()) {
     std::string csv;
@@ -253,7 +257,8 @@ CaresResolver::CaresResolver(const ResolverOptions& options) : channel_(std::mak
     }
     status = ares_set_servers_ports_csv(channel_->handle, csv.c_str());
     if (status != ARES_SUCCESS) {
-      throw std::runtime_error("c-ares: cannot use DNS servers \"" + csv + "\": " + ares_strerror(status));
+      throw std::runtime_error("c-ares: cannot use DNS servers \"" + csv +
+                               "\": " + ares_strerror(status));
     }
   }
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -340,7 +345,8 @@ void CaresResolver::Loop() {
     timeval* next = ares_timeout(channel_->handle, &max_wait, &wait);
     int timeout_ms = static_cast<int>(next->tv_sec * 1000 + next->tv_usec / 1000);
     int ready = poll(fds.data(), fds.size(), std::max(timeout_ms, 1));
-    if (ready < 0 && errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    if (ready < 0 && errno != EINTR)
+      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
 
     if (fds[0].revents & POLLIN) {
       std::uint64_t count = 0;
@@ -355,7 +361,8 @@ void CaresResolver::Loop() {
                       writable ? fds[i].fd : ARES_SOCKET_BAD);
       processed = true;
     }
-    if (!processed) ares_process_fd(channel_->handle, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
+    if (!processed)
+      ares_process_fd(channel_->handle, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
   }
 }
 

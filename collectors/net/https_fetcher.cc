@@ -43,8 +43,8 @@ CertificateInfo DescribeLeaf(X509* leaf) {
   if (leaf == nullptr) return info;
   info.subject = NameOneLine(X509_get_subject_name(leaf));
   info.issuer = NameOneLine(X509_get_issuer_name(leaf));
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
   if (names != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
       const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
@@ -78,9 +78,8 @@ int VerifyCertificate(X509_STORE_CTX* handshake_ctx, void* arg) {
   X509_STORE_CTX* ctx = X509_STORE_CTX_new();
   int ok = 0;
   int error = X509_V_ERR_UNSPECIFIED;
-  if (ctx != nullptr &&
-      X509_STORE_CTX_init(ctx, context->store, leaf,
-                          X509_STORE_CTX_get0_untrusted(handshake_ctx)) == 1) {
+  if (ctx != nullptr && X509_STORE_CTX_init(ctx, context->store, leaf,
+                                            X509_STORE_CTX_get0_untrusted(handshake_ctx)) == 1) {
     X509_STORE_CTX_set_default(ctx, "ssl_server");
     X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
     // DNS-ID only, never the subject CN; a wildcard only as the whole left-most label.
@@ -121,13 +120,15 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::Load(const std::string& ca
   return std::shared_ptr<const TrustStore>(new TrustStore(store));
 }
 
-TrustStore::~TrustStore() { X509_STORE_free(store_); }
+TrustStore::~TrustStore() {
+  X509_STORE_free(store_);
+}
 
 FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
   FetchResult result;
   result.address = request.address.ToString();
-  const std::string where = request.host + " (" + result.address + ") port " +
-                            std::to_string(request.port);
+  const std::string where =
+      request.host + " (" + result.address + ") port " + std::to_string(request.port);
   if (request.deadline.expired()) {
     result.kind = FetchResult::Kind::kTimeout;
     result.message = "no time left in the check budget to contact " + where;
@@ -139,7 +140,7 @@ FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
   // that changes between the guard's lookup and the connect cannot redirect us (rebinding).
   client.set_hostname_addr_map({{request.host, result.address}});
   client.enable_server_certificate_verification(false);  // replaced by VerifyCertificate
-  client.set_follow_location(false);                      // RFC 8461 §3.3
+  client.set_follow_location(false);                     // RFC 8461 §3.3
   client.set_decompress(false);
   client.set_keep_alive(false);
 
@@ -176,12 +177,14 @@ FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
   auto res = client.Get(
       request.path, headers,
       [&](const httplib::Response& response) {
-        head = HttpResponse{response.status, response.get_header_value("Content-Type"),
-                            response.get_header_value("Location"), {}};
+        head = HttpResponse{response.status,
+                            response.get_header_value("Content-Type"),
+                            response.get_header_value("Location"),
+                            {}};
         if (response.status != 200) return false;  // the body of a non-200 is of no use
         if (response.has_header("Content-Length")) {
-          auto declared = std::strtoull(response.get_header_value("Content-Length").c_str(),
-                                        nullptr, 10);
+          auto declared =
+              std::strtoull(response.get_header_value("Content-Length").c_str(), nullptr, 10);
           if (declared > request.max_body) {
             too_large = true;
             return false;
@@ -205,8 +208,8 @@ FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
 
   if (too_large) {
     result.kind = FetchResult::Kind::kTooLarge;
-    result.message = "the body from " + where + " exceeds " + std::to_string(request.max_body) +
-                     " bytes";
+    result.message =
+        "the body from " + where + " exceeds " + std::to_string(request.max_body) + " bytes";
     result.response = head;
     return result;
   }
@@ -220,8 +223,8 @@ FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
   const auto elapsed_budget = FormatSeconds(remaining);
   if (verify.certificate && !verify.certificate->verified) {
     result.kind = FetchResult::Kind::kCertificateInvalid;
-    result.message = "the certificate of " + where + " did not verify: " +
-                     verify.certificate->verify_error;
+    result.message =
+        "the certificate of " + where + " did not verify: " + verify.certificate->verify_error;
     return result;
   }
   if (timed_out) {

@@ -35,11 +35,11 @@ class TrustStore {
 /// What the peer's certificate looked like and what verification said.
 struct CertificateInfo {
   bool verified = false;
-  std::string verify_error;             // OpenSSL's words when not verified
-  int verify_code = 0;                  // X509_V_* code
-  std::vector<std::string> dns_names;   // subjectAltName dNSName entries of the leaf
-  std::string subject;                  // leaf subject, one line
-  std::string issuer;                   // leaf issuer, one line
+  std::string verify_error;               // OpenSSL's words when not verified
+  int verify_code = 0;                    // X509_V_* code
+  std::vector<std::string> dns_names;     // subjectAltName dNSName entries of the leaf
+  std::string subject;                    // leaf subject, one line
+  std::string issuer;                     // leaf issuer, one line
   std::optional<std::int64_t> not_after;  // Unix seconds
 };
 
@@ -69,8 +69,8 @@ struct FetchResult {
 };
 
 struct FetchRequest {
-  std::string host;     // the name for SNI, Host and certificate verification
-  IpAddress address;    // the vetted address to connect to; no lookup happens here
+  std::string host;   // the name for SNI, Host and certificate verification
+  IpAddress address;  // the vetted address to connect to; no lookup happens here
   std::uint16_t port = 443;
   std::string path = "/";
   std::size_t max_body = 64 * 1024;

@@ -1,9 +1,8 @@
 #include "collectors/net/socket_watchdog.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 namespace mtasts::net {
 

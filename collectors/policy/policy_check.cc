@@ -42,8 +42,7 @@ std::string DescribeCertificateFailure(const std::string& host, const net::Certi
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return "the certificate of " + host + " expired" +
              (cert.not_after ? " on " + Date(*cert.not_after) : std::string());
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return "the certificate of " + host + " is not valid yet";
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "the certificate of " + host + " is not valid yet";
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
       return host + " presents a self-signed certificate (" + cert.subject +
              "); it must chain to a trusted root";
@@ -51,16 +50,17 @@ std::string DescribeCertificateFailure(const std::string& host, const net::Certi
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return "the certificate chain of " + host + " does not lead to a trusted root (issuer: " +
-             cert.issuer + ")";
-    default:
-      return "the certificate of " + host + " is not valid: " + cert.verify_error;
+      return "the certificate chain of " + host +
+             " does not lead to a trusted root (issuer: " + cert.issuer + ")";
+    default: return "the certificate of " + host + " is not valid: " + cert.verify_error;
   }
 }
 
 }  // namespace
 
-std::string PolicyHost(std::string_view domain) { return "mta-sts." + std::string(domain); }
+std::string PolicyHost(std::string_view domain) {
+  return "mta-sts." + std::string(domain);
+}
 
 std::string PolicyUrl(std::string_view domain) {
   return "https://" + PolicyHost(domain) + "/.well-known/mta-sts.txt";
@@ -125,8 +125,8 @@ PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::Address
   return out;
 }
 
-void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval,
-                 bool sts_record_missing, DomainReport& report) {
+void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval, bool sts_record_missing,
+                 DomainReport& report) {
   const std::string host = PolicyHost(domain);
   PolicyReport& out = report.policy;
   out.url = PolicyUrl(domain);
@@ -148,8 +148,7 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval,
       out.error = retrieval.message;
       report.AddIssue(IssueCode::kTargetRefused, retrieval.message);
       return;
-    case Stage::kFetched:
-      break;
+    case Stage::kFetched: break;
   }
 
   const net::FetchResult& fetch = *retrieval.fetch;
@@ -161,8 +160,7 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval,
   }
   using Kind = net::FetchResult::Kind;
   switch (fetch.kind) {
-    case Kind::kResponse:
-      break;
+    case Kind::kResponse: break;
     case Kind::kTooLarge:
       out.found = true;
       out.error = fetch.message;
@@ -170,8 +168,8 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval,
                       fetch.message + " (64 KiB limit, RFC 8461 §3.3); senders may discard it");
       return;
     case Kind::kCertificateInvalid:
-      out.error = fetch.certificate ? DescribeCertificateFailure(host, *fetch.certificate)
-                                    : fetch.message;
+      out.error =
+          fetch.certificate ? DescribeCertificateFailure(host, *fetch.certificate) : fetch.message;
       report.AddIssue(IssueCode::kPolicyTlsInvalid, *out.error);
       return;
     case Kind::kConnectFailed:

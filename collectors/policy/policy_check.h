@@ -26,9 +26,9 @@ struct PolicyRetrieval {
     kFetched,   // an HTTPS exchange was attempted with a vetted address
   };
   Stage stage = Stage::kDnsError;
-  std::string message;                        // for kDnsError, kNoHost and kRefused
-  std::vector<std::string> refused;           // "ADDR: reason" for each refused address
-  std::optional<net::FetchResult> fetch;      // for kFetched
+  std::string message;                    // for kDnsError, kNoHost and kRefused
+  std::vector<std::string> refused;       // "ADDR: reason" for each refused address
+  std::optional<net::FetchResult> fetch;  // for kFetched
 };
 
 /// Looks up the policy host's addresses (already started), vets every one with the guard, and
@@ -41,8 +41,8 @@ PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::Address
 /// Judges a retrieval into report.policy and its issues (policy_*, mode_*, max_age_short,
 /// target_refused, dns_error). `sts_record_missing`: with no TXT record the policy host is
 /// expected to be absent, so its absence is not reported again as policy_missing.
-void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval,
-                 bool sts_record_missing, DomainReport& report);
+void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval, bool sts_record_missing,
+                 DomainReport& report);
 
 /// RFC 8461 §3.2: is this Content-Type `text/plain` (case-insensitive, parameters ignored)?
 bool IsTextPlain(std::string_view content_type);

@@ -18,11 +18,11 @@ inline constexpr std::uint32_t kMaxMaxAge = 31557600;
 
 /// A valid policy file.
 struct Policy {
-  std::string version;           // always "STSv1"
+  std::string version;  // always "STSv1"
   Mode mode = Mode::kNone;
-  std::uint32_t max_age = 0;     // seconds
-  std::vector<std::string> mx;   // patterns as published, in order
-  Extensions extensions;         // unknown fields
+  std::uint32_t max_age = 0;    // seconds
+  std::vector<std::string> mx;  // patterns as published, in order
+  Extensions extensions;        // unknown fields
 };
 
 /// Parses a policy body under the exact ABNF of RFC 8461 §3.2 (see RFC-NOTES R12-R19): LF or

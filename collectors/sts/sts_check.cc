@@ -13,11 +13,11 @@ void ApplyStsRecord(std::string_view domain, const Result<dns::TxtAnswer>& answe
     return;
   }
   if (answer->presence != dns::Presence::kFound) {
-    report.AddIssue(IssueCode::kStsRecordMissing,
-                    "no TXT record at " + name +
-                        (answer->presence == dns::Presence::kNxDomain ? " (NXDOMAIN)"
-                                                                      : " (no TXT data)") +
-                        ": MTA-STS is not published");
+    report.AddIssue(
+        IssueCode::kStsRecordMissing,
+        "no TXT record at " + name +
+            (answer->presence == dns::Presence::kNxDomain ? " (NXDOMAIN)" : " (no TXT data)") +
+            ": MTA-STS is not published");
     return;
   }
   StsRecordSelection selection = SelectStsRecord(answer->records);

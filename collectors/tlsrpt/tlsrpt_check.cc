@@ -27,8 +27,8 @@ void ApplyTlsRpt(std::string_view domain, const Result<dns::TxtAnswer>& answer,
                       "no TXT record at " + name + " begins with v=TLSRPTv1" + consequence);
       break;
     case RecordStatus::kInvalid:
-      report.AddIssue(IssueCode::kTlsRptInvalid, "the TLS-RPT record at " + name +
-                                                      " is unusable: " + selection.problem);
+      report.AddIssue(IssueCode::kTlsRptInvalid,
+                      "the TLS-RPT record at " + name + " is unusable: " + selection.problem);
       break;
     case RecordStatus::kValid:
       out.valid = true;

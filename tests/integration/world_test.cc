@@ -1,9 +1,8 @@
 // The real binary against the test world: dnsmasq and nginx with a CA minted at test time, in
 // a private network namespace (tests/world/with-world.sh). Every posture of
 // tests/world/postures.tsv is checked with `check --json` and its exact issue set asserted.
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -61,9 +60,9 @@ struct Run {
 Run Exporter(const std::string& args, bool world_flags = true, const std::string& timeout = "3s") {
   std::string command = std::string(MTASTS_BINARY) + " " + args;
   if (world_flags) {
-    command += " --dns.server=" + Env("MTASTS_WORLD_DNS") + " --tls.ca-file=" +
-               Env("MTASTS_WORLD_CA") + " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") +
-               " --check.timeout=" + timeout;
+    command +=
+        " --dns.server=" + Env("MTASTS_WORLD_DNS") + " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
+        " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=" + timeout;
   }
   Run run;
   FILE* pipe = popen(command.c_str(), "r");
@@ -221,8 +220,8 @@ TEST(World, HumanOutputSummarisesEachDomain) {
 
 TEST(World, SsrfGuardIsOnByDefaultAndNeverDialsRefusedHosts) {
   // Without the exemption, the world's own documentation-range hosts are refused too.
-  Run run = Exporter("check --json --dns.server=" + Env("MTASTS_WORLD_DNS") + " enforce.test",
-                     false);
+  Run run =
+      Exporter("check --json --dns.server=" + Env("MTASTS_WORLD_DNS") + " enforce.test", false);
   json report = json::parse(run.out);
   EXPECT_EQ(Codes(report), std::set<std::string>{"target_refused"}) << report.dump(2);
 

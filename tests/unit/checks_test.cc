@@ -1,7 +1,6 @@
 // The pure halves of the collectors: each judgement from a fabricated observation, no network.
-#include <openssl/x509_vfy.h>
-
 #include <gtest/gtest.h>
+#include <openssl/x509_vfy.h>
 
 #include <set>
 
@@ -27,10 +26,12 @@ dns::TxtAnswer Txt(std::vector<std::string> records) {
   return {records.empty() ? Presence::kNoData : Presence::kFound, std::move(records)};
 }
 
-constexpr const char* kGoodPolicy = "version: STSv1\nmode: enforce\nmx: mx1.example.com\n"
-                                    "mx: *.mail.example.com\nmax_age: 604800\n";
+constexpr const char* kGoodPolicy =
+    "version: STSv1\nmode: enforce\nmx: mx1.example.com\n"
+    "mx: *.mail.example.com\nmax_age: 604800\n";
 
-policy::PolicyRetrieval Fetched(int status, std::string body, std::string content_type = "text/plain") {
+policy::PolicyRetrieval Fetched(int status, std::string body,
+                                std::string content_type = "text/plain") {
   policy::PolicyRetrieval retrieval;
   retrieval.stage = policy::PolicyRetrieval::Stage::kFetched;
   net::FetchResult fetch;
@@ -93,7 +94,8 @@ TEST(TlsRptCheck, JudgesEachAnswer) {
       {"valid", Txt({"v=TLSRPTv1; rua=mailto:r@example.com"}), {}},
       {"missing", dns::TxtAnswer{Presence::kNxDomain, {}}, {"tls_rpt_missing"}},
       {"unrelated", Txt({"v=spf1 -all"}), {"tls_rpt_missing"}},
-      {"two", Txt({"v=TLSRPTv1; rua=mailto:a@example.com", "v=TLSRPTv1; rua=mailto:b@example.com"}),
+      {"two",
+       Txt({"v=TLSRPTv1; rua=mailto:a@example.com", "v=TLSRPTv1; rua=mailto:b@example.com"}),
        {"tls_rpt_invalid"}},
       {"no rua", Txt({"v=TLSRPTv1;"}), {"tls_rpt_invalid"}},
       {"ftp only", Txt({"v=TLSRPTv1; rua=ftp://x.example.com/"}), {"tls_rpt_invalid"}},
@@ -124,11 +126,21 @@ TEST(PolicyCheck, JudgesEachRetrieval) {
     bool valid;
   } cases[] = {
       {"good", Fetched(200, kGoodPolicy), {}, true, true},
-      {"testing", Fetched(200, "version: STSv1\nmode: testing\nmx: a.example.com\nmax_age: 86400\n"),
-       {"mode_testing"}, true, true},
-      {"none", Fetched(200, "version: STSv1\nmode: none\nmax_age: 86400\n"), {"mode_none"}, true, true},
-      {"short max_age", Fetched(200, "version: STSv1\nmode: enforce\nmx: a.example.com\nmax_age: 86399\n"),
-       {"max_age_short"}, true, true},
+      {"testing",
+       Fetched(200, "version: STSv1\nmode: testing\nmx: a.example.com\nmax_age: 86400\n"),
+       {"mode_testing"},
+       true,
+       true},
+      {"none",
+       Fetched(200, "version: STSv1\nmode: none\nmax_age: 86400\n"),
+       {"mode_none"},
+       true,
+       true},
+      {"short max_age",
+       Fetched(200, "version: STSv1\nmode: enforce\nmx: a.example.com\nmax_age: 86399\n"),
+       {"max_age_short"},
+       true,
+       true},
       {"text/html", Fetched(200, kGoodPolicy, "text/html"), {"policy_content_type"}, true, true},
       {"no media type", Fetched(200, kGoodPolicy, ""), {"policy_content_type"}, true, true},
       {"charset ok", Fetched(200, kGoodPolicy, "TEXT/Plain; charset=UTF-8"), {}, true, true},
@@ -215,7 +227,8 @@ TEST(MxCheck, CoverageFollowsThePolicyMode) {
   EXPECT_EQ(report.issues[0].severity, Severity::kCritical);
   EXPECT_EQ(report.mx.uncovered, std::vector<std::string>{"backup.other.net"});
 
-  auto testing = WithPolicy("version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n");
+  auto testing =
+      WithPolicy("version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n");
   mx::ApplyMx("example.com", Mx({"other.example.net"}), testing);
   ASSERT_TRUE(testing.HasIssue(IssueCode::kMxNotCovered));
   for (const auto& issue : testing.issues) {

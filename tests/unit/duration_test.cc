@@ -11,10 +11,9 @@ TEST(Duration, ParsesPrometheusStyle) {
   struct Case {
     const char* text;
     long long millis;
-  } cases[] = {{"0", 0},          {"90s", 90000},        {"5m", 300000},
-               {"1h", 3600000},   {"7d", 604800000},     {"1h30m", 5400000},
-               {"500ms", 500},    {"1s500ms", 1500},     {"2w", 1209600000},
-               {"1y", 31536000000}, {"0s", 0}};
+  } cases[] = {{"0", 0},           {"90s", 90000},      {"5m", 300000}, {"1h", 3600000},
+               {"7d", 604800000},  {"1h30m", 5400000},  {"500ms", 500}, {"1s500ms", 1500},
+               {"2w", 1209600000}, {"1y", 31536000000}, {"0s", 0}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
     auto parsed = ParseDuration(c.text);
