@@ -48,7 +48,7 @@ unset _MTASTS_WORLD_STAGE _MTASTS_WORLD_OUTER_NETNS
 [[ -n $outer_netns && $(readlink /proc/self/ns/net) != "$outer_netns" ]] ||
   die "not in a private network namespace; refusing to start servers"
 
-for tool in dnsmasq nginx openssl ip kdig curl; do
+for tool in dnsmasq nginx openssl ip kdig curl setpriv; do
   PATH=$PATH:/usr/sbin:/sbin command -v "$tool" >/dev/null ||
     die "$tool not found; run: bash scripts/install-deps.sh --with-test"
 done
@@ -111,19 +111,18 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-dump_logs() {
-  local f
-  for f in "$WORLD_DIR"/dnsmasq.log "$WORLD_DIR"/dnsmasq.out "$WORLD_DIR"/nginx-error.log \
-    "$WORLD_DIR"/nginx.out "$WORLD_DIR"/openssl.log; do
-    [[ -s $f ]] || continue
-    echo "----- ${f##*/} (last 40 lines) -----" >&2
-    tail -n 40 -- "$f" >&2
-  done
-}
-
+# setup_fail MESSAGE [LOG...]: say what failed, show the tail of each log (by default the
+# servers' logs), exit 1 (the EXIT trap tears down).
 setup_fail() {
-  echo "with-world: SETUP FAILED: $*" >&2
-  dump_logs
+  echo "with-world: SETUP FAILED: $1" >&2
+  shift
+  (($#)) || set -- dnsmasq.out dnsmasq.log nginx.out nginx-error.log
+  local f
+  for f in "$@"; do
+    [[ -s $WORLD_DIR/$f ]] || continue
+    echo "----- $f (last 40 lines) -----" >&2
+    tail -n 40 -- "$WORLD_DIR/$f" >&2
+  done
   exit 1
 }
 
@@ -202,7 +201,7 @@ oversized_policy() {
     # 100-byte lines; the last one takes the remainder (100..199 bytes).
     if ((left >= 200)); then len=100; else len=$left; fi
     n=$((n + 1))
-    pad=$(printf 'x%04d: ' "$n")
+    printf -v pad 'x%04d: ' "$n"
     printf '%s%s\n' "$pad" "${a100:0:$((len - ${#pad} - 1))}"
     left=$((left - len))
   done
@@ -218,7 +217,7 @@ leaf() {
 # openssl with its chatter in openssl.log; any failure aborts the setup.
 ossl() {
   echo "+ openssl $*" >>"$WORLD_DIR/openssl.log"
-  openssl "$@" >>"$WORLD_DIR/openssl.log" 2>&1 || setup_fail "openssl $1 failed"
+  openssl "$@" >>"$WORLD_DIR/openssl.log" 2>&1 || setup_fail "openssl $1 failed" openssl.log
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -487,15 +486,21 @@ gen_dns
 gen_www
 gen_nginx
 
-"$DNSMASQ" --keep-in-foreground --conf-file="$WORLD_DIR/dnsmasq.conf" --user=root \
-  --pid-file="$WORLD_DIR/dnsmasq.pid" </dev/null >"$WORLD_DIR/dnsmasq.out" 2>&1 &
+# setpriv --pdeathsig: should this script be SIGKILLed (a harness timeout), the servers get
+# SIGTERM instead of living on in an orphaned namespace. The kernel clears that setting when a
+# process changes its uid/gid, hence --user=root --group=root (dnsmasq would switch to nobody/dip).
+setpriv --pdeathsig TERM -- "$DNSMASQ" --keep-in-foreground --conf-file="$WORLD_DIR/dnsmasq.conf" \
+  --user=root --group=root --pid-file="$WORLD_DIR/dnsmasq.pid" \
+  </dev/null >"$WORLD_DIR/dnsmasq.out" 2>&1 &
 dnsmasq_pid=$!
-"$NGINX" -p "$WORLD_DIR" -c "$WORLD_DIR/nginx.conf" -e "$WORLD_DIR/nginx-error.log" \
-  </dev/null >"$WORLD_DIR/nginx.out" 2>&1 &
+setpriv --pdeathsig TERM -- "$NGINX" -p "$WORLD_DIR" -c "$WORLD_DIR/nginx.conf" \
+  -e "$WORLD_DIR/nginx-error.log" </dev/null >"$WORLD_DIR/nginx.out" 2>&1 &
 nginx_pid=$!
 
+# The DNS probe uses TCP: before dnsmasq binds, a TCP connect is refused at once, where a UDP
+# query would sit out kdig's 1 s minimum timeout.
 dns_ready() {
-  [[ $(kdig @"$DNS_IP" -p "$DNS_PORT" +time=1 +retry=0 +short TXT _mta-sts.enforce.test 2>/dev/null) == "\"$STS_TXT\"" ]]
+  [[ $(kdig @"$DNS_IP" -p "$DNS_PORT" +tcp +time=1 +retry=0 +short TXT _mta-sts.enforce.test 2>/dev/null) == "\"$STS_TXT\"" ]]
 }
 web_ready() {
   [[ $(curl -sS -o /dev/null -w '%{http_code}' --max-time 1 --cacert "$WORLD_DIR/ca.pem" \
@@ -523,9 +528,20 @@ export MTASTS_WORLD_POSTURES="$POSTURES"
 env | grep '^MTASTS_WORLD_' | sort >"$WORLD_DIR/world.env"
 echo "with-world: ready in $((($(date +%s%N) - t_start) / 1000000)) ms: $WORLD_DIR (pid $$)" >&2
 
-# Run CMD as a child (not exec) so the teardown trap runs afterwards; keep its status.
-set +e
-"$@"
-status=$?
-set -e
+# Run CMD as a child (not exec) so the teardown trap runs afterwards, and keep its status. It
+# runs asynchronously so that signals reach our traps while it runs (bash runs no trap until a
+# foreground child ends); <&0 keeps our stdin, which bash would otherwise replace by /dev/null.
+# Ctrl-C reaches CMD directly (same process group): we only wait for it to end. TERM and HUP
+# sent to this script are passed on to CMD; the teardown follows once CMD is gone.
+cmd_pid=''
+trap ':' INT
+trap '[[ -n $cmd_pid ]] && kill -TERM "$cmd_pid" 2>/dev/null' TERM HUP
+setpriv --pdeathsig TERM -- "$@" <&0 & # CMD, too, ends if this script is killed
+cmd_pid=$!
+# wait returns early (status > 128) when a trapped signal arrives; wait again while CMD lives.
+while kill -0 "$cmd_pid" 2>/dev/null; do
+  wait "$cmd_pid" 2>/dev/null || true
+done
+status=0
+wait "$cmd_pid" 2>/dev/null || status=$? # bash keeps the status of a reaped child
 exit "$status"
