@@ -96,7 +96,10 @@ teardown() {
     sleep 0.05
   done
   for pid in $nginx_pid $dnsmasq_pid; do
-    kill -KILL "$pid" 2>/dev/null || true
+    if running "$pid"; then
+      echo "with-world: pid $pid ignored SIGTERM for 5 s; sending SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
     wait "$pid" 2>/dev/null || true
   done
   if [[ ${MTASTS_WORLD_KEEP:-0} == 1 ]]; then
