@@ -1,0 +1,550 @@
+#!/usr/bin/env bash
+# Runs CMD inside a throw-away "test world": a private network namespace holding a DNS server
+# (dnsmasq) and an HTTPS server (nginx) that serve the MTA-STS postures of postures.tsv, with a
+# root CA minted for this run only. Usage:
+#
+#   tests/world/with-world.sh CMD [ARGS...]
+#
+# CMD sees MTASTS_WORLD_DIR, MTASTS_WORLD_DNS, MTASTS_WORLD_CA, MTASTS_WORLD_ALLOW_CIDR and
+# MTASTS_WORLD_POSTURES; the script exits with CMD's status. MTASTS_WORLD_KEEP=1 keeps the temp
+# dir (certificates, configs, logs) after the run. See README.md beside this file.
+#
+# No packet can leave: the world lives in a network namespace of its own (unshare --net) whose
+# only interface is lo, and every test address sits on lo.
+set -euo pipefail
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+self="$here/$(basename -- "${BASH_SOURCE[0]}")"
+
+die() {
+  echo "with-world: $*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Stage 1 (outside): re-exec this script in fresh network and mount namespaces. unshare without
+# --fork execs in place, so the PID, stdin and signals stay with the caller's process. The marker
+# variables are unset again before CMD runs, so CMD may itself start a nested world.
+# ---------------------------------------------------------------------------------------------
+if [[ "${_MTASTS_WORLD_STAGE:-}" != inner ]]; then
+  if (($# == 0)); then
+    sed -n '2,10s/^# \{0,1\}//p' "$self" >&2
+    exit 2
+  fi
+  ((EUID == 0)) || die "must run as root (it creates a network namespace with unshare --net)"
+  command -v unshare >/dev/null || die "unshare not found; run: bash scripts/install-deps.sh --with-test"
+  _MTASTS_WORLD_STAGE=inner
+  _MTASTS_WORLD_OUTER_NETNS=$(readlink /proc/self/ns/net)
+  export _MTASTS_WORLD_STAGE _MTASTS_WORLD_OUTER_NETNS
+  exec unshare --net --mount --propagation private -- bash "$self" "$@"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Stage 2 (inside the namespaces).
+# ---------------------------------------------------------------------------------------------
+outer_netns=${_MTASTS_WORLD_OUTER_NETNS:-}
+unset _MTASTS_WORLD_STAGE _MTASTS_WORLD_OUTER_NETNS
+# Belt and braces for the no-traffic-outside rule: refuse to serve anything in the caller's netns.
+[[ -n $outer_netns && $(readlink /proc/self/ns/net) != "$outer_netns" ]] ||
+  die "not in a private network namespace; refusing to start servers"
+
+for tool in dnsmasq nginx openssl ip kdig curl setpriv; do
+  PATH=$PATH:/usr/sbin:/sbin command -v "$tool" >/dev/null ||
+    die "$tool not found; run: bash scripts/install-deps.sh --with-test"
+done
+readonly DNSMASQ=/usr/sbin/dnsmasq NGINX=/usr/sbin/nginx
+readonly ECHO_MODULE=/usr/lib/nginx/modules/ngx_http_echo_module.so
+[[ -r $ECHO_MODULE ]] || die "$ECHO_MODULE missing (nginx echo module, package libnginx-mod-http-echo)"
+
+readonly POSTURES="$here/postures.tsv"
+readonly DNS_IP=127.0.0.1 DNS_PORT=53
+readonly WEB_IP=203.0.113.10     # every good (and most bad) policy host, one nginx, SNI-routed
+readonly NOMX_IP=203.0.113.20    # the A record that makes no-mx.test exist
+readonly PRIVATE_IP=10.0.0.1     # a private address the SSRF guard must refuse
+readonly ALLOW_CIDR=203.0.113.0/24
+readonly STS_TXT='v=STSv1; id=20240101T000000;'
+
+t_start=$(date +%s%N)
+WORLD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-world.XXXXXX")
+dnsmasq_pid=''
+nginx_pid=''
+
+# shellcheck disable=SC2317  # running and teardown are reached only through the EXIT trap.
+# True while PID exists and is not a zombie (kill -0 succeeds on unreaped zombies).
+running() {
+  local _pid _comm state
+  read -r _pid _comm state _ 2>/dev/null <"/proc/$1/stat" || return 1
+  [[ $state != Z ]]
+}
+
+# Stops the servers and removes the temp dir; keeps the exit status of whatever ran last.
+# shellcheck disable=SC2317
+teardown() {
+  local status=$?
+  trap - EXIT INT TERM HUP
+  local pid i alive
+  for pid in $nginx_pid $dnsmasq_pid; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  # Bounded wait (5 s), then SIGKILL: a hung server must not hang the test run.
+  for ((i = 0; i < 100; i++)); do
+    alive=0
+    for pid in $nginx_pid $dnsmasq_pid; do
+      running "$pid" && alive=1
+    done
+    ((alive)) || break
+    sleep 0.05
+  done
+  for pid in $nginx_pid $dnsmasq_pid; do
+    if running "$pid"; then
+      echo "with-world: pid $pid ignored SIGTERM for 5 s; sending SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ ${MTASTS_WORLD_KEEP:-0} == 1 ]]; then
+    echo "with-world: kept $WORLD_DIR" >&2
+  else
+    rm -rf -- "$WORLD_DIR"
+  fi
+  exit "$status"
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# setup_fail MESSAGE [LOG...]: say what failed, show the tail of each log (by default the
+# servers' logs), exit 1 (the EXIT trap tears down).
+setup_fail() {
+  echo "with-world: SETUP FAILED: $1" >&2
+  shift
+  (($#)) || set -- dnsmasq.out dnsmasq.log nginx.out nginx-error.log
+  local f
+  for f in "$@"; do
+    [[ -s $WORLD_DIR/$f ]] || continue
+    echo "----- $f (last 40 lines) -----" >&2
+    tail -n 40 -- "$WORLD_DIR/$f" >&2
+  done
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Network: lo only, with every test address on it.
+# ---------------------------------------------------------------------------------------------
+ip link set lo up
+for addr in "$WEB_IP" "$NOMX_IP" "$PRIVATE_IP"; do
+  ip addr add "$addr/32" dev lo
+done
+[[ $(ip -o link show | wc -l) == 1 ]] || setup_fail "unexpected interfaces in the namespace: $(ip -o link show)"
+
+# Tools that use the system resolver (curl without --resolve, getent) see the world's DNS. The
+# mount namespace is private, so this bind mount vanishes with it.
+printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_IP" >"$WORLD_DIR/resolv.conf"
+mount --bind "$WORLD_DIR/resolv.conf" /etc/resolv.conf 2>/dev/null ||
+  echo "with-world: warning: could not bind-mount a private /etc/resolv.conf" >&2
+
+# ---------------------------------------------------------------------------------------------
+# The postures. The domain list comes from postures.tsv; the deviations from the default world
+# are spelled out per domain below (RFC-NOTES.md describes the formats).
+# ---------------------------------------------------------------------------------------------
+mapfile -t DOMAINS < <(awk -F'\t' '!/^#/ && NF { print $1 }' "$POSTURES")
+((${#DOMAINS[@]} > 0)) || setup_fail "no domains in $POSTURES"
+
+# Addresses of mta-sts.D (none: the name does not exist).
+policy_host_ips() {
+  case $1 in
+    no-policy-host.test) ;;
+    private-host.test) echo "$PRIVATE_IP" ;;
+    mixed-host.test) echo "$WEB_IP $PRIVATE_IP" ;;
+    *) echo "$WEB_IP" ;;
+  esac
+}
+
+# Which certificate mta-sts.D presents (files pki/NAME.{pem,key}).
+cert_for() {
+  case $1 in
+    wrong-cert.test) echo wrong ;;
+    expired-cert.test) echo expired ;;
+    self-signed.test) echo self ;;
+    *) echo good ;;
+  esac
+}
+
+# A plain policy with LF line endings: std_policy DOMAIN [MODE [MAX_AGE [VERSION]]]
+std_policy() {
+  printf 'version: %s\nmode: %s\nmx: mx1.%s\nmax_age: %s\n' "${4:-STSv1}" "${2:-enforce}" "$1" "${3:-604800}"
+}
+
+# The policy file body of D on stdout (bytes exactly as served).
+policy_body() {
+  local d=$1
+  case $d in
+    enforce.test) printf 'version: STSv1\nmode: enforce\nmx: mx1.enforce.test\nmx: *.mail.enforce.test\nmax_age: 604800\n' ;;
+    testing.test) std_policy "$d" testing ;;
+    none.test) printf 'version: STSv1\nmode: none\nmax_age: 604800\n' ;;
+    bad-version.test) std_policy "$d" enforce 604800 STSv2 ;;
+    max-age-range.test) std_policy "$d" enforce 31557601 ;;
+    short-max-age.test) std_policy "$d" enforce 3600 ;;
+    crlf-policy.test) printf 'mx: mx1.%s\r\nmode: enforce\r\nmax_age: 604800\r\nfoo: bar\r\nversion: STSv1\r\n' "$d" ;;
+    oversized.test) oversized_policy "$d" 70000 ;;
+    *) std_policy "$d" ;;
+  esac
+}
+
+# A valid policy padded with extension lines "xNNNN: aaa..." to exactly $2 bytes.
+oversized_policy() {
+  local head pad='' left len n=0
+  head=$(std_policy "$1")$'\n'
+  left=$(($2 - ${#head}))
+  printf '%s' "$head"
+  local a100
+  a100=$(printf 'a%.0s' {1..200})
+  while ((left > 0)); do
+    # 100-byte lines; the last one takes the remainder (100..199 bytes).
+    if ((left >= 200)); then len=100; else len=$left; fi
+    n=$((n + 1))
+    printf -v pad 'x%04d: ' "$n"
+    printf '%s%s\n' "$pad" "${a100:0:$((len - ${#pad} - 1))}"
+    left=$((left - len))
+  done
+}
+
+# A CA-signed leaf: leaf NAME CN EXTENSIONS NOT_BEFORE NOT_AFTER (uses gen_pki's cnf, keyopts).
+leaf() {
+  ossl req -config "$cnf" -new "${keyopts[@]}" -keyout "$pki/$1.key" -out "$pki/$1.csr" -subj "/CN=$2"
+  ossl ca -config "$cnf" -batch -notext -in "$pki/$1.csr" -out "$pki/$1.pem" \
+    -extensions "$3" -startdate "$4" -enddate "$5"
+}
+
+# openssl with its chatter in openssl.log; any failure aborts the setup.
+ossl() {
+  echo "+ openssl $*" >>"$WORLD_DIR/openssl.log"
+  openssl "$@" >>"$WORLD_DIR/openssl.log" 2>&1 || setup_fail "openssl $1 failed" openssl.log
+}
+
+# ---------------------------------------------------------------------------------------------
+# PKI: a root CA minted now, a leaf with every good host as a SAN, and the three bad leaves.
+# ---------------------------------------------------------------------------------------------
+gen_pki() {
+  local pki="$WORLD_DIR/pki" d
+  mkdir -p "$pki/newcerts"
+  : >"$pki/index.txt"
+  openssl rand -hex 16 >"$pki/serial" # random start: two runs never share a serial
+  local sans=() n=0
+  for d in "${DOMAINS[@]}"; do
+    [[ $(cert_for "$d") == good && -n $(policy_host_ips "$d") ]] || continue
+    n=$((n + 1))
+    sans+=("DNS.$n = mta-sts.$d")
+  done
+  cat >"$pki/openssl.cnf" <<EOF
+# Minimal, self-contained config: nothing is read from the system's openssl.cnf.
+[ req ]
+distinguished_name = req_dn
+prompt = no
+[ req_dn ]
+CN = unused
+[ ca ]
+default_ca = world_ca
+[ world_ca ]
+database = $pki/index.txt
+serial = $pki/serial
+new_certs_dir = $pki/newcerts
+certificate = $WORLD_DIR/ca.pem
+private_key = $pki/ca.key
+default_md = sha256
+policy = policy_any
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+[ policy_any ]
+commonName = supplied
+[ ext_ca ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ ext_leaf ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ ext_good ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = @san_good
+[ san_good ]
+$(printf '%s\n' "${sans[@]}")
+[ ext_wrong ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:www.wrong-cert.test
+[ ext_expired ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:mta-sts.expired-cert.test
+[ ext_self ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+subjectAltName = DNS:mta-sts.self-signed.test
+EOF
+  local cnf="$pki/openssl.cnf"
+  local keyopts=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  # UTCTime (YYMMDDHHMMSSZ): RFC 5280 wants it for dates before 2050.
+  local now_m1h now_p2d past_30d past_1d
+  now_m1h=$(date -u -d '-1 hour' +%y%m%d%H%M%SZ)
+  now_p2d=$(date -u -d '+2 days' +%y%m%d%H%M%SZ)
+  past_30d=$(date -u -d '-30 days' +%y%m%d%H%M%SZ)
+  past_1d=$(date -u -d '-1 day' +%y%m%d%H%M%SZ)
+  ossl req -config "$cnf" -x509 "${keyopts[@]}" -keyout "$pki/ca.key" -out "$WORLD_DIR/ca.pem" \
+    -subj "/O=mta-sts-exporter test world/CN=Test World Root CA ${WORLD_DIR##*.}" \
+    -days 3 -extensions ext_ca
+  leaf good "mta-sts test world hosts" ext_good "$now_m1h" "$now_p2d"
+  leaf wrong www.wrong-cert.test ext_wrong "$now_m1h" "$now_p2d"
+  leaf expired mta-sts.expired-cert.test ext_expired "$past_30d" "$past_1d"
+  ossl req -config "$cnf" -x509 "${keyopts[@]}" -keyout "$pki/self.key" -out "$pki/self.pem" \
+    -subj /CN=mta-sts.self-signed.test -days 3 -extensions ext_self
+}
+
+# ---------------------------------------------------------------------------------------------
+# DNS: dnsmasq answering only from its config. local=/test/ makes unknown .test names NXDOMAIN;
+# a known name asked for a type it lacks gets NODATA (NOERROR, empty answer); with no upstream,
+# any other name gets REFUSED, so nothing is ever forwarded.
+# ---------------------------------------------------------------------------------------------
+gen_dns() {
+  local conf="$WORLD_DIR/dnsmasq.conf" d ip
+  {
+    cat <<EOF
+no-resolv
+no-hosts
+no-poll
+local=/test/
+listen-address=$DNS_IP
+port=$DNS_PORT
+bind-interfaces
+log-queries=extra
+log-facility=$WORLD_DIR/dnsmasq.log
+EOF
+    for d in "${DOMAINS[@]}"; do
+      echo "# $d"
+      case $d in # _mta-sts.D
+        no-txt.test) ;;
+        two-txt.test)
+          echo "txt-record=_mta-sts.$d,\"v=STSv1; id=aaa111;\""
+          echo "txt-record=_mta-sts.$d,\"v=STSv1; id=bbb222;\""
+          ;;
+        bad-id.test) echo "txt-record=_mta-sts.$d,\"v=STSv1; id=2024-01-01;\"" ;;
+        # Comma-separated strings become character-strings of ONE record.
+        multi-string-txt.test) echo "txt-record=_mta-sts.$d,\"v=STSv1; id=\",\"abc123;\"" ;;
+        cname-txt.test) echo "cname=_mta-sts.$d,_mta-sts.enforce.test" ;;
+        *) echo "txt-record=_mta-sts.$d,\"$STS_TXT\"" ;;
+      esac
+      case $d in # _smtp._tls.D
+        no-tlsrpt.test) ;;
+        bad-tlsrpt.test) echo "txt-record=_smtp._tls.$d,\"v=TLSRPTv1; rua=ftp://reports.bad-tlsrpt.test/\"" ;;
+        *) echo "txt-record=_smtp._tls.$d,\"v=TLSRPTv1; rua=mailto:tlsrpt@$d\"" ;;
+      esac
+      case $d in # MX of D
+        enforce.test) printf '%s\n' "mx-host=$d,mx1.$d,10" "mx-host=$d,a.mail.$d,20" ;;
+        mx-uncovered.test) printf '%s\n' "mx-host=$d,mx1.$d,10" "mx-host=$d,backup.other.test,20" ;;
+        no-mx.test) echo "host-record=$d,$NOMX_IP" ;;
+        *) echo "mx-host=$d,mx1.$d,10" ;;
+      esac
+      for ip in $(policy_host_ips "$d"); do # A of mta-sts.D
+        echo "host-record=mta-sts.$d,$ip"
+      done
+    done
+  } >"$conf"
+}
+
+# ---------------------------------------------------------------------------------------------
+# HTTPS: one nginx, one server block per (policy host, address), routed by SNI/Host.
+# ---------------------------------------------------------------------------------------------
+gen_www() {
+  local d
+  for d in "${DOMAINS[@]}"; do
+    case $d in
+      policy-404.test) mkdir -p "$WORLD_DIR/www/$d" ;; # no file: a natural 404
+      *)
+        mkdir -p "$WORLD_DIR/www/$d/.well-known"
+        policy_body "$d" >"$WORLD_DIR/www/$d/.well-known/mta-sts.txt"
+        ;;
+    esac
+  done
+}
+
+# The location block serving /.well-known/mta-sts.txt for D.
+nginx_policy_location() {
+  local d=$1
+  echo "    location = /.well-known/mta-sts.txt {"
+  case $d in
+    policy-500.test) echo "      return 500;" ;;
+    redirect.test) echo "      return 301 https://mta-sts.enforce.test/.well-known/mta-sts.txt;" ;;
+    slow.test)
+      # echo_sleep holds the response (headers included) without blocking the worker.
+      echo "      default_type text/plain;"
+      echo "      echo_sleep 30;"
+      policy_body "$d" | sed 's/^\(.*\)$/      echo "\1";/'
+      ;;
+    text-html.test) echo "      types { } default_type text/html;" ;;
+    *) echo "      types { } default_type text/plain;" ;;
+  esac
+  echo "    }"
+}
+
+# server block: nginx_server DOMAIN LISTEN_IP LOGNAME
+nginx_server() {
+  local d=$1 ip=$2 log=$3 cert
+  cert=$(cert_for "$d")
+  cat <<EOF
+  server {
+    listen $ip:443 ssl;
+    server_name mta-sts.$d;
+    ssl_certificate $WORLD_DIR/pki/$cert.pem;
+    ssl_certificate_key $WORLD_DIR/pki/$cert.key;
+    access_log $WORLD_DIR/access.log world;
+    access_log $WORLD_DIR/$log world;
+    root $WORLD_DIR/www/$d;
+$(nginx_policy_location "$d")
+    location / { return 404; }
+  }
+EOF
+}
+
+gen_nginx() {
+  local conf="$WORLD_DIR/nginx.conf" d ip
+  mkdir -p "$WORLD_DIR/nginx-tmp"
+  {
+    cat <<EOF
+load_module $ECHO_MODULE;
+daemon off;
+master_process on;
+worker_processes 1;
+# Workers must read the 0700 temp dir; this nginx only ever listens inside the namespace.
+user root root;
+pid $WORLD_DIR/nginx.pid;
+error_log $WORLD_DIR/nginx-error.log info;
+events { worker_connections 512; }
+http {
+  client_body_temp_path $WORLD_DIR/nginx-tmp/body;
+  proxy_temp_path $WORLD_DIR/nginx-tmp/proxy;
+  fastcgi_temp_path $WORLD_DIR/nginx-tmp/fastcgi;
+  uwsgi_temp_path $WORLD_DIR/nginx-tmp/uwsgi;
+  scgi_temp_path $WORLD_DIR/nginx-tmp/scgi;
+  server_tokens off;
+  keepalive_timeout 5s;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  # One line per request: who asked which address, with which SNI and Host, and the result.
+  log_format world '\$time_iso8601 \$remote_addr \$server_addr:\$server_port '
+                   'sni=\$ssl_server_name host=\$host "\$request" \$status \$body_bytes_sent '
+                   '"\$http_user_agent"';
+  access_log $WORLD_DIR/access.log world;
+
+  # Anything without a known SNI/Host (on either HTTPS address) gets 421 Misdirected Request.
+  server {
+    listen $WEB_IP:443 ssl default_server;
+    listen $PRIVATE_IP:443 ssl default_server;
+    server_name _;
+    ssl_certificate $WORLD_DIR/pki/good.pem;
+    ssl_certificate_key $WORLD_DIR/pki/good.key;
+    access_log $WORLD_DIR/access.log world;
+    access_log $WORLD_DIR/access-unknown.log world;
+    location / { return 421; }
+  }
+  # Plain HTTP is never part of MTA-STS; it is served only so tests can prove nobody used it.
+  server {
+    listen $WEB_IP:80 default_server;
+    listen $PRIVATE_IP:80 default_server;
+    server_name _;
+    access_log $WORLD_DIR/access.log world;
+    access_log $WORLD_DIR/access-http.log world;
+    location / { return 404; }
+  }
+EOF
+    for d in "${DOMAINS[@]}"; do
+      for ip in $(policy_host_ips "$d"); do
+        if [[ $ip == "$PRIVATE_IP" ]]; then
+          nginx_server "$d" "$ip" access-private.log
+        else
+          nginx_server "$d" "$ip" "access-$d.log"
+        fi
+      done
+    done
+    echo "}"
+  } >"$conf"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Start and wait.
+# ---------------------------------------------------------------------------------------------
+gen_pki
+gen_dns
+gen_www
+gen_nginx
+
+# setpriv --pdeathsig: should this script be SIGKILLed (a harness timeout), the servers get
+# SIGTERM instead of living on in an orphaned namespace. The kernel clears that setting when a
+# process changes its uid/gid, hence --user=root --group=root (dnsmasq would switch to nobody/dip).
+setpriv --pdeathsig TERM -- "$DNSMASQ" --keep-in-foreground --conf-file="$WORLD_DIR/dnsmasq.conf" \
+  --user=root --group=root --pid-file="$WORLD_DIR/dnsmasq.pid" \
+  </dev/null >"$WORLD_DIR/dnsmasq.out" 2>&1 &
+dnsmasq_pid=$!
+setpriv --pdeathsig TERM -- "$NGINX" -p "$WORLD_DIR" -c "$WORLD_DIR/nginx.conf" \
+  -e "$WORLD_DIR/nginx-error.log" </dev/null >"$WORLD_DIR/nginx.out" 2>&1 &
+nginx_pid=$!
+
+# The DNS probe uses TCP: before dnsmasq binds, a TCP connect is refused at once, where a UDP
+# query would sit out kdig's 1 s minimum timeout.
+dns_ready() {
+  [[ $(kdig @"$DNS_IP" -p "$DNS_PORT" +tcp +time=1 +retry=0 +short TXT _mta-sts.enforce.test 2>/dev/null) == "\"$STS_TXT\"" ]]
+}
+web_ready() {
+  [[ $(curl -sS -o /dev/null -w '%{http_code}' --max-time 1 --cacert "$WORLD_DIR/ca.pem" \
+    --resolve "mta-sts.enforce.test:443:$WEB_IP" \
+    https://mta-sts.enforce.test/.well-known/mta-sts.txt 2>/dev/null) == 200 ]]
+}
+# Poll every 50 ms for up to 10 s; fail at once if a server died.
+for ((i = 0; ; i++)); do
+  kill -0 "$dnsmasq_pid" 2>/dev/null || setup_fail "dnsmasq exited during startup"
+  kill -0 "$nginx_pid" 2>/dev/null || setup_fail "nginx exited during startup"
+  dns_ok=0 web_ok=0
+  dns_ready && dns_ok=1
+  web_ready && web_ok=1
+  ((dns_ok && web_ok)) && break
+  ((i < 200)) || setup_fail "not ready after 10 s (dns ok: $dns_ok, https ok: $web_ok)"
+  sleep 0.05
+done
+
+echo "$$" >"$WORLD_DIR/world.pid" # for nsenter -t PID -n -m from another terminal
+export MTASTS_WORLD_DIR="$WORLD_DIR"
+export MTASTS_WORLD_DNS="$DNS_IP:$DNS_PORT"
+export MTASTS_WORLD_CA="$WORLD_DIR/ca.pem"
+export MTASTS_WORLD_ALLOW_CIDR="$ALLOW_CIDR"
+export MTASTS_WORLD_POSTURES="$POSTURES"
+env | grep '^MTASTS_WORLD_' | sort >"$WORLD_DIR/world.env"
+echo "with-world: ready in $((($(date +%s%N) - t_start) / 1000000)) ms: $WORLD_DIR (pid $$)" >&2
+
+# Run CMD as a child (not exec) so the teardown trap runs afterwards, and keep its status. It
+# runs asynchronously so that signals reach our traps while it runs (bash runs no trap until a
+# foreground child ends); <&0 keeps our stdin, which bash would otherwise replace by /dev/null.
+# Ctrl-C reaches CMD directly (same process group): we only wait for it to end. TERM and HUP
+# sent to this script are passed on to CMD; the teardown follows once CMD is gone.
+cmd_pid=''
+trap ':' INT
+trap '[[ -n $cmd_pid ]] && kill -TERM "$cmd_pid" 2>/dev/null' TERM HUP
+setpriv --pdeathsig TERM -- "$@" <&0 & # CMD, too, ends if this script is killed
+cmd_pid=$!
+# wait returns early (status > 128) when a trapped signal arrives; wait again while CMD lives.
+while kill -0 "$cmd_pid" 2>/dev/null; do
+  wait "$cmd_pid" 2>/dev/null || true
+done
+status=0
+wait "$cmd_pid" 2>/dev/null || status=$? # bash keeps the status of a reaped child
+exit "$status"
