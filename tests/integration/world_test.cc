@@ -30,6 +30,9 @@ struct Posture {
   std::string description;
 };
 
+// Shown by gtest when a parameterised test fails, instead of the object's bytes.
+void PrintTo(const Posture& p, std::ostream* os) { *os << p.domain; }
+
 std::vector<Posture> LoadPostures() {
   std::vector<Posture> postures;
   std::ifstream in(Env("MTASTS_WORLD_POSTURES"));
@@ -51,20 +54,20 @@ std::vector<Posture> LoadPostures() {
   return postures;
 }
 
-struct Run {
+struct RunResult {
   int status = -1;
   std::string out;
 };
 
 /// Runs the exporter with the world's network flags; stderr goes to the test log.
-Run Exporter(const std::string& args, bool world_flags = true, const std::string& timeout = "3s") {
+RunResult Exporter(const std::string& args, bool world_flags = true, const std::string& timeout = "3s") {
   std::string command = std::string(MTASTS_BINARY) + " " + args;
   if (world_flags) {
     command +=
         " --dns.server=" + Env("MTASTS_WORLD_DNS") + " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
         " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=" + timeout;
   }
-  Run run;
+  RunResult run;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
   char buf[4096];
@@ -87,7 +90,7 @@ class WorldTest : public ::testing::TestWithParam<Posture> {
   static void SetUpTestSuite() {
     std::string domains;
     for (const auto& p : LoadPostures()) domains += " " + p.domain;
-    Run run = Exporter("check --json" + domains);
+    RunResult run = Exporter("check --json" + domains);
     reports_ = new json(json::parse(run.out, nullptr, false));
   }
   static void TearDownTestSuite() {
@@ -130,8 +133,8 @@ TEST_P(WorldTest, PostureHasExactlyTheExpectedIssues) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Postures, WorldTest, ::testing::ValuesIn(LoadPostures()),
-                         [](const auto& info) {
-                           std::string name = info.param.domain;
+                         [](const auto& param_info) {
+                           std::string name = param_info.param.domain;
                            for (auto& c : name) {
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }
@@ -139,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(Postures, WorldTest, ::testing::ValuesIn(LoadPostures()
                          });
 
 TEST(World, EnforcedDomainReportInFull) {
-  Run run = Exporter("check --json enforce.test");
+  RunResult run = Exporter("check --json enforce.test");
   ASSERT_EQ(run.status, 0) << run.out;
   json report = json::parse(run.out);
   ASSERT_TRUE(report.is_object()) << "one domain gives one object";
@@ -167,7 +170,7 @@ TEST(World, ExitStatusFollowsTheWorstDomain) {
 }
 
 TEST(World, SeveralDomainsGiveAnArrayInTheOrderGiven) {
-  Run run = Exporter("check --json testing.test enforce.test none.test");
+  RunResult run = Exporter("check --json testing.test enforce.test none.test");
   json reports = json::parse(run.out);
   ASSERT_TRUE(reports.is_array());
   ASSERT_EQ(reports.size(), 3U);
@@ -188,13 +191,13 @@ TEST(World, BadDomainNamesAreUsageErrors) {
 }
 
 TEST(World, InternationalisedNamesAreCheckedAsALabels) {
-  Run run = Exporter("check --json bücher.test");
+  RunResult run = Exporter("check --json bücher.test");
   ASSERT_EQ(run.status, 0) << run.out;
   EXPECT_EQ(json::parse(run.out)["domain"], "xn--bcher-kva.test");
 }
 
 TEST(World, PolicyCommand) {
-  Run run = Exporter("policy --json enforce.test");
+  RunResult run = Exporter("policy --json enforce.test");
   ASSERT_EQ(run.status, 0) << run.out;
   json policy = json::parse(run.out);
   EXPECT_EQ(policy["domain"], "enforce.test");
@@ -207,12 +210,12 @@ TEST(World, PolicyCommand) {
 
   EXPECT_EQ(Exporter("policy policy-404.test").status, 1);
   EXPECT_EQ(Exporter("policy enforce.test testing.test").status, 2);
-  Run human = Exporter("policy enforce.test");
+  RunResult human = Exporter("policy enforce.test");
   EXPECT_NE(human.out.find("mode: enforce"), std::string::npos) << human.out;
 }
 
 TEST(World, HumanOutputSummarisesEachDomain) {
-  Run run = Exporter("check enforce.test mx-uncovered.test");
+  RunResult run = Exporter("check enforce.test mx-uncovered.test");
   EXPECT_NE(run.out.find("enforce.test  ENFORCED"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("CRITICAL mx_not_covered"), std::string::npos) << run.out;
   EXPECT_EQ(run.out.find("\033["), std::string::npos) << "no colour when not on a terminal";
@@ -220,14 +223,14 @@ TEST(World, HumanOutputSummarisesEachDomain) {
 
 TEST(World, SsrfGuardIsOnByDefaultAndNeverDialsRefusedHosts) {
   // Without the exemption, the world's own documentation-range hosts are refused too.
-  Run run =
+  RunResult run =
       Exporter("check --json --dns.server=" + Env("MTASTS_WORLD_DNS") + " enforce.test", false);
   json report = json::parse(run.out);
   EXPECT_EQ(Codes(report), std::set<std::string>{"target_refused"}) << report.dump(2);
 
   // A private policy host (10.0.0.1, with a real nginx listening there) is never contacted.
   const std::string log = Env("MTASTS_WORLD_DIR") + "/access-private.log";
-  Run refused = Exporter("check --json private-host.test mixed-host.test");
+  RunResult refused = Exporter("check --json private-host.test mixed-host.test");
   ASSERT_EQ(refused.status, 1);
   std::ifstream in(log);
   std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

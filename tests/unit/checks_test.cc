@@ -232,7 +232,9 @@ TEST(MxCheck, CoverageFollowsThePolicyMode) {
   mx::ApplyMx("example.com", Mx({"other.example.net"}), testing);
   ASSERT_TRUE(testing.HasIssue(IssueCode::kMxNotCovered));
   for (const auto& issue : testing.issues) {
-    if (issue.code == IssueCode::kMxNotCovered) EXPECT_EQ(issue.severity, Severity::kHigh);
+    if (issue.code == IssueCode::kMxNotCovered) {
+      EXPECT_EQ(issue.severity, Severity::kHigh);
+    }
   }
 
   auto none = WithPolicy("version: STSv1\nmode: none\nmax_age: 86400\n");

@@ -28,7 +28,9 @@ TEST(Duration, RefusesMalformedWithTheValueInTheMessage) {
     SCOPED_TRACE(text);
     auto parsed = ParseDuration(text);
     ASSERT_FALSE(parsed.has_value());
-    if (*text != '\0') EXPECT_NE(parsed.error().message.find(text), std::string::npos);
+    if (*text != 0) {
+      EXPECT_NE(parsed.error().message.find(text), std::string::npos);
+    }
   }
 }
 
