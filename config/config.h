@@ -13,33 +13,33 @@ namespace mtasts::config {
 using std::chrono::milliseconds;
 
 struct ScheduleSettings {
-  milliseconds min_interval{5 * 60 * 1000};         // never re-check more often
-  milliseconds max_interval{24 * 3600 * 1000};      // re-check at min(max_age, this)
-  milliseconds dns_interval{3600 * 1000};           // cheap re-read of the _mta-sts id
+  milliseconds min_interval{5 * 60 * 1000};     // never re-check more often
+  milliseconds max_interval{24 * 3600 * 1000};  // re-check at min(max_age, this)
+  milliseconds dns_interval{3600 * 1000};       // cheap re-read of the _mta-sts id
   int max_concurrent_checks = 64;
 };
 
 struct DomainEntry {
-  std::string name;                                 // A-label form, normalised
+  std::string name;                                  // A-label form, normalised
   std::optional<std::vector<std::string>> webhooks;  // unset: every webhook
 };
 
 struct WebhookSettings {
   std::string name;
   std::string url;
-  std::string secret_file;                          // empty: unsigned
-  std::string format = "json";                      // json | slack
-  std::string events = "all";                       // all | downgrade
+  std::string secret_file;      // empty: unsigned
+  std::string format = "json";  // json | slack
+  std::string events = "all";   // all | downgrade
   milliseconds timeout{10 * 1000};
   int max_attempts = 8;
   std::map<std::string, std::string> headers;
 };
 
 struct ApiSettings {
-  std::string keys_file;        // empty: no API keys required
+  std::string keys_file;              // empty: no API keys required
   double rate_limit_per_minute = 60;  // per key, or per client address without keys
   int rate_limit_burst = 10;
-  int max_concurrent_requests = 16;   // live /v1 checks in flight at once
+  int max_concurrent_requests = 16;  // live /v1 checks in flight at once
 };
 
 /// The whole configuration file (CONTRACT.md), defaults for everything but `domains`.

@@ -2,11 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <cerrno>
-#include <cstring>
 #include <stdexcept>
 
 #include "collectors/common/domain_name.h"
@@ -83,10 +83,12 @@ class Reader {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != text.size()) Fail(node, key, "expected a whole number, got \"" + text + "\"");
+    if (used == 0 || used != text.size())
+      Fail(node, key, "expected a whole number, got \"" + text + "\"");
     if (value < min || value > max) {
-      Fail(node, key, "\"" + text + "\" is out of range (" + std::to_string(min) + " to " +
-                          std::to_string(max) + ")");
+      Fail(node, key,
+           "\"" + text + "\" is out of range (" + std::to_string(min) + " to " +
+               std::to_string(max) + ")");
     }
     return value;
   }
@@ -100,8 +102,10 @@ class Reader {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != text.size()) Fail(node, key, "expected a number, got \"" + text + "\"");
-    if (!(value >= min)) Fail(node, key, "\"" + text + "\" must be at least " + std::to_string(min));
+    if (used == 0 || used != text.size())
+      Fail(node, key, "expected a number, got \"" + text + "\"");
+    if (!(value >= min))
+      Fail(node, key, "\"" + text + "\" must be at least " + std::to_string(min));
     return value;
   }
 
@@ -195,9 +199,9 @@ void ReadWebhooks(const Reader& r, const YAML::Node& node, std::vector<WebhookSe
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node& item = node[i];
     const std::string where = "webhooks[" + std::to_string(i) + "]";
-    r.OnlyKeys(item, where,
-               {"name", "url", "secret_file", "format", "events", "timeout", "max_attempts",
-                "headers"});
+    r.OnlyKeys(
+        item, where,
+        {"name", "url", "secret_file", "format", "events", "timeout", "max_attempts", "headers"});
     WebhookSettings hook;
     if (!item["name"]) r.Fail(item, where, "missing key \"name\"");
     if (!item["url"]) r.Fail(item, where, "missing key \"url\"");
@@ -291,7 +295,8 @@ Config Read(const std::string& text, const std::string& path) {
     ReadWebhooks(r, n, config.webhooks);
     for (const auto& hook : config.webhooks) hook_names.insert(hook.name);
   }
-  if (!root["domains"]) r.Fail(root, "", "missing key \"domains\" (the list of mail domains to watch)");
+  if (!root["domains"])
+    r.Fail(root, "", "missing key \"domains\" (the list of mail domains to watch)");
   ReadDomains(r, root["domains"], hook_names, config.domains);
   return config;
 }

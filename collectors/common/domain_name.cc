@@ -45,7 +45,8 @@ bool IsNumberPart(std::string_view part) {
     return std::all_of(part.begin() + 2, part.end(),
                        [](unsigned char c) { return std::isxdigit(c) != 0; });
   }
-  return std::all_of(part.begin(), part.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  return std::all_of(part.begin(), part.end(),
+                     [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 /// True for every IPv4 spelling inet_aton accepts (127.1, 0x7f.0.0.1, 2130706433, 0177.0.0.1).
@@ -66,7 +67,11 @@ bool IsValidUtf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xE  ? 3
+                      : (c >> 3) == 0x1E ? 4
+                                         : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (std::size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -82,7 +87,8 @@ Result<std::string> NormalizeDomain(std::string_view input) {
   if (input.empty()) return Refuse(input, "it is empty");
   if (!IsValidUtf8(input)) return Refuse(input, "it is not valid UTF-8");
   for (unsigned char c : input) {
-    if (c <= 0x20 || c == 0x7f) return Refuse(input, "it contains whitespace or control characters");
+    if (c <= 0x20 || c == 0x7f)
+      return Refuse(input, "it contains whitespace or control characters");
   }
   // Shapes that are something else than a domain: say what they look like.
   if (input.find("://") != std::string_view::npos || input.rfind("//", 0) == 0 ||
@@ -132,7 +138,8 @@ Result<std::string> NormalizeDomain(std::string_view input) {
   }
 
   if (ascii.size() > kMaxName) {
-    return Refuse(input, "it is " + std::to_string(ascii.size()) + " octets long; the limit is 253");
+    return Refuse(input,
+                  "it is " + std::to_string(ascii.size()) + " octets long; the limit is 253");
   }
   std::vector<std::string_view> labels;
   std::string_view rest = ascii;

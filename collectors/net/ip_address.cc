@@ -113,6 +113,8 @@ bool Cidr::Contains(const IpAddress& address) const {
   return (a[static_cast<std::size_t>(full)] & mask) == (n[static_cast<std::size_t>(full)] & mask);
 }
 
-std::string Cidr::ToString() const { return network.ToString() + "/" + std::to_string(prefix_length); }
+std::string Cidr::ToString() const {
+  return network.ToString() + "/" + std::to_string(prefix_length);
+}
 
 }  // namespace mtasts::net

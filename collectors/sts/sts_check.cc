@@ -36,7 +36,7 @@ void ApplyStsRecord(std::string_view domain, const Result<dns::TxtAnswer>& answe
     case RecordStatus::kInvalid:
       report.AddIssue(IssueCode::kStsRecordInvalid,
                       "the TXT record at " + name + " is unusable: " + selection.problem +
-                          "; senders treat the domain as having no MTA-STS (RFC 8461 §3.1)");
+                          "; senders treat the domain as having no MTA-STS");
       break;
     case RecordStatus::kValid:
       out.valid = true;

@@ -31,7 +31,9 @@ struct Posture {
 };
 
 // Shown by gtest when a parameterised test fails, instead of the object's bytes.
-void PrintTo(const Posture& p, std::ostream* os) { *os << p.domain; }
+void PrintTo(const Posture& p, std::ostream* os) {
+  *os << p.domain;
+}
 
 std::vector<Posture> LoadPostures() {
   std::vector<Posture> postures;
@@ -60,7 +62,8 @@ struct RunResult {
 };
 
 /// Runs the exporter with the world's network flags; stderr goes to the test log.
-RunResult Exporter(const std::string& args, bool world_flags = true, const std::string& timeout = "3s") {
+RunResult Exporter(const std::string& args, bool world_flags = true,
+                   const std::string& timeout = "3s") {
   std::string command = std::string(MTASTS_BINARY) + " " + args;
   if (world_flags) {
     command +=
