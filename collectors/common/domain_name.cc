@@ -158,11 +158,11 @@ Result<std::string> NormalizeDomain(std::string_view input) {
     for (unsigned char c : label) {
       if (!(std::isalnum(c) || c == '-')) {
         return Refuse(input, std::string("label \"") + std::string(label) +
-                                 "\" has a character other than letters, digits and \"-\"");
+                                 R"(" has a character other than letters, digits and "-")");
       }
     }
     if (label.front() == '-' || label.back() == '-') {
-      return Refuse(input, "label \"" + std::string(label) + "\" starts or ends with \"-\"");
+      return Refuse(input, "label \"" + std::string(label) + R"(" starts or ends with "-")");
     }
   }
   if (labels.size() < 2) {
