@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "agent/result_store.h"
+
+namespace mtasts::agent {
+
+/// Turns the snapshot into the Prometheus text exposition of CONTRACT.md (prometheus-cpp
+/// families serialised with its TextSerializer). Per-domain series are built fresh from the
+/// snapshot on every render, so a domain removed from the config loses its series at once.
+/// Process-level metrics (build info, the check-duration histogram) live in a registry here.
+/// Thread-safe.
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  /// Every finished check, for mta_sts_exporter_check_duration_seconds.
+  void ObserveCheckDuration(double seconds);
+
+  /// The whole exposition (text format 0.0.4).
+  std::string Render(const Snapshot& snapshot) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mtasts::agent
