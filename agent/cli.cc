@@ -12,7 +12,10 @@
 #include <vector>
 
 #include "build_info.h"
+#include "agent/app.h"
+#include "agent/log.h"
 #include "collectors/check/checker_factory.h"
+#include "config/config_loader.h"
 #include "collectors/common/domain_name.h"
 #include "collectors/common/duration.h"
 #include "collectors/common/report_json.h"
@@ -48,7 +51,8 @@ struct CommandLine {
   bool json = false;
   bool help = false;
   bool version = false;
-  config::NetworkSettings network;
+  config::NetworkSettings network;  // defaults, overridden by the flags given
+  bool dns_given = false, ca_given = false, cidr_given = false, timeout_given = false;
   std::optional<std::string> config_file;
   std::optional<std::string> listen_address;
   std::optional<std::string> log_level;
@@ -102,16 +106,20 @@ CommandLine Parse(int argc, char** argv) {
       cl.version = true;
     } else if (name == "--dns.server") {
       cl.network.dns_servers.push_back(take_value());
+      cl.dns_given = true;
     } else if (name == "--tls.ca-file") {
       cl.network.ca_file = take_value();
+      cl.ca_given = true;
     } else if (name == "--ssrf.allow-cidr") {
       cl.network.ssrf_allow_cidrs.push_back(take_value());
+      cl.cidr_given = true;
     } else if (name == "--check.timeout") {
       std::string text = take_value();
       auto timeout = ParseDuration(text);
       if (!timeout) throw UsageError("--check.timeout: " + timeout.error().message);
       if (timeout.value().count() <= 0) throw UsageError("--check.timeout must be positive");
       cl.network.check_timeout = timeout.value();
+      cl.timeout_given = true;
     } else if (name == "--config.file") {
       cl.config_file = take_value();
     } else if (name == "--web.listen-address") {
@@ -289,6 +297,32 @@ int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   return report.policy.valid ? kExitOk : kExitFindings;
 }
 
+int RunConfigCheck(const std::vector<std::string>& args) {
+  if (args.size() != 2 || args[0] != "check") throw UsageError("usage: config check FILE");
+  auto config = config::LoadConfig(args[1]);
+  if (!config) {
+    std::cerr << config.error().message << "\n";
+    return kExitUsage;
+  }
+  std::cout << args[1] << ": OK (" << config.value().domains.size() << " domains, "
+            << config.value().webhooks.size() << " webhooks)\n";
+  return kExitOk;
+}
+
+int RunDaemon(const CommandLine& cl) {
+  auto logging = InitLogging(cl.log_level.value_or("info"), cl.log_format.value_or("logfmt"));
+  if (!logging) throw UsageError(logging.error().message);
+  DaemonFlags flags;
+  if (cl.config_file) flags.config_file = *cl.config_file;
+  if (cl.listen_address) flags.listen_address = *cl.listen_address;
+  if (cl.dns_given) flags.dns_servers = cl.network.dns_servers;
+  if (cl.ca_given) flags.ca_file = cl.network.ca_file;
+  if (cl.cidr_given) flags.ssrf_allow_cidrs = cl.network.ssrf_allow_cidrs;
+  if (cl.timeout_given) flags.check_timeout = cl.network.check_timeout;
+  App app(flags);
+  return app.Run();
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -302,13 +336,12 @@ int RunCli(int argc, char** argv) {
       std::cout << "mta-sts-exporter " << kVersion << " (revision " << kRevision << ")\n";
       return kExitOk;
     }
-    if (cl.positional.empty()) {
-      throw UsageError("the daemon is not part of this build yet; use check or policy");
-    }
+    if (cl.positional.empty()) return RunDaemon(cl);
     const std::string& command = cl.positional.front();
     std::vector<std::string> rest(cl.positional.begin() + 1, cl.positional.end());
     if (command == "check") return RunCheck(cl, rest);
     if (command == "policy") return RunPolicy(cl, rest);
+    if (command == "config") return RunConfigCheck(rest);
     throw UsageError("unknown command \"" + command + "\"");
   } catch (const UsageError& e) {
     std::cerr << "mta-sts-exporter: " << e.what() << "\n\n" << kUsage;

@@ -5,6 +5,7 @@
 #include "collectors/mx/mx_check.h"
 #include "collectors/policy/policy_check.h"
 #include "collectors/sts/sts_check.h"
+#include "collectors/sts/sts_record.h"
 #include "collectors/tlsrpt/tlsrpt_check.h"
 
 namespace mtasts {
@@ -50,6 +51,17 @@ DomainReport DomainChecker::Check(const std::string& domain) const {
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
+}
+
+Result<std::optional<std::string>> DomainChecker::CurrentStsId(const std::string& domain) const {
+  const std::string name = "_mta-sts." + domain;
+  auto lookup = resolver_->Txt(name);
+  auto answer = dns::Await(lookup, Deadline::After(options_.timeout), "TXT " + name);
+  if (!answer) return answer.error();
+  if (answer->presence != dns::Presence::kFound) return std::optional<std::string>();
+  auto selection = sts::SelectStsRecord(answer->records);
+  if (selection.status != RecordStatus::kValid) return std::optional<std::string>();
+  return std::optional<std::string>(selection.record->id);
 }
 
 DomainReport DomainChecker::CheckPolicyOnly(const std::string& domain) const {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "collectors/common/report.h"
@@ -25,6 +26,10 @@ class DomainChecker {
 
   /// `domain` must already be normalised (NormalizeDomain). Never throws for findings.
   DomainReport Check(const std::string& domain) const;
+
+  /// The cheap re-read between full checks: the id of the single valid `_mta-sts` record
+  /// (nullopt when there is none), or an error when DNS did not answer.
+  Result<std::optional<std::string>> CurrentStsId(const std::string& domain) const;
 
   /// Only the policy file: host lookup, guard, fetch and parse.
   DomainReport CheckPolicyOnly(const std::string& domain) const;

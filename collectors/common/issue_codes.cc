@@ -39,6 +39,21 @@ std::string_view IssueCodeName(IssueCode code) {
   throw std::logic_error("unknown issue code");
 }
 
+std::optional<IssueCode> IssueCodeFromName(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(IssueCode::kTargetRefused); ++i) {
+    auto code = static_cast<IssueCode>(i);
+    if (IssueCodeName(code) == name) return code;
+  }
+  return std::nullopt;
+}
+
+std::optional<Severity> SeverityFromName(std::string_view name) {
+  for (Severity severity : kAllSeverities) {
+    if (SeverityName(severity) == name) return severity;
+  }
+  return std::nullopt;
+}
+
 Severity DefaultSeverity(IssueCode code) {
   switch (code) {
     case IssueCode::kMxNotCovered: return Severity::kHigh;  // critical in enforce mode

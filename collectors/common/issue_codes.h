@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace mtasts {
@@ -35,6 +36,10 @@ enum class IssueCode {
 };
 
 std::string_view IssueCodeName(IssueCode code);
+
+/// Inverses of the names above, for reading persisted state; nothing for an unknown name.
+std::optional<IssueCode> IssueCodeFromName(std::string_view name);
+std::optional<Severity> SeverityFromName(std::string_view name);
 
 /// The fixed severity of a code; kMxNotCovered depends on the mode, see MxNotCoveredSeverity.
 Severity DefaultSeverity(IssueCode code);

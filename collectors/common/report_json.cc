@@ -83,6 +83,7 @@ json ReportToJson(const DomainReport& report) {
       {"mx", {{"hosts", report.mx.hosts}, {"uncovered", report.mx.uncovered}}},
       {"check_success", report.check_complete},
       {"checked_at", FormatRfc3339Millis(report.checked_at_ms)},
+      {"checked_at_ms", report.checked_at_ms},
       {"duration_seconds", report.duration_seconds},
   };
 }
@@ -98,6 +99,75 @@ json PolicyToJson(const DomainReport& report) {
   }
   out["issues"] = std::move(issues);
   return out;
+}
+
+namespace {
+
+template <class T>
+std::optional<T> Optional(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  return it->get<T>();
+}
+
+}  // namespace
+
+Result<DomainReport> ReportFromJson(const json& in) {
+  try {
+    DomainReport report;
+    report.domain = in.at("domain").get<std::string>();
+    report.enforced = in.at("enforced").get<bool>();
+    for (const auto& issue : in.at("issues")) {
+      auto code = IssueCodeFromName(issue.at("code").get<std::string>());
+      auto severity = SeverityFromName(issue.at("severity").get<std::string>());
+      if (!code || !severity) continue;  // a code from a newer version: not ours to judge
+      report.issues.push_back({*code, *severity, issue.at("message").get<std::string>()});
+    }
+    const json& policy = in.at("policy");
+    report.policy.found = policy.at("found").get<bool>();
+    report.policy.valid = policy.at("valid").get<bool>();
+    report.policy.url = policy.at("url").get<std::string>();
+    report.policy.http_status = Optional<int>(policy, "http_status");
+    report.policy.content_type = Optional<std::string>(policy, "content_type");
+    report.policy.address = Optional<std::string>(policy, "address");
+    report.policy.error = Optional<std::string>(policy, "error");
+    if (report.policy.valid) {
+      policy::Policy parsed;
+      parsed.version = policy.at("version").get<std::string>();
+      const auto mode = policy.at("mode").get<std::string>();
+      if (mode == "enforce") {
+        parsed.mode = policy::Mode::kEnforce;
+      } else if (mode == "testing") {
+        parsed.mode = policy::Mode::kTesting;
+      } else if (mode == "none") {
+        parsed.mode = policy::Mode::kNone;
+      } else {
+        return Error{"policy.mode \"" + mode + "\" is not enforce, testing or none"};
+      }
+      parsed.max_age = policy.at("max_age").get<std::uint32_t>();
+      parsed.mx = policy.at("mx").get<std::vector<std::string>>();
+      report.policy.policy = std::move(parsed);
+    }
+    const json& sts = in.at("sts_record");
+    report.sts_record.found = sts.at("found").get<bool>();
+    report.sts_record.valid = sts.at("valid").get<bool>();
+    report.sts_record.record = Optional<std::string>(sts, "record");
+    report.sts_record.id = Optional<std::string>(sts, "id");
+    report.sts_record.candidates = sts.value("records", std::vector<std::string>{});
+    const json& tls = in.at("tls_rpt");
+    report.tls_rpt.found = tls.at("found").get<bool>();
+    report.tls_rpt.valid = tls.at("valid").get<bool>();
+    report.tls_rpt.record = Optional<std::string>(tls, "record");
+    report.tls_rpt.rua = tls.at("rua").get<std::vector<std::string>>();
+    report.mx.hosts = in.at("mx").at("hosts").get<std::vector<std::string>>();
+    report.mx.uncovered = in.at("mx").at("uncovered").get<std::vector<std::string>>();
+    report.check_complete = in.at("check_success").get<bool>();
+    report.checked_at_ms = in.at("checked_at_ms").get<std::int64_t>();
+    report.duration_seconds = in.at("duration_seconds").get<double>();
+    return report;
+  } catch (const json::exception& e) {
+    return Error{std::string("malformed report: ") + e.what()};
+  }
 }
 
 }  // namespace mtasts

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "collectors/common/report.h"
+#include "collectors/common/result.h"
 
 namespace mtasts {
 
@@ -14,6 +15,10 @@ nlohmann::json ReportToJson(const DomainReport& report);
 /// The policy object of CONTRACT.md (`policy --json`, `data` of /v1/policy):
 /// {domain, found, url, version, mode, max_age, mx} plus valid, error and fetch details.
 nlohmann::json PolicyToJson(const DomainReport& report);
+
+/// Reads back what ReportToJson wrote (for state persisted across restarts). Fields the JSON
+/// does not carry (certificate details, body) stay empty. Errors name the field.
+Result<DomainReport> ReportFromJson(const nlohmann::json& json);
 
 /// RFC 3339 UTC with milliseconds, "2026-11-29T07:00:00.123Z".
 std::string FormatRfc3339Millis(std::int64_t unix_millis);

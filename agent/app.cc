@@ -1,0 +1,291 @@
+#include "agent/app.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <set>
+
+#include "agent/log.h"
+#include "build_info.h"
+#include "collectors/check/checker_factory.h"
+#include "collectors/common/duration.h"
+#include "collectors/common/report_json.h"
+#include "config/config_loader.h"
+
+namespace mtasts::agent {
+namespace {
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// What counts as the domain's posture until webhooks refine it: enforcement, mode, policy id
+/// and the set of active issue codes.
+std::string PostureKey(const DomainReport& report) {
+  std::string key = report.enforced ? "enforced" : "not-enforced";
+  key += "|" + std::string(report.policy.policy ? policy::ModeName(report.policy.policy->mode) : "unknown");
+  key += "|" + report.sts_record.id.value_or("");
+  std::set<std::string> codes;
+  for (const auto& issue : report.issues) codes.insert(std::string(IssueCodeName(issue.code)));
+  for (const auto& code : codes) key += "|" + code;
+  return key;
+}
+
+std::string IssueList(const DomainReport& report) {
+  std::string out;
+  for (const auto& issue : report.issues) out += (out.empty() ? "" : ",") + std::string(IssueCodeName(issue.code));
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+App::App(DaemonFlags flags) : flags_(std::move(flags)) {}
+
+App::~App() {
+  {
+    std::lock_guard lock(persist_mutex_);
+    stopping_ = true;
+  }
+  persist_wake_.notify_all();
+  if (persister_.joinable()) persister_.join();
+}
+
+std::shared_ptr<const DomainChecker> App::Checker() const {
+  std::lock_guard lock(checker_mutex_);
+  return checker_;
+}
+
+Result<config::Config> App::LoadAndMerge() const {
+  auto loaded = config::LoadConfig(flags_.config_file);
+  if (!loaded) return loaded.error();
+  config::Config config = std::move(loaded).value();
+  if (flags_.dns_servers) config.network.dns_servers = *flags_.dns_servers;
+  if (flags_.ca_file) config.network.ca_file = *flags_.ca_file;
+  if (flags_.ssrf_allow_cidrs) config.network.ssrf_allow_cidrs = *flags_.ssrf_allow_cidrs;
+  if (flags_.check_timeout) config.network.check_timeout = *flags_.check_timeout;
+  return config;
+}
+
+Result<bool> App::Apply(const config::Config& config, bool initial) {
+  const bool network_changed =
+      !config_ || config_->network.dns_servers != config.network.dns_servers ||
+      config_->network.ca_file != config.network.ca_file ||
+      config_->network.ssrf_allow_cidrs != config.network.ssrf_allow_cidrs ||
+      config_->network.check_timeout != config.network.check_timeout;
+  std::shared_ptr<const DomainChecker> checker;
+  if (network_changed) {
+    auto made = MakeChecker(config.network);
+    if (!made) return made.error();
+    checker = std::move(made).value();
+  }
+  if (http_) {
+    auto configured = http_->Configure(config.api);
+    if (!configured) return configured;
+  }
+  if (!initial && config_ && config_->state_dir != config.state_dir) {
+    Log(LogLevel::kWarn, "state_dir changes take effect at the next start",
+        {{"running", config_->state_dir}, {"configured", config.state_dir}});
+  }
+  if (checker) {
+    std::lock_guard lock(checker_mutex_);
+    checker_ = std::move(checker);
+  }
+
+  std::vector<std::string> names;
+  for (const auto& entry : config.domains) names.push_back(entry.name);
+  const auto snapshot = store_.Get();
+  std::map<std::string, Scheduler::Known> known;
+  for (const auto& [name, state] : snapshot->domains) {
+    Scheduler::Known k;
+    k.next_check_ms = state.next_check_ms;
+    if (state.report && state.report->sts_record.valid) k.sts_id = state.report->sts_record.id;
+    known.emplace(name, k);
+  }
+  scheduler_->SetSchedule(config.schedule);
+  scheduler_->SetDomains(names, known);
+  store_.Update([&](Snapshot& s) {
+    std::map<std::string, DomainState> domains;
+    for (const auto& name : names) {
+      auto it = s.domains.find(name);
+      domains[name] = it != s.domains.end() ? it->second : DomainState{};
+    }
+    s.domains = std::move(domains);
+    std::map<std::string, WebhookStats> webhooks;
+    for (const auto& hook : config.webhooks) webhooks[hook.name] = s.webhooks[hook.name];
+    s.webhooks = std::move(webhooks);
+    s.config_last_reload_successful = true;
+  });
+  config_ = config;
+  return true;
+}
+
+Result<bool> App::Reload() {
+  std::lock_guard lock(reload_mutex_);
+  auto config = LoadAndMerge();
+  Result<bool> applied = config ? Apply(config.value(), false) : Result<bool>(config.error());
+  if (!applied) {
+    store_.Update([](Snapshot& s) { s.config_last_reload_successful = false; });
+    Log(LogLevel::kError, "config reload failed; keeping the running config",
+        {{"file", flags_.config_file}, {"error", applied.error().message}});
+    return applied;
+  }
+  Log(LogLevel::kInfo, "config reloaded",
+      {{"file", flags_.config_file}, {"domains", std::to_string(config.value().domains.size())}});
+  return true;
+}
+
+void App::OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms) {
+  metrics_.ObserveCheckDuration(report.duration_seconds);
+  auto shared = std::make_shared<const DomainReport>(std::move(report));
+  std::optional<std::string> changed_from;
+  store_.Update([&](Snapshot& s) {
+    auto it = s.domains.find(domain);
+    if (it == s.domains.end()) return;  // removed by a reload meanwhile
+    DomainState& state = it->second;
+    if (state.report && PostureKey(*state.report) != PostureKey(*shared)) {
+      ++state.posture_changes;
+      changed_from = PostureKey(*state.report);
+    }
+    state.report = shared;
+    state.next_check_ms = next_check_ms;
+  });
+  const DomainReport& r = *shared;
+  LogFields fields = {{"domain", domain},
+                      {"enforced", r.enforced ? "true" : "false"},
+                      {"mode", r.policy.policy ? std::string(policy::ModeName(r.policy.policy->mode)) : "unknown"},
+                      {"issues", IssueList(r)},
+                      {"duration", FormatDuration(std::chrono::milliseconds(
+                                       static_cast<std::int64_t>(r.duration_seconds * 1000)))},
+                      {"next_check", FormatRfc3339Millis(next_check_ms)}};
+  Log(LogLevel::kDebug, "check finished", fields);
+  if (changed_from) {
+    Log(LogLevel::kInfo, "posture changed",
+        {{"domain", domain}, {"from", *changed_from}, {"to", PostureKey(r)}});
+  }
+  for (const auto& issue : r.issues) {
+    if (issue.code == IssueCode::kDnsError) {
+      Log(LogLevel::kWarn, "lookup failed", {{"domain", domain}, {"error", issue.message}});
+    }
+  }
+  {
+    std::lock_guard lock(persist_mutex_);
+    dirty_ = true;
+  }
+}
+
+void App::PersistLoop() {
+  std::unique_lock lock(persist_mutex_);
+  bool last_failed = false;
+  for (;;) {
+    persist_wake_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; });
+    const bool stopping = stopping_;
+    if (dirty_) {
+      dirty_ = false;
+      lock.unlock();
+      auto saved = state_file_->Save(*store_.Get());
+      if (!saved && !last_failed) {
+        Log(LogLevel::kError, "cannot save state", {{"error", saved.error().message}});
+      }
+      last_failed = !saved;
+      lock.lock();
+    }
+    if (stopping) return;
+  }
+}
+
+int App::Run() {
+  // Signals are taken synchronously by this thread; every thread started below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto config = LoadAndMerge();
+  if (!config) {
+    Log(LogLevel::kError, "cannot start: bad configuration", {{"error", config.error().message}});
+    return 2;
+  }
+  state_file_ = std::make_unique<StateFile>(config.value().state_dir);
+  auto restored = state_file_->Load();
+  if (!restored) {
+    Log(LogLevel::kWarn, "saved state not used", {{"error", restored.error().message}});
+  } else if (!restored.value().empty()) {
+    store_.Update([&](Snapshot& s) { s.domains = restored.value(); });
+    Log(LogLevel::kInfo, "state restored",
+        {{"file", state_file_->path()}, {"domains", std::to_string(restored.value().size())}});
+  }
+
+  scheduler_ = std::make_unique<Scheduler>(
+      config.value().schedule, [] { return NowMs(); },
+      [this](const std::string& domain) { return Checker()->Check(domain); },
+      [this](const std::string& domain) { return Checker()->CurrentStsId(domain); },
+      [this](const std::string& domain, DomainReport report, std::int64_t next) {
+        OnReport(domain, std::move(report), next);
+      });
+  {
+    std::lock_guard lock(reload_mutex_);
+    auto applied = Apply(config.value(), true);
+    if (!applied) {
+      Log(LogLevel::kError, "cannot start", {{"error", applied.error().message}});
+      return 2;
+    }
+  }
+
+  HttpHandlers handlers;
+  handlers.metrics = [this] { return metrics_.Render(*store_.Get()); };
+  handlers.check = [this](const std::string& domain) { return Checker()->Check(domain); };
+  handlers.policy = [this](const std::string& domain) { return Checker()->CheckPolicyOnly(domain); };
+  handlers.ready = [this] { return scheduler_->FirstRoundDone(); };
+  handlers.reload = [this] { return Reload(); };
+  try {
+    http_ = std::make_unique<HttpServer>(handlers, config.value().api);
+  } catch (const std::runtime_error& e) {
+    Log(LogLevel::kError, "cannot start", {{"error", e.what()}});
+    return 2;
+  }
+  auto listening = http_->Start(flags_.listen_address);
+  if (!listening) {
+    Log(LogLevel::kError, "cannot start", {{"error", listening.error().message}});
+    return 2;
+  }
+  persister_ = std::thread([this] { PersistLoop(); });
+  scheduler_->Start();
+  Log(LogLevel::kInfo, "mta-sts-exporter started",
+      {{"version", kVersion},
+       {"revision", kRevision},
+       {"listen", flags_.listen_address},
+       {"port", std::to_string(http_->port())},
+       {"config", flags_.config_file},
+       {"domains", std::to_string(config.value().domains.size())}});
+
+  for (;;) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal == SIGHUP) {
+      Log(LogLevel::kInfo, "SIGHUP: reloading the config");
+      (void)Reload();
+      continue;
+    }
+    Log(LogLevel::kInfo, "shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  http_->Stop();
+  scheduler_->Stop();  // drains the checks in flight
+  {
+    std::lock_guard lock(persist_mutex_);
+    stopping_ = true;
+    dirty_ = true;  // one last save, whatever happened since the previous one
+  }
+  persist_wake_.notify_all();
+  persister_.join();
+  Log(LogLevel::kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace mtasts::agent

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "agent/http_server.h"
+#include "agent/metrics.h"
+#include "agent/result_store.h"
+#include "agent/scheduler.h"
+#include "agent/state_file.h"
+#include "collectors/check/domain_checker.h"
+#include "config/config.h"
+
+namespace mtasts::agent {
+
+/// Flags that override the config file (CONTRACT.md: a flag wins over the file).
+struct DaemonFlags {
+  std::string config_file = "/etc/mta-sts-exporter/config.yaml";
+  std::string listen_address = ":10056";
+  std::optional<std::vector<std::string>> dns_servers;
+  std::optional<std::string> ca_file;
+  std::optional<std::vector<std::string>> ssrf_allow_cidrs;
+  std::optional<std::chrono::milliseconds> check_timeout;
+};
+
+/// The daemon: config, scheduler, result store, state file, metrics and the HTTP listener,
+/// wired together. Run() blocks until SIGTERM/SIGINT; SIGHUP and POST /-/reload reload.
+class App {
+ public:
+  explicit App(DaemonFlags flags);
+  ~App();
+
+  /// Returns the process exit status: 0 after a clean shutdown, 2 for a fatal start-up error.
+  int Run();
+
+  /// Re-reads the config; a bad file keeps the running one (and is reported).
+  Result<bool> Reload();
+
+ private:
+  Result<config::Config> LoadAndMerge() const;
+  Result<bool> Apply(const config::Config& config, bool initial);
+  void OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms);
+  void PersistLoop();
+  std::shared_ptr<const DomainChecker> Checker() const;
+
+  DaemonFlags flags_;
+  ResultStore store_;
+  Metrics metrics_;
+  std::unique_ptr<StateFile> state_file_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<HttpServer> http_;
+
+  mutable std::mutex checker_mutex_;
+  std::shared_ptr<const DomainChecker> checker_;  // swapped on reload; guarded by checker_mutex_
+  std::mutex reload_mutex_;                       // one reload at a time
+  std::optional<config::Config> config_;          // the running config; guarded by reload_mutex_
+
+  std::mutex persist_mutex_;
+  std::condition_variable persist_wake_;
+  bool dirty_ = false;     // guarded by persist_mutex_
+  bool stopping_ = false;  // guarded by persist_mutex_
+  std::thread persister_;
+};
+
+}  // namespace mtasts::agent

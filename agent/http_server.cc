@@ -1,0 +1,263 @@
+#include "agent/http_server.h"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <fstream>
+#include <random>
+
+#include "build_info.h"
+#include "collectors/common/domain_name.h"
+#include "collectors/common/report_json.h"
+#include "collectors/policy/policy_parser.h"
+
+namespace mtasts::agent {
+namespace {
+
+using nlohmann::json;
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  std::uniform_int_distribution<std::uint64_t> dist;
+  std::uint64_t hi = dist(random);
+  std::uint64_t lo = dist(random);
+  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return buf;
+}
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The envelope of every /v1 answer (CONTRACT.md).
+void Reply(httplib::Response& res, int status, json data, const std::string& message) {
+  const bool ok = status < 400;
+  json body = {{"data", std::move(data)},
+               {"meta", {{"timestamp", FormatRfc3339Millis(NowMs())}, {"request_id", NewRequestId()}}},
+               {"status", ok ? "ok" : "error"},
+               {"message", message},
+               {"success", ok}};
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+constexpr const char* kLandingPage = R"(<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>mta-sts-exporter</title></head>
+<body><h1>mta-sts-exporter</h1>
+<p>MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) posture of mail domains.</p>
+<ul>
+<li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="v1/check?domain=example.com">/v1/check?domain=D</a>: live check of any domain</li>
+<li><a href="v1/policy?domain=example.com">/v1/policy?domain=D</a>: live parsed policy file</li>
+<li><a href="v1/meta">/v1/meta</a>: what this exporter checks</li>
+<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
+</ul></body></html>
+)";
+
+json Meta() {
+  json checks = json::array({
+      {{"name", "sts_record"}, {"spec", "RFC 8461 §3.1"},
+       {"codes", {"sts_record_missing", "sts_record_invalid", "dns_error"}}},
+      {{"name", "policy"}, {"spec", "RFC 8461 §3.2, §3.3"},
+       {"codes", {"policy_missing", "policy_fetch_failed", "policy_tls_invalid", "policy_redirect",
+                  "policy_content_type", "policy_too_large", "policy_invalid", "mode_testing",
+                  "mode_none", "max_age_short", "target_refused", "dns_error"}}},
+      {{"name", "mx"}, {"spec", "RFC 8461 §4.1"}, {"codes", {"mx_not_covered", "mx_missing", "dns_error"}}},
+      {{"name", "tls_rpt"}, {"spec", "RFC 8460 §3"}, {"codes", {"tls_rpt_missing", "tls_rpt_invalid", "dns_error"}}},
+  });
+  return {{"note", std::string("mta-sts-exporter ") + kVersion +
+                       ": checks run live and server-side; policy hosts on private or special "
+                       "addresses are refused (target_refused)"},
+          {"modes", {"enforce", "testing", "none"}},
+          {"checks", std::move(checks)},
+          {"endpoints", {"/", "/metrics", "/v1/check?domain=D", "/v1/policy?domain=D", "/v1/meta",
+                         "/-/healthy", "/-/ready", "/-/reload"}}};
+}
+
+}  // namespace
+
+struct HttpServer::Access {
+  std::set<std::string> keys;  // empty: no key required
+  RateLimiter limiter;
+  int max_live = 16;
+  Access(double per_minute, int burst) : limiter(per_minute, burst) {}
+};
+
+Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close == std::string::npos) return Error{"listen address \"" + text + "\": expected [IPv6]:PORT"};
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return Error{"listen address \"" + text + "\": expected HOST:PORT or :PORT"};
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  int value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 || value > 65535) {
+    return Error{"listen address \"" + text + "\": port \"" + port + "\" is not 0-65535"};
+  }
+  return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, value);
+}
+
+HttpServer::HttpServer(HttpHandlers handlers, const config::ApiSettings& api)
+    : handlers_(std::move(handlers)), server_(std::make_unique<httplib::Server>()) {
+  auto configured = Configure(api);
+  if (!configured) throw std::runtime_error(configured.error().message);
+  Routes();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Result<bool> HttpServer::Configure(const config::ApiSettings& api) {
+  auto access = std::make_shared<Access>(api.rate_limit_per_minute, api.rate_limit_burst);
+  access->max_live = api.max_concurrent_requests;
+  if (!api.keys_file.empty()) {
+    std::ifstream in(api.keys_file);
+    if (!in) return Error{"api.keys_file \"" + api.keys_file + "\": cannot read it"};
+    std::string line;
+    while (std::getline(in, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+      auto start = line.find_first_not_of(" \t");
+      if (start == std::string::npos || line[start] == '#') continue;
+      access->keys.insert(line.substr(start));
+    }
+    if (access->keys.empty()) {
+      return Error{"api.keys_file \"" + api.keys_file + "\" holds no key (one per line)"};
+    }
+  }
+  std::lock_guard lock(access_mutex_);
+  access_ = std::move(access);
+  return true;
+}
+
+void HttpServer::Routes() {
+  httplib::Server& s = *server_;
+  // A bounded pool: each connection holds a thread only while a request is read or served,
+  // and reading a request may take at most 5 s.
+  s.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  s.set_read_timeout(5, 0);
+  s.set_write_timeout(10, 0);
+  s.set_keep_alive_max_count(100);
+  s.set_keep_alive_timeout(5);
+  s.set_payload_max_length(64 * 1024);
+
+  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kLandingPage, "text/html; charset=utf-8");
+  });
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(handlers_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  s.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("Healthy.\n", "text/plain");
+  });
+  s.Get("/-/ready", [this](const httplib::Request&, httplib::Response& res) {
+    const bool ready = handlers_.ready();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "Ready.\n" : "Not ready: the first round of checks is running.\n",
+                    "text/plain");
+  });
+  s.Post("/-/reload", [this](const httplib::Request&, httplib::Response& res) {
+    auto reloaded = handlers_.reload();
+    res.status = reloaded ? 200 : 500;
+    res.set_content(reloaded ? "Reloaded.\n" : "Reload failed: " + reloaded.error().message + "\n",
+                    "text/plain");
+  });
+
+  // The /v1 API: key, rate limit, domain validation, bounded live checks.
+  auto api = [this](bool policy_only) {
+    return [this, policy_only](const httplib::Request& req, httplib::Response& res) {
+      std::shared_ptr<Access> access;
+      {
+        std::lock_guard lock(access_mutex_);
+        access = access_;
+      }
+      std::string client = req.remote_addr;
+      if (!access->keys.empty()) {
+        const std::string key = req.get_header_value("x-api-key");
+        if (key.empty() || access->keys.count(key) == 0) {
+          Reply(res, 401, nullptr, key.empty() ? "missing API key (header x-api-key)" : "wrong API key");
+          return;
+        }
+        client = "key:" + key;
+      }
+      if (int wait = access->limiter.Acquire(client); wait > 0) {
+        res.set_header("Retry-After", std::to_string(wait));
+        Reply(res, 429, nullptr, "rate limit exceeded; retry after " + std::to_string(wait) + " s");
+        return;
+      }
+      if (!req.has_param("domain") || req.get_param_value_count("domain") != 1) {
+        Reply(res, 400, nullptr, "give exactly one domain: ?domain=example.com");
+        return;
+      }
+      auto domain = NormalizeDomain(req.get_param_value("domain"));
+      if (!domain) {
+        Reply(res, 400, nullptr, domain.error().message);
+        return;
+      }
+      if (live_checks_.fetch_add(1) >= access->max_live) {
+        live_checks_.fetch_sub(1);
+        res.set_header("Retry-After", "1");
+        Reply(res, 503, nullptr, "too many live checks in flight; retry shortly");
+        return;
+      }
+      struct Release {
+        std::atomic<int>& count;
+        ~Release() { count.fetch_sub(1); }
+      } release{live_checks_};
+      DomainReport report = policy_only ? handlers_.policy(domain.value()) : handlers_.check(domain.value());
+      Reply(res, 200, policy_only ? PolicyToJson(report) : ReportToJson(report), "ok");
+    };
+  };
+  s.Get("/v1/check", api(false));
+  s.Get("/v1/policy", api(true));
+  s.Get("/v1/meta", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, Meta(), "ok"); });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/v1/", 0) == 0 && res.body.empty()) {
+      Reply(res, res.status, nullptr, res.status == 404 ? "no such endpoint" : "request refused");
+    }
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    Reply(res, 500, nullptr, "internal error");
+  });
+}
+
+Result<bool> HttpServer::Start(const std::string& listen_address) {
+  auto address = ParseListenAddress(listen_address);
+  if (!address) return address.error();
+  const auto& [host, port] = address.value();
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host);
+    if (port_ < 0) return Error{"cannot listen on " + listen_address};
+  } else {
+    if (!server_->bind_to_port(host, port)) {
+      return Error{"cannot listen on " + listen_address + ": " + std::strerror(errno)};
+    }
+    port_ = port;
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return true;
+}
+
+void HttpServer::Stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace mtasts::agent

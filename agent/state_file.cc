@@ -1,0 +1,111 @@
+#include "agent/state_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "collectors/common/report_json.h"
+
+namespace mtasts::agent {
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool WriteAll(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+StateFile::StateFile(std::string state_dir)
+    : dir_(std::move(state_dir)), path_(dir_ + "/state.json") {}
+
+Result<bool> StateFile::Save(const Snapshot& snapshot) const {
+  nlohmann::json domains = nlohmann::json::object();
+  for (const auto& [name, state] : snapshot.domains) {
+    nlohmann::json entry = {{"next_check_ms", state.next_check_ms},
+                            {"posture_changes", state.posture_changes}};
+    if (state.report) entry["report"] = ReportToJson(*state.report);
+    domains[name] = std::move(entry);
+  }
+  const std::string text =
+      nlohmann::json{{"version", kFormatVersion}, {"domains", std::move(domains)}}.dump() + "\n";
+
+  if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Error{Errno("cannot create state_dir " + dir_)};
+  }
+  const std::string temp = path_ + ".tmp";
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return Error{Errno("cannot write " + temp)};
+  if (!WriteAll(fd, text) || fsync(fd) != 0) {
+    auto error = Error{Errno("cannot write " + temp)};
+    close(fd);
+    unlink(temp.c_str());
+    return error;
+  }
+  close(fd);
+  if (rename(temp.c_str(), path_.c_str()) != 0) {
+    auto error = Error{Errno("cannot replace " + path_)};
+    unlink(temp.c_str());
+    return error;
+  }
+  // The rename is durable only once the directory entry is on disk.
+  int dir_fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
+  }
+  return true;
+}
+
+Result<std::map<std::string, DomainState>> StateFile::Load() const {
+  std::map<std::string, DomainState> out;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return out;
+    return Error{Errno("cannot read " + path_)};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return Error{path_ + ": not valid JSON; starting without saved state"};
+  }
+  if (json.value("version", 0) != kFormatVersion) {
+    return Error{path_ + ": unknown state format version; starting without saved state"};
+  }
+  try {
+    for (const auto& [name, entry] : json.at("domains").items()) {
+      DomainState state;
+      state.next_check_ms = entry.value("next_check_ms", std::int64_t{0});
+      state.posture_changes = entry.value("posture_changes", std::uint64_t{0});
+      if (entry.contains("report")) {
+        auto report = ReportFromJson(entry.at("report"));
+        if (!report) return Error{path_ + ": domain " + name + ": " + report.error().message};
+        state.report = std::make_shared<const DomainReport>(std::move(report).value());
+      }
+      out.emplace(name, std::move(state));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Error{path_ + ": " + e.what()};
+  }
+  return out;
+}
+
+}  // namespace mtasts::agent
