@@ -1,0 +1,409 @@
+// The real daemon against the test world: metrics after the first round, the /v1 API against
+// `check --json`, 400/401/429, reloads good and bad, removed domains, restart with saved state,
+// and promtool on a real scrape.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+std::string PercentEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '.' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string Capture(const std::string& command, int* status = nullptr) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  int raw = pclose(pipe);
+  if (status != nullptr) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return out;
+}
+
+/// The metric value of the series whose line starts with `series` (name and labels), or -1.
+double Value(const std::string& metrics, const std::string& series) {
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+class Daemon {
+ public:
+  Daemon(fs::path dir, int port) : dir_(std::move(dir)), port_(port) {}
+  ~Daemon() { Kill(); }
+
+  void Start() {
+    std::vector<std::string> args = {MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                     "--log.level=debug"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const std::string log = (dir_ / "daemon.log").string();
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ASSERT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+
+  /// SIGTERM and wait; the exit status, or -1 when it had to be killed after `limit`.
+  int Stop(std::chrono::seconds limit = std::chrono::seconds(10)) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    Kill();
+    return -1;
+  }
+
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = 0;
+    }
+  }
+  void Signal(int signal) const { kill(pid_, signal); }
+
+  httplib::Result Get(const std::string& path, const httplib::Headers& headers = {}) const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(15, 0);
+    return client.Get(path, headers);
+  }
+
+  bool WaitReady(std::chrono::seconds limit = std::chrono::seconds(30)) const {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      auto res = Get("/-/ready");
+      if (res && res->status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  std::string Log() const {
+    std::ifstream in(dir_ / "daemon.log");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  fs::path dir_;
+  int port_;
+  pid_t pid_ = 0;
+};
+
+std::string NetworkSection() {
+  return "network:\n  dns_servers: [\"" + Env("MTASTS_WORLD_DNS") + "\"]\n  ca_file: " +
+         Env("MTASTS_WORLD_CA") + "\n  ssrf_allow_cidrs: [\"" + Env("MTASTS_WORLD_ALLOW_CIDR") +
+         "\"]\n  check_timeout: 3s\n";
+}
+
+std::string ConfigText(const fs::path& dir, const std::vector<std::string>& domains,
+                       const std::string& extra = "") {
+  std::string text = "state_dir: " + (dir / "state").string() + "\n" + NetworkSection() +
+                     "schedule:\n  min_interval: 5m\n  max_interval: 24h\n  dns_interval: 1h\n" +
+                     extra + "domains:\n";
+  for (const auto& d : domains) text += "  - " + d + "\n";
+  return text;
+}
+
+void WriteFile(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+/// Drops what differs between two runs of the same check (timing, the time of day).
+json Stable(json report) {
+  for (const char* key : {"checked_at", "checked_at_ms", "duration_seconds"}) report.erase(key);
+  return report;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mtasts-daemon-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    port_ = FreePort();
+    daemon_ = std::make_unique<Daemon>(dir_, port_);
+  }
+  void TearDown() override {
+    daemon_.reset();
+    if (HasFailure()) std::cerr << "daemon log:\n" << Daemon(dir_, port_).Log();
+    fs::remove_all(dir_);
+  }
+  std::string Exporter(const std::string& args, int* status = nullptr) const {
+    return Capture(std::string(MTASTS_BINARY) + " " + args + " --dns.server=" + Env("MTASTS_WORLD_DNS") +
+                       " --tls.ca-file=" + Env("MTASTS_WORLD_CA") + " --ssrf.allow-cidr=" +
+                       Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=3s",
+                   status);
+  }
+  std::string Metrics() const {
+    auto res = daemon_->Get("/metrics");
+    return res ? res->body : "";
+  }
+
+  fs::path dir_;
+  int port_ = 0;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+const std::vector<std::string> kDomains = {"enforce.test", "testing.test", "none.test",
+                                           "policy-404.test", "mx-uncovered.test"};
+
+TEST_F(DaemonTest, MetricsAfterTheFirstRound) {
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, kDomains));
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady());
+  const std::string m = Metrics();
+  EXPECT_EQ(Value(m, R"(mta_sts_enforced{domain="enforce.test"})"), 1) << m;
+  EXPECT_EQ(Value(m, R"(mta_sts_enforced{domain="testing.test"})"), 0);
+  EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="enforce.test",mode="enforce"})"), 1);
+  EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="enforce.test",mode="testing"})"), 0);
+  EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="testing.test",mode="testing"})"), 1);
+  EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="policy-404.test",mode="unknown"})"), 1);
+  EXPECT_EQ(Value(m, R"(mta_sts_issue{code="mode_testing",domain="testing.test",severity="medium"})"), 1);
+  EXPECT_EQ(Value(m, R"(mta_sts_issue{code="mx_not_covered",domain="mx-uncovered.test",severity="critical"})"), 1);
+  EXPECT_EQ(Value(m, R"(mta_sts_issues{domain="mx-uncovered.test",severity="critical"})"), 1);
+  EXPECT_EQ(Value(m, R"(mta_sts_issues{domain="enforce.test",severity="info"})"), 0);
+  EXPECT_EQ(Value(m, R"(mta_sts_policy_max_age_seconds{domain="enforce.test"})"), 604800);
+  EXPECT_EQ(Value(m, R"(mta_sts_policy_max_age_seconds{domain="policy-404.test"})"), -1);
+  EXPECT_EQ(Value(m, R"(mta_sts_check_success{domain="enforce.test"})"), 1);
+  EXPECT_EQ(Value(m, "mta_sts_exporter_domains_watched"), 5);
+  EXPECT_EQ(Value(m, "mta_sts_exporter_config_last_reload_successful"), 1);
+  // The next check follows max_age (a week) held to max_interval (a day), less jitter.
+  const double last = Value(m, R"(mta_sts_last_check_timestamp_seconds{domain="enforce.test"})");
+  const double next = Value(m, R"(mta_sts_next_check_timestamp_seconds{domain="enforce.test"})");
+  EXPECT_GT(next - last, 0.9 * 86400 - 5);
+  EXPECT_LE(next - last, 86400 + 5);
+  EXPECT_NE(daemon_->Log().find("msg=\"check finished\" domain=enforce.test"), std::string::npos);
+
+  // The exposition passes promtool's own linter, on a real scrape.
+  if (fs::exists("/usr/bin/promtool")) {
+    WriteFile(dir_ / "scrape.prom", m);
+    int status = -1;
+    std::string out = Capture("promtool check metrics < " + (dir_ / "scrape.prom").string() + " 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, "") << out;
+  } else {
+    ADD_FAILURE() << "promtool is not installed (scripts/install-deps.sh --with-test installs it)";
+  }
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+TEST_F(DaemonTest, ApiAnswersEqualTheCommandLine) {
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test"}));
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady());
+  for (const char* domain : {"enforce.test", "mx-uncovered.test", "private-host.test", "bücher.test"}) {
+    SCOPED_TRACE(domain);
+    auto res = daemon_->Get(std::string("/v1/check?domain=") + PercentEncode(domain));
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    json envelope = json::parse(res->body);
+    EXPECT_EQ(envelope["status"], "ok");
+    EXPECT_EQ(envelope["success"], true);
+    EXPECT_TRUE(std::regex_match(envelope["meta"]["request_id"].get<std::string>(),
+                                 std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+    EXPECT_TRUE(std::regex_match(envelope["meta"]["timestamp"].get<std::string>(),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    json cli = json::parse(Exporter(std::string("check --json ") + domain));
+    EXPECT_EQ(Stable(envelope["data"]), Stable(cli));
+  }
+  auto policy = daemon_->Get("/v1/policy?domain=enforce.test");
+  ASSERT_TRUE(policy);
+  ASSERT_EQ(policy->status, 200);
+  EXPECT_EQ(json::parse(policy->body)["data"], json::parse(Exporter("policy --json enforce.test")));
+  auto meta = daemon_->Get("/v1/meta");
+  ASSERT_TRUE(meta);
+  json data = json::parse(meta->body)["data"];
+  for (const char* key : {"note", "modes", "checks", "endpoints"}) EXPECT_TRUE(data.contains(key)) << key;
+  auto refused = json::parse(daemon_->Get("/v1/check?domain=private-host.test")->body);
+  EXPECT_EQ(refused["data"]["issues"][0]["code"], "target_refused");
+  EXPECT_EQ(daemon_->Get("/")->status, 200);
+  EXPECT_EQ(daemon_->Get("/-/healthy")->status, 200);
+}
+
+TEST_F(DaemonTest, BadRequestsUnauthorisedAndRateLimited) {
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test"}));
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady());
+  for (const char* bad : {"", "domain=", "domain=127.0.0.1", "domain=%5B%3A%3A1%5D", "domain=0x7f.1",
+                          "domain=https%3A%2F%2Fenforce.test%2F", "domain=enforce.test%3A443",
+                          "domain=a%40enforce.test", "domain=localhost", "domain=a..b.test"}) {
+    SCOPED_TRACE(bad);
+    auto res = daemon_->Get(std::string("/v1/check?") + bad);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400);
+    json envelope = json::parse(res->body);
+    EXPECT_TRUE(envelope["data"].is_null());
+    EXPECT_EQ(envelope["status"], "error");
+    EXPECT_EQ(envelope["success"], false);
+    EXPECT_FALSE(envelope["message"].get<std::string>().empty());
+  }
+
+  // Keys and a tight rate limit, by reload.
+  WriteFile(dir_ / "keys", "# ops team\nsecret-one\nsecret-two\n");
+  WriteFile(dir_ / "config.yaml",
+            ConfigText(dir_, {"enforce.test"},
+                       "api:\n  keys_file: " + (dir_ / "keys").string() +
+                           "\n  rate_limit_per_minute: 1\n  rate_limit_burst: 2\n"));
+  httplib::Client client("127.0.0.1", port_);
+  ASSERT_EQ(client.Post("/-/reload")->status, 200);
+  EXPECT_EQ(daemon_->Get("/v1/meta")->status, 200) << "meta needs no key";
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test")->status, 401);
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "wrong"}})->status, 401);
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}})->status, 200);
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}})->status, 200);
+  auto limited = daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}});
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_GE(std::stoi(limited->get_header_value("Retry-After")), 1);
+  EXPECT_EQ(json::parse(limited->body)["status"], "error");
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-two"}})->status, 200)
+      << "buckets are per key";
+  EXPECT_EQ(daemon_->Get("/metrics")->status, 200) << "scrapes are never limited";
+}
+
+TEST_F(DaemonTest, ReloadGoodAndBadFiles) {
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test", "testing.test"}));
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady());
+  ASSERT_NE(Metrics().find(R"(domain="testing.test")"), std::string::npos);
+
+  // Good file by SIGHUP: testing.test removed (its series go), none.test added.
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test", "none.test"}));
+  daemon_->Signal(SIGHUP);
+  std::string m;
+  for (int i = 0; i < 100; ++i) {
+    m = Metrics();
+    if (Value(m, R"(mta_sts_mode{domain="none.test",mode="none"})") == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(m.find(R"(domain="testing.test")"), std::string::npos) << m;
+  EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="none.test",mode="none"})"), 1);
+  EXPECT_EQ(Value(m, "mta_sts_exporter_domains_watched"), 2);
+
+  // Bad file by POST: refused, the running config stays, the failure is visible.
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test", "none.test"}) + "bogus_key: 1\n");
+  httplib::Client client("127.0.0.1", port_);
+  auto res = client.Post("/-/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  EXPECT_NE(res->body.find("bogus_key"), std::string::npos) << res->body;
+  m = Metrics();
+  EXPECT_EQ(Value(m, "mta_sts_exporter_config_last_reload_successful"), 0);
+  EXPECT_EQ(Value(m, R"(mta_sts_enforced{domain="none.test"})"), 0);
+  EXPECT_EQ(Value(m, "mta_sts_exporter_domains_watched"), 2);
+  EXPECT_NE(daemon_->Log().find("config reload failed"), std::string::npos);
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+TEST_F(DaemonTest, RestartRestoresStateWithoutCountingAChange) {
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, kDomains));
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady());
+  const std::string before = Metrics();
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(daemon_->Stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  ASSERT_TRUE(fs::exists(dir_ / "state" / "state.json"));
+
+  daemon_->Start();
+  // The very first scrape already carries every domain's posture.
+  std::optional<httplib::Result> first;
+  for (int i = 0; i < 100; ++i) {
+    auto res = daemon_->Get("/metrics");
+    if (res && res->status == 200) {
+      first.emplace(std::move(res));
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(first.has_value());
+  const std::string after = (*first)->body;
+  for (const auto& domain : kDomains) {
+    SCOPED_TRACE(domain);
+    const std::string label = "{domain=\"" + domain + "\"}";
+    EXPECT_EQ(Value(after, "mta_sts_enforced" + label), Value(before, "mta_sts_enforced" + label));
+    EXPECT_EQ(Value(after, "mta_sts_last_check_timestamp_seconds" + label),
+              Value(before, "mta_sts_last_check_timestamp_seconds" + label))
+        << "served from the saved state, not re-checked";
+    EXPECT_EQ(Value(after, "mta_sts_posture_changes_total" + label), 0);
+  }
+  EXPECT_NE(daemon_->Log().find("state restored"), std::string::npos);
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+TEST_F(DaemonTest, BadConfigRefusesToStartAndConfigCheckSaysWhy) {
+  WriteFile(dir_ / "config.yaml", "domains:\n  - enforce.test\n  - 10.0.0.1\n");
+  int status = -1;
+  std::string out = Capture(std::string(MTASTS_BINARY) + " config check " +
+                                (dir_ / "config.yaml").string() + " 2>&1",
+                            &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("config.yaml:3:5"), std::string::npos) << out;
+  daemon_->Start();
+  EXPECT_EQ(daemon_->Stop(std::chrono::seconds(5)), 2);
+  EXPECT_NE(daemon_->Log().find("10.0.0.1"), std::string::npos);
+}
+
+}  // namespace
