@@ -119,12 +119,12 @@ TEST(NormalizeDomain, RefusesMalformedNames) {
       {"example.com#x", "contains \"#\""},
       {"exa*mple.com", "contains \"*\""},
       {"*.example.com", "contains \"*\""},
-      {"exa\"mple.com", "contains \"\\\"\""},
-      {"example.com\\", "contains \"\\\\\""},
+      {"exa\"mple.com", R"(contains "\"")"},
+      {"example.com\\", R"(contains "\\")"},
       {"example.com%", "contains \"%\""},
       {"[example.com]", "contains \"[\""},
-      {"-abc.example", "label \"-abc\" starts with \"-\""},
-      {"abc-.example", "label \"abc-\" ends with \"-\""},
+      {"-abc.example", R"(label "-abc" starts with "-")"},
+      {"abc-.example", R"(label "abc-" ends with "-")"},
       {"example.-", "starts with \"-\""},
       {"example.com-", "ends with \"-\""},
       {"localhost", "it is a single label"},
@@ -250,7 +250,7 @@ TEST(NormalizeDomain, MessagesNameTheValueAndTheReason) {
        "\"localhost\" is not a domain name: it is a single label; give the full mail domain, "
        "such as \"example.com\""},
       {"exa\x01mple.com",
-       "\"exa\\x01mple.com\" is not a domain name: it contains a control character (\\x01)"},
+       R"("exa\x01mple.com" is not a domain name: it contains a control character (\x01))"},
       {"b\xfc"
        "cher.example",
        "\"b\\xfccher.example\" is not a domain name: it is not valid UTF-8 (byte 0xfc at offset "
