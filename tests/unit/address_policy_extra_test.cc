@@ -83,7 +83,7 @@ TEST(AddressPolicy, RefusesEverySpecialRangeAtItsEdgesAndInside) {
       "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
       "2002::",
       "2002:c000:0204::1",
-      "2002:0808:0808::1",  // 6to4
+      "2002:0a00:0001::1",  // 6to4
       "3fff::1",
       "3fff:fff:ffff::1",
       "5f00::1",
