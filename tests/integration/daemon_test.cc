@@ -104,6 +104,12 @@ class Daemon {
   int Stop(std::chrono::seconds limit = std::chrono::seconds(10)) {
     if (pid_ <= 0) return -1;
     kill(pid_, SIGTERM);
+    return Wait(limit);
+  }
+
+  /// Waits for the process to exit by itself; its exit status, or -1 (killed after `limit`).
+  int Wait(std::chrono::seconds limit) {
+    if (pid_ <= 0) return -1;
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
       int status = 0;
@@ -402,7 +408,7 @@ TEST_F(DaemonTest, BadConfigRefusesToStartAndConfigCheckSaysWhy) {
   EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("config.yaml:3:5"), std::string::npos) << out;
   daemon_->Start();
-  EXPECT_EQ(daemon_->Stop(std::chrono::seconds(5)), 2);
+  EXPECT_EQ(daemon_->Wait(std::chrono::seconds(5)), 2);
   EXPECT_NE(daemon_->Log().find("10.0.0.1"), std::string::npos);
 }
 
