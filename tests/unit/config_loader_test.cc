@@ -285,5 +285,43 @@ TEST(ConfigLoader, UnreadableFiles) {
   EXPECT_EQ(config.error().message, kDir + ": cannot read the config file: it is a directory");
 }
 
+/// The shipped config (scripts/run.sh starts the daemon on it) loads as it is.
+TEST(ExampleConfig, LoadsCleanly) {
+  const std::string path = std::string(MTASTS_SOURCE_DIR) + "/config/example.yaml";
+  const Config config = LoadGood(path);
+  EXPECT_EQ(config.state_dir, "/var/lib/mta-sts-exporter");
+  std::vector<std::string> names;
+  for (const auto& domain : config.domains) names.push_back(domain.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"gmail.com", "outlook.com", "yahoo.com", "proton.me",
+                                             "fastmail.com"}));
+  ExpectDefaults(config);  // the schedule is spelled out with the default values
+}
+
+/// Every commented-out example of the shipped config is valid too: lines "#key: ..." and
+/// "#  key: ..." are uncommented (the prose comments are "# Text" and stay comments).
+TEST(ExampleConfig, LoadsWithEveryCommentedExampleEnabled) {
+  const std::string path = std::string(MTASTS_SOURCE_DIR) + "/config/example.yaml";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::string text;
+  std::size_t uncommented = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > 1 && line[0] == '#' && (line[1] != ' ' || line.rfind("#  ", 0) == 0)) {
+      line.erase(0, 1);
+      ++uncommented;
+    }
+    text += line + "\n";
+  }
+  EXPECT_GT(uncommented, 20U);
+  auto config = ParseConfig(text, path + " (uncommented)");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_FALSE(config->network.dns_servers.empty());
+  EXPECT_FALSE(config->api.keys_file.empty());
+  ASSERT_EQ(config->webhooks.size(), 1U);
+  EXPECT_FALSE(config->webhooks[0].headers.empty());
+  ASSERT_EQ(config->domains.size(), 6U);
+  EXPECT_EQ(config->domains[5].webhooks, (std::vector<std::string>{"ops"}));
+}
+
 }  // namespace
 }  // namespace mtasts::config
