@@ -21,7 +21,7 @@ struct ScheduleSettings {
 
 struct DomainEntry {
   std::string name;                                  // A-label form, normalised
-  std::optional<std::vector<std::string>> webhooks;  // unset: every webhook
+  std::optional<std::vector<std::string>> webhooks;  // unset: every webhook; empty: none
 };
 
 struct WebhookSettings {
@@ -49,7 +49,8 @@ struct Config {
   NetworkSettings network;
   ScheduleSettings schedule;
   ApiSettings api;
-  std::vector<DomainEntry> domains;
+  std::vector<DomainEntry> domains;  // required key, may be empty: the daemon then only serves
+                                     // the API
   std::vector<WebhookSettings> webhooks;
 };
 

@@ -2,12 +2,21 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <utility>
 
 #include "collectors/common/domain_name.h"
 #include "collectors/common/duration.h"
@@ -16,288 +25,567 @@
 namespace mtasts::config {
 namespace {
 
-/// Thrown inside this file only; LoadConfig turns it into an Error.
+using std::chrono::milliseconds;
+
+/// Deeper than any real config (webhooks[i].headers.NAME is four levels); also what stops a
+/// self-referencing alias (`a: &x [*x]`) from sending the walk round for ever.
+constexpr int kMaxDepth = 16;
+/// Nodes visited, aliases counted each time they are used: stops a "billion laughs" file.
+constexpr std::size_t kMaxNodes = 1000000;
+/// Every duration is capped so that the scheduler can add it to a clock without overflow.
+constexpr milliseconds kMaxDuration{365LL * 24 * 3600 * 1000};  // 1y
+constexpr std::size_t kMaxQuoted = 200;
+
+/// Thrown inside this file only; ParseConfig turns it into an Error.
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// A value as the user wrote it, quoted, control characters escaped, long ones cut.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text.substr(0, kMaxQuoted)) {
+    if (c < 0x20 || c == 0x7f) {
+      constexpr std::string_view kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kMaxQuoted) out += "...";
+  return out + "\"";
+}
+
+std::string Join(const std::set<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+std::string At(const YAML::Mark& mark) {
+  return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
+}
+
+/// One value of the file: where it sits (`schedule.min_interval`, `domains[2]`), its mark and
+/// the mark of its key. `secret` values (webhook URLs and headers) never appear in messages.
+struct Field {
+  std::string path;
+  YAML::Node value;
+  YAML::Mark key_mark = YAML::Mark::null_mark();
+  bool secret = false;
+
+  /// yaml-cpp marks an empty value (`key:` and nothing) at the next token, often on another
+  /// line; the key is the better place to point at then.
+  YAML::Mark Mark() const {
+    if (value.IsNull() && !key_mark.is_null()) return key_mark;
+    return value.Mark();
+  }
+  std::string Child(std::string_view key) const {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+  Field Item(std::size_t index, bool secret_item) const {
+    return Field{path + "[" + std::to_string(index) + "]", value[index], YAML::Mark::null_mark(),
+                 secret_item};
+  }
 };
 
 class Reader {
  public:
   explicit Reader(std::string path) : path_(std::move(path)) {}
 
-  [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& key,
+  [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& where,
                          const std::string& message) const {
-    std::ostringstream out;
-    out << path_;
-    if (!mark.is_null()) out << ":" << mark.line + 1 << ":" << mark.column + 1;
-    out << ": " << (key.empty() ? "" : key + ": ") << message;
-    throw ConfigError(out.str());
+    std::string out = path_;
+    if (!mark.is_null()) {
+      out += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+    out += ": ";
+    if (!where.empty()) out += where + ": ";
+    throw ConfigError(out + message);
   }
-  [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
-                         const std::string& message) const {
-    Fail(node.Mark(), key, message);
+  [[noreturn]] void Fail(const Field& field, const std::string& message) const {
+    Fail(field.Mark(), field.path, message);
   }
 
-  static std::string Quote(const YAML::Node& node) {
-    if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
+  /// What the value is, for "expected X, got Y"; a secret scalar is not shown.
+  static std::string Describe(const Field& field) {
+    const YAML::Node& node = field.value;
     if (node.IsSequence()) return "a list";
     if (node.IsMap()) return "a mapping";
-    return "null";
+    if (node.IsScalar()) {
+      if (field.secret) return "a string (not shown)";
+      return Quote(node.Scalar());
+    }
+    return "nothing (null)";
   }
 
-  /// Refuses keys of `map` outside `allowed`, naming the closest place.
-  void OnlyKeys(const YAML::Node& map, const std::string& where,
-                const std::set<std::string>& allowed) const {
-    if (!map.IsMap()) Fail(map, where, "expected a mapping, got " + Quote(map));
-    for (const auto& entry : map) {
-      const auto key = entry.first.as<std::string>();
-      if (allowed.count(key) == 0) {
-        std::string list;
-        for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k;
-        Fail(entry.first, where.empty() ? key : where + "." + key,
-             "unknown key (known keys" + std::string(where.empty() ? "" : " of " + where) + ": " +
-                 list + ")");
+  /// Walks the whole document before anything is read: refuses keys that are not plain
+  /// strings, a key repeated within one mapping (yaml-cpp keeps both and answers lookups with
+  /// the first), nesting deeper than kMaxDepth and alias bombs.
+  void CheckStructure(const YAML::Node& node, const std::string& where, int depth,
+                      std::size_t& visited) const {
+    if (++visited > kMaxNodes) {
+      Fail(node.Mark(), where, "the document is too large (aliases expanding without end?)");
+    }
+    if (depth > kMaxDepth) {
+      Fail(node.Mark(), where,
+           "nested more than " + std::to_string(kMaxDepth) +
+               " levels deep (a self-referencing alias?)");
+    }
+    if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        CheckStructure(node[i], where + "[" + std::to_string(i) + "]", depth + 1, visited);
+      }
+    } else if (node.IsMap()) {
+      std::map<std::string, YAML::Mark> seen;
+      for (const auto& entry : node) {
+        const YAML::Node& key = entry.first;
+        if (!key.IsScalar()) {
+          Field field{where, key, YAML::Mark::null_mark(), false};
+          Fail(key.Mark(), where, "a key must be a plain name, got " + Describe(field));
+        }
+        const std::string& name = key.Scalar();
+        const std::string child = where.empty() ? name : where + "." + name;
+        if (auto [it, inserted] = seen.emplace(name, key.Mark()); !inserted) {
+          Fail(key.Mark(), child, "duplicate key (first at " + At(it->second) + ")");
+        }
+        CheckStructure(entry.second, child, depth + 1, visited);
       }
     }
   }
 
-  std::string String(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) Fail(node, key, "expected a string, got " + Quote(node));
-    return node.Scalar();
+  /// A mapping whose keys must all be in `allowed`; each value is then looked up with Get().
+  class Section {
+   public:
+    Section(const Reader& reader, const Field& field, const std::set<std::string>& allowed)
+        : field_(field) {
+      if (!field.value.IsMap()) {
+        reader.Fail(field, "expected a mapping, got " + Describe(field));
+      }
+      for (const auto& entry : field.value) {
+        const std::string& key = entry.first.Scalar();  // CheckStructure: a scalar, unique
+        if (allowed.count(key) == 0) {
+          reader.Fail(entry.first.Mark(), field.Child(key),
+                      "unknown key (known keys" +
+                          (field.path.empty() ? std::string() : " of " + field.path) + ": " +
+                          Join(allowed, ", ") + ")");
+        }
+        entries_.emplace(key, Field{field.Child(key), entry.second, entry.first.Mark(), false});
+      }
+    }
+
+    /// The value under `key`, or nullptr when the key is absent.
+    const Field* Get(const std::string& key) const {
+      auto it = entries_.find(key);
+      return it == entries_.end() ? nullptr : &it->second;
+    }
+    /// The mapping itself, for messages about a key it lacks.
+    const Field& Whole() const { return field_; }
+
+   private:
+    Field field_;
+    std::map<std::string, Field> entries_;
+  };
+
+  const Field& Require(const Section& section, const std::string& key) const {
+    const Field* field = section.Get(key);
+    if (field == nullptr) Fail(section.Whole(), "missing key \"" + key + "\"");
+    return *field;
   }
 
-  std::chrono::milliseconds Duration(const YAML::Node& node, const std::string& key) const {
-    auto parsed = ParseDuration(String(node, key));
-    if (!parsed) Fail(node, key, parsed.error().message);
+  std::string String(const Field& field) const {
+    if (!field.value.IsScalar()) Fail(field, "expected a string, got " + Describe(field));
+    return field.value.Scalar();
+  }
+
+  std::string NonEmptyString(const Field& field) const {
+    std::string value = String(field);
+    if (value.empty()) Fail(field, "must not be empty");
+    return value;
+  }
+
+  /// A Prometheus-style duration, longer than zero and at most kMaxDuration.
+  milliseconds Duration(const Field& field) const {
+    const std::string text = String(field);
+    auto parsed = ParseDuration(text);
+    if (!parsed) Fail(field, parsed.error().message);
+    if (parsed.value().count() <= 0) Fail(field, "must be longer than zero, got " + Quote(text));
+    if (parsed.value() > kMaxDuration) {
+      Fail(field, "must be at most " + FormatDuration(kMaxDuration) + ", got " + Quote(text));
+    }
     return parsed.value();
   }
 
-  long long Integer(const YAML::Node& node, const std::string& key, long long min,
-                    long long max) const {
-    const std::string text = String(node, key);
-    std::size_t used = 0;
+  /// A YAML integer (unquoted) within [min, max].
+  int Integer(const Field& field, int min, int max) const {
+    const YAML::Node& node = field.value;
+    if (!node.IsScalar()) Fail(field, "expected a whole number, got " + Describe(field));
+    const std::string& text = node.Scalar();
+    if (node.Tag() == "!") {
+      Fail(field, "expected a whole number, got the quoted string " + Quote(text) +
+                      " (write numbers without quotes)");
+    }
     long long value = 0;
-    try {
-      value = std::stoll(text, &used, 10);
-    } catch (const std::exception&) {
-      used = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value, 10);
+    if (ptr != end || text.empty() || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+      Fail(field, "expected a whole number, got " + Quote(text));
     }
-    if (used == 0 || used != text.size())
-      Fail(node, key, "expected a whole number, got \"" + text + "\"");
-    if (value < min || value > max) {
-      Fail(node, key,
-           "\"" + text + "\" is out of range (" + std::to_string(min) + " to " +
-               std::to_string(max) + ")");
+    if (ec == std::errc::result_out_of_range || value < min || value > max) {
+      Fail(field, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                      ", got " + text);
     }
-    return value;
+    return static_cast<int>(value);
   }
 
-  double Number(const YAML::Node& node, const std::string& key, double min) const {
-    const std::string text = String(node, key);
-    std::size_t used = 0;
+  /// A YAML number (unquoted), finite and above zero.
+  double PositiveNumber(const Field& field) const {
+    const YAML::Node& node = field.value;
+    if (!node.IsScalar()) Fail(field, "expected a number, got " + Describe(field));
+    const std::string& text = node.Scalar();
+    if (node.Tag() == "!") {
+      Fail(field, "expected a number, got the quoted string " + Quote(text) +
+                      " (write numbers without quotes)");
+    }
     double value = 0;
-    try {
-      value = std::stod(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr != end || !std::isfinite(value)) {
+      Fail(field, "expected a number, got " + Quote(text));
     }
-    if (used == 0 || used != text.size())
-      Fail(node, key, "expected a number, got \"" + text + "\"");
-    if (!(value >= min))
-      Fail(node, key, "\"" + text + "\" must be at least " + std::to_string(min));
+    if (value <= 0) Fail(field, "must be above zero, got " + text);
     return value;
   }
 
-  std::vector<std::string> StringList(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsSequence()) Fail(node, key, "expected a list, got " + Quote(node));
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      out.push_back(String(node[i], key + "[" + std::to_string(i) + "]"));
-    }
-    return out;
-  }
-
-  std::string OneOf(const YAML::Node& node, const std::string& key,
-                    const std::set<std::string>& choices) const {
-    std::string value = String(node, key);
+  std::string OneOf(const Field& field, const std::set<std::string>& choices) const {
+    std::string value = String(field);
     if (choices.count(value) == 0) {
-      std::string list;
-      for (const auto& c : choices) list += (list.empty() ? "" : " | ") + c;
-      Fail(node, key, "\"" + value + "\" is not one of " + list);
+      Fail(field, Quote(value) + " is not one of " + Join(choices, " | "));
     }
     return value;
+  }
+
+  /// A list; a null value (`key:` with nothing after it) is not one.
+  void ExpectList(const Field& field) const {
+    if (!field.value.IsSequence()) Fail(field, "expected a list, got " + Describe(field));
   }
 
  private:
   std::string path_;
 };
 
-void ReadNetwork(const Reader& r, const YAML::Node& node, NetworkSettings& out) {
-  r.OnlyKeys(node, "network", {"dns_servers", "ca_file", "ssrf_allow_cidrs", "check_timeout"});
-  if (auto n = node["dns_servers"]) out.dns_servers = r.StringList(n, "network.dns_servers");
-  if (auto n = node["ca_file"]) out.ca_file = r.String(n, "network.ca_file");
-  if (auto n = node["ssrf_allow_cidrs"]) {
-    out.ssrf_allow_cidrs = r.StringList(n, "network.ssrf_allow_cidrs");
-    for (std::size_t i = 0; i < out.ssrf_allow_cidrs.size(); ++i) {
-      if (!net::Cidr::Parse(out.ssrf_allow_cidrs[i])) {
-        r.Fail(n[i], "network.ssrf_allow_cidrs",
-               "\"" + out.ssrf_allow_cidrs[i] +
-                   "\" is not a CIDR (ADDRESS/LENGTH with no host bits set, e.g. 192.0.2.0/24)");
-      }
-    }
+using Section = Reader::Section;
+
+/// A resolver address as c-ares takes it: IP, IPv4:PORT or [IPv6]:PORT.
+bool IsDnsServer(std::string_view text) {
+  auto port_ok = [](std::string_view port) {
+    int value = 0;
+    const char* end = port.data() + port.size();
+    auto [ptr, ec] = std::from_chars(port.data(), end, value, 10);
+    return !port.empty() && ec == std::errc() && ptr == end && value >= 1 && value <= 65535 &&
+           port.front() != '0';
+  };
+  if (net::IpAddress::Parse(text)) return true;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close == std::string_view::npos) return false;
+    auto address = net::IpAddress::Parse(text.substr(1, close - 1));
+    return address && !address->is_v4() && port_ok(text.substr(close + 2));
   }
-  if (auto n = node["check_timeout"]) {
-    out.check_timeout = r.Duration(n, "network.check_timeout");
-    if (out.check_timeout.count() <= 0) r.Fail(n, "network.check_timeout", "must be positive");
-  }
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  auto address = net::IpAddress::Parse(text.substr(0, colon));
+  return address && address->is_v4() && port_ok(text.substr(colon + 1));
 }
 
-void ReadSchedule(const Reader& r, const YAML::Node& node, ScheduleSettings& out) {
-  r.OnlyKeys(node, "schedule",
-             {"min_interval", "max_interval", "dns_interval", "max_concurrent_checks"});
-  if (auto n = node["min_interval"]) out.min_interval = r.Duration(n, "schedule.min_interval");
-  if (auto n = node["max_interval"]) out.max_interval = r.Duration(n, "schedule.max_interval");
-  if (auto n = node["dns_interval"]) out.dns_interval = r.Duration(n, "schedule.dns_interval");
-  if (auto n = node["max_concurrent_checks"]) {
-    out.max_concurrent_checks =
-        static_cast<int>(r.Integer(n, "schedule.max_concurrent_checks", 1, 4096));
+void ReadNetwork(const Reader& r, const Field& field, NetworkSettings& out) {
+  const Section s(r, field, {"dns_servers", "ca_file", "ssrf_allow_cidrs", "check_timeout"});
+  if (const Field* f = s.Get("dns_servers")) {
+    r.ExpectList(*f);
+    out.dns_servers.clear();
+    for (std::size_t i = 0; i < f->value.size(); ++i) {
+      const Field item = f->Item(i, false);
+      std::string server = r.String(item);
+      if (!IsDnsServer(server)) {
+        r.Fail(item, Quote(server) +
+                         " is not a DNS server address (IP, IPv4:PORT or [IPv6]:PORT, e.g. "
+                         "127.0.0.1:53)");
+      }
+      out.dns_servers.push_back(std::move(server));
+    }
   }
-  if (out.min_interval.count() <= 0) {
-    r.Fail(node["min_interval"] ? node["min_interval"] : node, "schedule.min_interval",
-           "must be positive");
+  if (const Field* f = s.Get("ca_file")) out.ca_file = r.String(*f);
+  if (const Field* f = s.Get("ssrf_allow_cidrs")) {
+    r.ExpectList(*f);
+    out.ssrf_allow_cidrs.clear();
+    for (std::size_t i = 0; i < f->value.size(); ++i) {
+      const Field item = f->Item(i, false);
+      std::string cidr = r.String(item);
+      if (!net::Cidr::Parse(cidr)) {
+        r.Fail(item, Quote(cidr) +
+                         " is not a CIDR (ADDRESS/LENGTH with no host bits set, e.g. "
+                         "192.0.2.0/24)");
+      }
+      out.ssrf_allow_cidrs.push_back(std::move(cidr));
+    }
+  }
+  if (const Field* f = s.Get("check_timeout")) out.check_timeout = r.Duration(*f);
+}
+
+void ReadSchedule(const Reader& r, const Field& field, ScheduleSettings& out) {
+  const Section s(r, field,
+                  {"min_interval", "max_interval", "dns_interval", "max_concurrent_checks"});
+  const Field* min = s.Get("min_interval");
+  const Field* max = s.Get("max_interval");
+  if (min != nullptr) out.min_interval = r.Duration(*min);
+  if (max != nullptr) out.max_interval = r.Duration(*max);
+  if (const Field* f = s.Get("dns_interval")) out.dns_interval = r.Duration(*f);
+  if (const Field* f = s.Get("max_concurrent_checks")) {
+    out.max_concurrent_checks = r.Integer(*f, 1, 4096);
   }
   if (out.max_interval < out.min_interval) {
-    r.Fail(node["max_interval"] ? node["max_interval"] : node, "schedule.max_interval",
-           "must not be shorter than schedule.min_interval");
-  }
-  if (out.dns_interval.count() <= 0) {
-    r.Fail(node["dns_interval"] ? node["dns_interval"] : node, "schedule.dns_interval",
-           "must be positive");
-  }
-}
-
-void ReadApi(const Reader& r, const YAML::Node& node, ApiSettings& out) {
-  r.OnlyKeys(node, "api",
-             {"keys_file", "rate_limit_per_minute", "rate_limit_burst", "max_concurrent_requests"});
-  if (auto n = node["keys_file"]) out.keys_file = r.String(n, "api.keys_file");
-  if (auto n = node["rate_limit_per_minute"]) {
-    out.rate_limit_per_minute = r.Number(n, "api.rate_limit_per_minute", 0.001);
-  }
-  if (auto n = node["rate_limit_burst"]) {
-    out.rate_limit_burst = static_cast<int>(r.Integer(n, "api.rate_limit_burst", 1, 100000));
-  }
-  if (auto n = node["max_concurrent_requests"]) {
-    out.max_concurrent_requests =
-        static_cast<int>(r.Integer(n, "api.max_concurrent_requests", 1, 1024));
+    const std::string min_text = FormatDuration(out.min_interval);
+    const std::string max_text = FormatDuration(out.max_interval);
+    if (max != nullptr || min == nullptr) {
+      r.Fail(max != nullptr ? *max : field,
+             max_text + " is shorter than schedule.min_interval (" + min_text + ")");
+    }
+    r.Fail(*min,
+           min_text + " is longer than schedule.max_interval (" + max_text + ", the default)");
   }
 }
 
-void ReadWebhooks(const Reader& r, const YAML::Node& node, std::vector<WebhookSettings>& out) {
-  if (!node.IsSequence()) r.Fail(node, "webhooks", "expected a list, got " + Reader::Quote(node));
-  std::set<std::string> names;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    const YAML::Node& item = node[i];
-    const std::string where = "webhooks[" + std::to_string(i) + "]";
-    r.OnlyKeys(
-        item, where,
+void ReadApi(const Reader& r, const Field& field, ApiSettings& out) {
+  const Section s(
+      r, field,
+      {"keys_file", "rate_limit_per_minute", "rate_limit_burst", "max_concurrent_requests"});
+  if (const Field* f = s.Get("keys_file")) out.keys_file = r.String(*f);
+  if (const Field* f = s.Get("rate_limit_per_minute")) {
+    out.rate_limit_per_minute = r.PositiveNumber(*f);
+  }
+  if (const Field* f = s.Get("rate_limit_burst")) out.rate_limit_burst = r.Integer(*f, 1, 100000);
+  if (const Field* f = s.Get("max_concurrent_requests")) {
+    out.max_concurrent_requests = r.Integer(*f, 1, 1024);
+  }
+}
+
+/// A webhook name: also a metric label value and a file name in the outbox.
+bool IsWebhookName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  if (std::isalnum(static_cast<unsigned char>(name.front())) == 0) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.';
+  });
+}
+
+/// http:// or https:// (any case), a non-empty host, no spaces or control characters.
+bool IsWebhookUrl(std::string_view url) {
+  std::string lower(url.substr(0, 8));
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::size_t rest = 0;
+  if (lower.rfind("https://", 0) == 0) {
+    rest = 8;
+  } else if (lower.rfind("http://", 0) == 0) {
+    rest = 7;
+  } else {
+    return false;
+  }
+  if (rest >= url.size() || url[rest] == '/' || url[rest] == '?' || url[rest] == '#') {
+    return false;
+  }
+  return std::none_of(url.begin(), url.end(),
+                      [](unsigned char c) { return c <= 0x20 || c == 0x7f; });
+}
+
+/// RFC 9110 §5.1: a field name is a token.
+bool IsHeaderName(std::string_view name) {
+  constexpr std::string_view kTokenExtras = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](unsigned char c) {
+    return std::isalnum(c) != 0 || kTokenExtras.find(static_cast<char>(c)) != std::string::npos;
+  });
+}
+
+void ReadHeaders(const Reader& r, const Field& field, std::map<std::string, std::string>& out) {
+  if (!field.value.IsMap()) {
+    r.Fail(field, "expected a mapping of header name: value, got " + Reader::Describe(field));
+  }
+  std::map<std::string, YAML::Mark> seen;  // header names are case-insensitive
+  for (const auto& entry : field.value) {
+    const std::string& name = entry.first.Scalar();
+    const Field value{field.Child(name), entry.second, entry.first.Mark(), true};
+    if (!IsHeaderName(name)) {
+      r.Fail(entry.first.Mark(), value.path,
+             "not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
+    }
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (auto [it, inserted] = seen.emplace(lower, entry.first.Mark()); !inserted) {
+      r.Fail(entry.first.Mark(), value.path,
+             "duplicate header (names are case-insensitive; first at " + At(it->second) + ")");
+    }
+    std::string text = r.String(value);
+    if (std::any_of(text.begin(), text.end(),
+                    [](unsigned char c) { return c == '\r' || c == '\n' || c == '\0'; })) {
+      r.Fail(value, "a header value must be one line (the value is not shown)");
+    }
+    out[name] = std::move(text);
+  }
+}
+
+void ReadWebhooks(const Reader& r, const Field& field, std::vector<WebhookSettings>& out,
+                  std::map<std::string, YAML::Mark>& names) {
+  r.ExpectList(field);
+  for (std::size_t i = 0; i < field.value.size(); ++i) {
+    const Section s(
+        r, field.Item(i, true),
         {"name", "url", "secret_file", "format", "events", "timeout", "max_attempts", "headers"});
     WebhookSettings hook;
-    if (!item["name"]) r.Fail(item, where, "missing key \"name\"");
-    if (!item["url"]) r.Fail(item, where, "missing key \"url\"");
-    hook.name = r.String(item["name"], where + ".name");
-    if (hook.name.empty()) r.Fail(item["name"], where + ".name", "must not be empty");
-    if (!names.insert(hook.name).second) {
-      r.Fail(item["name"], where + ".name", "duplicate webhook name \"" + hook.name + "\"");
+    const Field& name = r.Require(s, "name");
+    const Field& url = r.Require(s, "url");
+    hook.name = r.NonEmptyString(name);
+    if (!IsWebhookName(hook.name)) {
+      r.Fail(name, Quote(hook.name) +
+                       " is not a valid webhook name (1-64 letters, digits, '_', '-' or '.', "
+                       "starting with a letter or digit)");
     }
-    hook.url = r.String(item["url"], where + ".url");
-    if (hook.url.rfind("https://", 0) != 0 && hook.url.rfind("http://", 0) != 0) {
-      // The URL is a secret of sorts (it often embeds a token): name the key, not the value.
-      r.Fail(item["url"], where + ".url", "must be an http:// or https:// URL");
+    if (auto [it, inserted] = names.emplace(hook.name, name.Mark()); !inserted) {
+      r.Fail(name,
+             "duplicate webhook name " + Quote(hook.name) + " (first at " + At(it->second) + ")");
     }
-    if (auto n = item["secret_file"]) hook.secret_file = r.String(n, where + ".secret_file");
-    if (auto n = item["format"]) hook.format = r.OneOf(n, where + ".format", {"json", "slack"});
-    if (auto n = item["events"]) hook.events = r.OneOf(n, where + ".events", {"all", "downgrade"});
-    if (auto n = item["timeout"]) {
-      hook.timeout = r.Duration(n, where + ".timeout");
-      if (hook.timeout.count() <= 0) r.Fail(n, where + ".timeout", "must be positive");
+    // A webhook URL often embeds a token: messages name the key, never the value.
+    const Field url_field{url.path, url.value, url.key_mark, true};
+    hook.url = r.String(url_field);
+    if (!IsWebhookUrl(hook.url)) {
+      r.Fail(url_field,
+             "must be an http:// or https:// URL with a host and no spaces (the value is not "
+             "shown: webhook URLs often carry tokens)");
     }
-    if (auto n = item["max_attempts"]) {
-      hook.max_attempts = static_cast<int>(r.Integer(n, where + ".max_attempts", 1, 1000));
-    }
-    if (auto n = item["headers"]) {
-      if (!n.IsMap()) r.Fail(n, where + ".headers", "expected a mapping of header: value");
-      for (const auto& header : n) {
-        hook.headers[r.String(header.first, where + ".headers")] =
-            r.String(header.second, where + ".headers");
-      }
+    if (const Field* f = s.Get("secret_file")) hook.secret_file = r.String(*f);
+    if (const Field* f = s.Get("format")) hook.format = r.OneOf(*f, {"json", "slack"});
+    if (const Field* f = s.Get("events")) hook.events = r.OneOf(*f, {"all", "downgrade"});
+    if (const Field* f = s.Get("timeout")) hook.timeout = r.Duration(*f);
+    if (const Field* f = s.Get("max_attempts")) hook.max_attempts = r.Integer(*f, 1, 1000);
+    if (const Field* f = s.Get("headers")) {
+      ReadHeaders(r, Field{f->path, f->value, f->key_mark, true}, hook.headers);
     }
     out.push_back(std::move(hook));
   }
 }
 
-void ReadDomains(const Reader& r, const YAML::Node& node, const std::set<std::string>& hooks,
-                 std::vector<DomainEntry>& out) {
-  if (!node.IsSequence()) r.Fail(node, "domains", "expected a list, got " + Reader::Quote(node));
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    const YAML::Node& item = node[i];
-    const std::string where = "domains[" + std::to_string(i) + "]";
-    DomainEntry entry;
-    YAML::Node name_node = item;
-    if (item.IsMap()) {
-      r.OnlyKeys(item, where, {"name", "webhooks"});
-      if (!item["name"]) r.Fail(item, where, "missing key \"name\"");
-      name_node = item["name"];
-      if (auto n = item["webhooks"]) {
-        entry.webhooks = r.StringList(n, where + ".webhooks");
-        for (std::size_t j = 0; j < entry.webhooks->size(); ++j) {
-          if (hooks.count((*entry.webhooks)[j]) == 0) {
-            r.Fail(n[j], where + ".webhooks",
-                   "unknown webhook \"" + (*entry.webhooks)[j] + "\" (not defined under webhooks)");
-          }
-        }
-      }
+void ReadDomainWebhooks(const Reader& r, const Field& field,
+                        const std::map<std::string, YAML::Mark>& hooks, DomainEntry& entry) {
+  r.ExpectList(field);
+  std::set<std::string> known;
+  for (const auto& [name, mark] : hooks) known.insert(name);
+  std::set<std::string> listed;
+  entry.webhooks.emplace();
+  for (std::size_t j = 0; j < field.value.size(); ++j) {
+    const Field item = field.Item(j, false);
+    std::string name = r.String(item);
+    if (hooks.count(name) == 0) {
+      r.Fail(item, "unknown webhook " + Quote(name) +
+                       (known.empty() ? std::string(" (no webhooks are defined)")
+                                      : " (defined webhooks: " + Join(known, ", ") + ")"));
     }
-    const std::string text = r.String(name_node, where);
+    if (!listed.insert(name).second) r.Fail(item, "webhook " + Quote(name) + " listed twice");
+    entry.webhooks->push_back(std::move(name));
+  }
+}
+
+void ReadDomains(const Reader& r, const Field& field,
+                 const std::map<std::string, YAML::Mark>& hooks, std::vector<DomainEntry>& out) {
+  if (!field.value.IsSequence()) {
+    r.Fail(field,
+           "expected a list of domains (write [] to watch none), got " + Reader::Describe(field));
+  }
+  std::map<std::string, YAML::Mark> seen;
+  for (std::size_t i = 0; i < field.value.size(); ++i) {
+    const Field item = field.Item(i, false);
+    DomainEntry entry;
+    Field name = item;
+    if (item.value.IsMap()) {
+      const Section s(r, item, {"name", "webhooks"});
+      name = r.Require(s, "name");
+      if (const Field* f = s.Get("webhooks")) ReadDomainWebhooks(r, *f, hooks, entry);
+    } else if (!item.value.IsScalar()) {
+      r.Fail(item, "expected a domain name or a mapping with name (and webhooks), got " +
+                       Reader::Describe(item));
+    }
+    const std::string text = r.String(name);
     auto normalized = NormalizeDomain(text);
-    if (!normalized) r.Fail(name_node, where, normalized.error().message);
-    entry.name = normalized.value();
-    if (!seen.insert(entry.name).second) {
-      r.Fail(name_node, where, "duplicate domain \"" + text + "\" (" + entry.name + ")");
+    if (!normalized) r.Fail(name, normalized.error().message);
+    entry.name = std::move(normalized).value();
+    if (auto [it, inserted] = seen.emplace(entry.name, name.Mark()); !inserted) {
+      r.Fail(name, "duplicate domain " + Quote(text) + " (" + entry.name + ", first at " +
+                       At(it->second) + ")");
     }
     out.push_back(std::move(entry));
   }
 }
 
 Config Read(const std::string& text, const std::string& path) {
-  Reader r(path);
-  YAML::Node root;
+  const Reader r(path);
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(text);
+    documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     r.Fail(e.mark, "", "not valid YAML: " + e.msg);
   }
-  if (!root.IsDefined() || root.IsNull()) r.Fail(YAML::Mark::null_mark(), "", "the file is empty");
-  r.OnlyKeys(root, "", {"state_dir", "network", "schedule", "api", "domains", "webhooks"});
+  const YAML::Mark start{};  // line 1, column 1
+  if (documents.empty() || documents.front().IsNull()) {
+    r.Fail(start, "", "the file is empty (it needs at least a domains: list)");
+  }
+  if (documents.size() > 1) {
+    r.Fail(documents[1].Mark(), "",
+           "a second YAML document (after ---); the config is a single document");
+  }
+  const YAML::Node& root_node = documents.front();
+  std::size_t visited = 0;
+  r.CheckStructure(root_node, "", 0, visited);
+
+  const std::set<std::string> top_keys = {"state_dir", "network", "schedule",
+                                          "api",       "domains", "webhooks"};
+  const Field root_field{"", root_node, YAML::Mark::null_mark(), false};
+  if (!root_node.IsMap()) {
+    r.Fail(root_node.Mark(), "",
+           "the top level must be a mapping of " + Join(top_keys, ", ") + ", got " +
+               Reader::Describe(root_field));
+  }
+  const Section root(r, root_field, top_keys);
 
   Config config;
   config.path = path;
-  if (auto n = root["state_dir"]) {
-    config.state_dir = r.String(n, "state_dir");
-    if (config.state_dir.empty()) r.Fail(n, "state_dir", "must not be empty");
+  if (const Field* f = root.Get("state_dir")) config.state_dir = r.NonEmptyString(*f);
+  // An empty section (`network:` with every key commented out) keeps the defaults.
+  if (const Field* f = root.Get("network"); f != nullptr && !f->value.IsNull()) {
+    ReadNetwork(r, *f, config.network);
   }
-  if (auto n = root["network"]) ReadNetwork(r, n, config.network);
-  if (auto n = root["schedule"]) ReadSchedule(r, n, config.schedule);
-  if (auto n = root["api"]) ReadApi(r, n, config.api);
-  std::set<std::string> hook_names;
-  if (auto n = root["webhooks"]) {
-    ReadWebhooks(r, n, config.webhooks);
-    for (const auto& hook : config.webhooks) hook_names.insert(hook.name);
+  if (const Field* f = root.Get("schedule"); f != nullptr && !f->value.IsNull()) {
+    ReadSchedule(r, *f, config.schedule);
   }
-  if (!root["domains"])
-    r.Fail(root, "", "missing key \"domains\" (the list of mail domains to watch)");
-  ReadDomains(r, root["domains"], hook_names, config.domains);
+  if (const Field* f = root.Get("api"); f != nullptr && !f->value.IsNull()) {
+    ReadApi(r, *f, config.api);
+  }
+  std::map<std::string, YAML::Mark> hook_names;
+  if (const Field* f = root.Get("webhooks"); f != nullptr && !f->value.IsNull()) {
+    ReadWebhooks(r, Field{f->path, f->value, f->key_mark, true}, config.webhooks, hook_names);
+  }
+  const Field* domains = root.Get("domains");
+  if (domains == nullptr) {
+    r.Fail(start, "", "missing key \"domains\" (the list of mail domains to watch; [] for none)");
+  }
+  ReadDomains(r, *domains, hook_names, config.domains);
   return config;
 }
 
@@ -308,15 +596,27 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path) {
     return Read(text, path);
   } catch (const ConfigError& e) {
     return Error{e.what()};
-  } catch (const YAML::Exception& e) {
-    return Error{path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                 std::to_string(e.mark.column + 1) + ": " + e.msg};
+  } catch (const YAML::Exception& e) {  // a conversion this file failed to foresee
+    std::string where = path;
+    if (!e.mark.is_null()) {
+      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    }
+    return Error{where + ": " + e.msg};
+  } catch (const std::exception& e) {
+    return Error{path + ": cannot read the config: " + e.what()};
   }
 }
 
 Result<Config> LoadConfig(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Error{path + ": cannot read the config file: it is a directory"};
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot read the config file: " + std::strerror(errno)};
+  if (!in) {
+    const int error = errno;
+    return Error{path + ": cannot read the config file: " + std::strerror(error)};
+  }
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Error{path + ": cannot read the config file"};
