@@ -27,7 +27,8 @@ std::int64_t NowMs() {
 /// and the set of active issue codes.
 std::string PostureKey(const DomainReport& report) {
   std::string key = report.enforced ? "enforced" : "not-enforced";
-  key += "|" + std::string(report.policy.policy ? policy::ModeName(report.policy.policy->mode) : "unknown");
+  key += "|" + std::string(report.policy.policy ? policy::ModeName(report.policy.policy->mode)
+                                                : "unknown");
   key += "|" + report.sts_record.id.value_or("");
   std::set<std::string> codes;
   for (const auto& issue : report.issues) codes.insert(std::string(IssueCodeName(issue.code)));
@@ -37,7 +38,8 @@ std::string PostureKey(const DomainReport& report) {
 
 std::string IssueList(const DomainReport& report) {
   std::string out;
-  for (const auto& issue : report.issues) out += (out.empty() ? "" : ",") + std::string(IssueCodeName(issue.code));
+  for (const auto& issue : report.issues)
+    out += (out.empty() ? "" : ",") + std::string(IssueCodeName(issue.code));
   return out.empty() ? "-" : out;
 }
 
@@ -154,13 +156,14 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
     state.next_check_ms = next_check_ms;
   });
   const DomainReport& r = *shared;
-  LogFields fields = {{"domain", domain},
-                      {"enforced", r.enforced ? "true" : "false"},
-                      {"mode", r.policy.policy ? std::string(policy::ModeName(r.policy.policy->mode)) : "unknown"},
-                      {"issues", IssueList(r)},
-                      {"duration", FormatDuration(std::chrono::milliseconds(
-                                       static_cast<std::int64_t>(r.duration_seconds * 1000)))},
-                      {"next_check", FormatRfc3339Millis(next_check_ms)}};
+  LogFields fields = {
+      {"domain", domain},
+      {"enforced", r.enforced ? "true" : "false"},
+      {"mode", r.policy.policy ? std::string(policy::ModeName(r.policy.policy->mode)) : "unknown"},
+      {"issues", IssueList(r)},
+      {"duration", FormatDuration(std::chrono::milliseconds(
+                       static_cast<std::int64_t>(r.duration_seconds * 1000)))},
+      {"next_check", FormatRfc3339Millis(next_check_ms)}};
   Log(LogLevel::kDebug, "check finished", fields);
   if (changed_from) {
     Log(LogLevel::kInfo, "posture changed",
@@ -240,7 +243,9 @@ int App::Run() {
   HttpHandlers handlers;
   handlers.metrics = [this] { return metrics_.Render(*store_.Get()); };
   handlers.check = [this](const std::string& domain) { return Checker()->Check(domain); };
-  handlers.policy = [this](const std::string& domain) { return Checker()->CheckPolicyOnly(domain); };
+  handlers.policy = [this](const std::string& domain) {
+    return Checker()->CheckPolicyOnly(domain);
+  };
   handlers.ready = [this] { return scheduler_->FirstRoundDone(); };
   handlers.reload = [this] { return Reload(); };
   try {

@@ -11,14 +11,14 @@
 #include <thread>
 #include <vector>
 
-#include "build_info.h"
 #include "agent/app.h"
 #include "agent/log.h"
+#include "build_info.h"
 #include "collectors/check/checker_factory.h"
-#include "config/config_loader.h"
 #include "collectors/common/domain_name.h"
 #include "collectors/common/duration.h"
 #include "collectors/common/report_json.h"
+#include "config/config_loader.h"
 
 namespace mtasts::agent {
 namespace {

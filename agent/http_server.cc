@@ -40,11 +40,12 @@ std::int64_t NowMs() {
 /// The envelope of every /v1 answer (CONTRACT.md).
 void Reply(httplib::Response& res, int status, json data, const std::string& message) {
   const bool ok = status < 400;
-  json body = {{"data", std::move(data)},
-               {"meta", {{"timestamp", FormatRfc3339Millis(NowMs())}, {"request_id", NewRequestId()}}},
-               {"status", ok ? "ok" : "error"},
-               {"message", message},
-               {"success", ok}};
+  json body = {
+      {"data", std::move(data)},
+      {"meta", {{"timestamp", FormatRfc3339Millis(NowMs())}, {"request_id", NewRequestId()}}},
+      {"status", ok ? "ok" : "error"},
+      {"message", message},
+      {"success", ok}};
   res.status = status;
   res.set_header("Cache-Control", "no-store");
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
@@ -65,22 +66,30 @@ constexpr const char* kLandingPage = R"(<!DOCTYPE html>
 
 json Meta() {
   json checks = json::array({
-      {{"name", "sts_record"}, {"spec", "RFC 8461 §3.1"},
+      {{"name", "sts_record"},
+       {"spec", "RFC 8461 §3.1"},
        {"codes", {"sts_record_missing", "sts_record_invalid", "dns_error"}}},
-      {{"name", "policy"}, {"spec", "RFC 8461 §3.2, §3.3"},
-       {"codes", {"policy_missing", "policy_fetch_failed", "policy_tls_invalid", "policy_redirect",
-                  "policy_content_type", "policy_too_large", "policy_invalid", "mode_testing",
-                  "mode_none", "max_age_short", "target_refused", "dns_error"}}},
-      {{"name", "mx"}, {"spec", "RFC 8461 §4.1"}, {"codes", {"mx_not_covered", "mx_missing", "dns_error"}}},
-      {{"name", "tls_rpt"}, {"spec", "RFC 8460 §3"}, {"codes", {"tls_rpt_missing", "tls_rpt_invalid", "dns_error"}}},
+      {{"name", "policy"},
+       {"spec", "RFC 8461 §3.2, §3.3"},
+       {"codes",
+        {"policy_missing", "policy_fetch_failed", "policy_tls_invalid", "policy_redirect",
+         "policy_content_type", "policy_too_large", "policy_invalid", "mode_testing", "mode_none",
+         "max_age_short", "target_refused", "dns_error"}}},
+      {{"name", "mx"},
+       {"spec", "RFC 8461 §4.1"},
+       {"codes", {"mx_not_covered", "mx_missing", "dns_error"}}},
+      {{"name", "tls_rpt"},
+       {"spec", "RFC 8460 §3"},
+       {"codes", {"tls_rpt_missing", "tls_rpt_invalid", "dns_error"}}},
   });
   return {{"note", std::string("mta-sts-exporter ") + kVersion +
                        ": checks run live and server-side; policy hosts on private or special "
                        "addresses are refused (target_refused)"},
           {"modes", {"enforce", "testing", "none"}},
           {"checks", std::move(checks)},
-          {"endpoints", {"/", "/metrics", "/v1/check?domain=D", "/v1/policy?domain=D", "/v1/meta",
-                         "/-/healthy", "/-/ready", "/-/reload"}}};
+          {"endpoints",
+           {"/", "/metrics", "/v1/check?domain=D", "/v1/policy?domain=D", "/v1/meta", "/-/healthy",
+            "/-/ready", "/-/reload"}}};
 }
 
 }  // namespace
@@ -97,18 +106,21 @@ Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text) 
   std::string port;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find("]:");
-    if (close == std::string::npos) return Error{"listen address \"" + text + "\": expected [IPv6]:PORT"};
+    if (close == std::string::npos)
+      return Error{"listen address \"" + text + "\": expected [IPv6]:PORT"};
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string::npos) return Error{"listen address \"" + text + "\": expected HOST:PORT or :PORT"};
+    if (colon == std::string::npos)
+      return Error{"listen address \"" + text + "\": expected HOST:PORT or :PORT"};
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
   int value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 || value > 65535) {
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 ||
+      value > 65535) {
     return Error{"listen address \"" + text + "\": port \"" + port + "\" is not 0-65535"};
   }
   return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, value);
@@ -121,7 +133,9 @@ HttpServer::HttpServer(HttpHandlers handlers, const config::ApiSettings& api)
   Routes();
 }
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+}
 
 Result<bool> HttpServer::Configure(const config::ApiSettings& api) {
   auto access = std::make_shared<Access>(api.rate_limit_per_minute, api.rate_limit_burst);
@@ -131,7 +145,8 @@ Result<bool> HttpServer::Configure(const config::ApiSettings& api) {
     if (!in) return Error{"api.keys_file \"" + api.keys_file + "\": cannot read it"};
     std::string line;
     while (std::getline(in, line)) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+        line.pop_back();
       auto start = line.find_first_not_of(" \t");
       if (start == std::string::npos || line[start] == '#') continue;
       access->keys.insert(line.substr(start));
@@ -190,7 +205,8 @@ void HttpServer::Routes() {
       if (!access->keys.empty()) {
         const std::string key = req.get_header_value("x-api-key");
         if (key.empty() || access->keys.count(key) == 0) {
-          Reply(res, 401, nullptr, key.empty() ? "missing API key (header x-api-key)" : "wrong API key");
+          Reply(res, 401, nullptr,
+                key.empty() ? "missing API key (header x-api-key)" : "wrong API key");
           return;
         }
         client = "key:" + key;
@@ -219,13 +235,15 @@ void HttpServer::Routes() {
         std::atomic<int>& count;
         ~Release() { count.fetch_sub(1); }
       } release{live_checks_};
-      DomainReport report = policy_only ? handlers_.policy(domain.value()) : handlers_.check(domain.value());
+      DomainReport report =
+          policy_only ? handlers_.policy(domain.value()) : handlers_.check(domain.value());
       Reply(res, 200, policy_only ? PolicyToJson(report) : ReportToJson(report), "ok");
     };
   };
   s.Get("/v1/check", api(false));
   s.Get("/v1/policy", api(true));
-  s.Get("/v1/meta", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, Meta(), "ok"); });
+  s.Get("/v1/meta",
+        [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, Meta(), "ok"); });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (req.path.rfind("/v1/", 0) == 0 && res.body.empty()) {
       Reply(res, res.status, nullptr, res.status == 404 ? "no such endpoint" : "request refused");

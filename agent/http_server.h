@@ -1,9 +1,9 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,7 +21,7 @@ namespace mtasts::agent {
 
 /// What the listener serves; the daemon wires these to its parts.
 struct HttpHandlers {
-  std::function<std::string()> metrics;                          // text exposition
+  std::function<std::string()> metrics;                           // text exposition
   std::function<DomainReport(const std::string& domain)> check;   // live, SSRF-guarded
   std::function<DomainReport(const std::string& domain)> policy;  // live, SSRF-guarded
   std::function<bool()> ready;

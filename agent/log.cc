@@ -98,13 +98,13 @@ void Log(LogLevel level, std::string_view message, const LogFields& fields) {
                           .count();
   std::string line;
   if (g_json) {
-    nlohmann::json object = {{"ts", FormatRfc3339Millis(now_ms)},
-                             {"level", LevelName(level)},
-                             {"msg", message}};
+    nlohmann::json object = {
+        {"ts", FormatRfc3339Millis(now_ms)}, {"level", LevelName(level)}, {"msg", message}};
     for (const auto& [key, value] : fields) object[key] = value;
     line = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    line = "ts=" + FormatRfc3339Millis(now_ms) + " level=" + std::string(LevelName(level)) + " msg=";
+    line =
+        "ts=" + FormatRfc3339Millis(now_ms) + " level=" + std::string(LevelName(level)) + " msg=";
     AppendLogfmtValue(line, message);
     for (const auto& [key, value] : fields) {
       line += " " + key + "=";

@@ -27,9 +27,9 @@ int RateLimiter::Acquire(const std::string& client, Clock::time_point now) {
         b = b->second.tokens >= burst_ ? buckets_.erase(b) : std::next(b);
       }
       if (buckets_.size() >= max_clients_) {
-        auto oldest = std::min_element(buckets_.begin(), buckets_.end(), [](const auto& a, const auto& b) {
-          return a.second.updated < b.second.updated;
-        });
+        auto oldest = std::min_element(
+            buckets_.begin(), buckets_.end(),
+            [](const auto& a, const auto& b) { return a.second.updated < b.second.updated; });
         buckets_.erase(oldest);
       }
     }

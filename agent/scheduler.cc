@@ -31,7 +31,8 @@ std::int64_t NextFullCheckMs(const DomainReport& report, int failures,
     const std::int64_t max_age_ms = static_cast<std::int64_t>(report.policy.policy->max_age) * 1000;
     delay = std::clamp(max_age_ms, min_ms, max_ms);
   }
-  const auto jittered = static_cast<std::int64_t>(static_cast<double>(delay) * (1.0 - 0.1 * jitter));
+  const auto jittered =
+      static_cast<std::int64_t>(static_cast<double>(delay) * (1.0 - 0.1 * jitter));
   return finished_ms + std::max(jittered, min_ms);
 }
 
@@ -43,7 +44,9 @@ Scheduler::Scheduler(config::ScheduleSettings schedule, Clock clock, FullCheck f
       on_report_(std::move(on_report)),
       schedule_(schedule) {}
 
-Scheduler::~Scheduler() { Stop(); }
+Scheduler::~Scheduler() {
+  Stop();
+}
 
 void Scheduler::Enqueue(const std::string& domain, Entry& entry) {
   queue_.erase({entry.queued_at, domain});
@@ -75,9 +78,9 @@ void Scheduler::SetDomains(const std::vector<std::string>& domains,
   const std::int64_t window = std::min<std::int64_t>(
       schedule_.min_interval.count(), static_cast<std::int64_t>(added.size()) * kStartSpacingMs);
   for (std::size_t i = 0; i < added.size(); ++i) {
-    const std::int64_t offset =
-        added.size() > 1 ? window * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(added.size())
-                         : 0;
+    const std::int64_t offset = added.size() > 1 ? window * static_cast<std::int64_t>(i) /
+                                                       static_cast<std::int64_t>(added.size())
+                                                 : 0;
     Entry entry;
     auto k = known.find(added[i]);
     if (k != known.end() && k->second.next_check_ms > now) {

@@ -45,8 +45,8 @@ class Scheduler {
   using OnReport = std::function<void(const std::string& domain, DomainReport report,
                                       std::int64_t next_check_ms)>;
 
-  Scheduler(config::ScheduleSettings schedule, Clock clock, FullCheck full_check,
-            IdCheck id_check, OnReport on_report);
+  Scheduler(config::ScheduleSettings schedule, Clock clock, FullCheck full_check, IdCheck id_check,
+            OnReport on_report);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -101,10 +101,10 @@ class Scheduler {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  config::ScheduleSettings schedule_;             // guarded by mutex_
-  std::map<std::string, Entry> entries_;          // guarded by mutex_
+  config::ScheduleSettings schedule_;                     // guarded by mutex_
+  std::map<std::string, Entry> entries_;                  // guarded by mutex_
   std::set<std::pair<std::int64_t, std::string>> queue_;  // (due ms, domain), guarded
-  std::set<std::string> first_round_;             // domains still awaiting a first check
+  std::set<std::string> first_round_;                     // domains still awaiting a first check
   bool stopping_ = false;
   std::mt19937_64 random_{std::random_device{}()};  // guarded by mutex_
   std::vector<std::thread> workers_;

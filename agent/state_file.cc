@@ -16,7 +16,9 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 
-std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string Errno(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 bool WriteAll(int fd, const std::string& data) {
   std::size_t done = 0;

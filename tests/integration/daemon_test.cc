@@ -2,15 +2,14 @@
 // `check --json`, 400/401/429, reloads good and bad, removed domains, restart with saved state,
 // and promtool on a real scrape.
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <chrono>
 #include <cstdio>
@@ -86,9 +85,9 @@ class Daemon {
   ~Daemon() { Kill(); }
 
   void Start() {
-    std::vector<std::string> args = {MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                     "--log.level=debug"};
+    std::vector<std::string> args = {
+        MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
+        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=debug"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -160,9 +159,9 @@ class Daemon {
 };
 
 std::string NetworkSection() {
-  return "network:\n  dns_servers: [\"" + Env("MTASTS_WORLD_DNS") + "\"]\n  ca_file: " +
-         Env("MTASTS_WORLD_CA") + "\n  ssrf_allow_cidrs: [\"" + Env("MTASTS_WORLD_ALLOW_CIDR") +
-         "\"]\n  check_timeout: 3s\n";
+  return "network:\n  dns_servers: [\"" + Env("MTASTS_WORLD_DNS") +
+         "\"]\n  ca_file: " + Env("MTASTS_WORLD_CA") + "\n  ssrf_allow_cidrs: [\"" +
+         Env("MTASTS_WORLD_ALLOW_CIDR") + "\"]\n  check_timeout: 3s\n";
 }
 
 std::string ConfigText(const fs::path& dir, const std::vector<std::string>& domains,
@@ -174,7 +173,9 @@ std::string ConfigText(const fs::path& dir, const std::vector<std::string>& doma
   return text;
 }
 
-void WriteFile(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+void WriteFile(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 /// Drops what differs between two runs of the same check (timing, the time of day).
 json Stable(json report) {
@@ -185,8 +186,9 @@ json Stable(json report) {
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mtasts-daemon-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("mtasts-daemon-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     port_ = FreePort();
@@ -198,10 +200,11 @@ class DaemonTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   std::string Exporter(const std::string& args, int* status = nullptr) const {
-    return Capture(std::string(MTASTS_BINARY) + " " + args + " --dns.server=" + Env("MTASTS_WORLD_DNS") +
-                       " --tls.ca-file=" + Env("MTASTS_WORLD_CA") + " --ssrf.allow-cidr=" +
-                       Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=3s",
-                   status);
+    return Capture(
+        std::string(MTASTS_BINARY) + " " + args + " --dns.server=" + Env("MTASTS_WORLD_DNS") +
+            " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
+            " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=3s",
+        status);
   }
   std::string Metrics() const {
     auto res = daemon_->Get("/metrics");
@@ -227,8 +230,13 @@ TEST_F(DaemonTest, MetricsAfterTheFirstRound) {
   EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="enforce.test",mode="testing"})"), 0);
   EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="testing.test",mode="testing"})"), 1);
   EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="policy-404.test",mode="unknown"})"), 1);
-  EXPECT_EQ(Value(m, R"(mta_sts_issue{code="mode_testing",domain="testing.test",severity="medium"})"), 1);
-  EXPECT_EQ(Value(m, R"(mta_sts_issue{code="mx_not_covered",domain="mx-uncovered.test",severity="critical"})"), 1);
+  EXPECT_EQ(
+      Value(m, R"(mta_sts_issue{code="mode_testing",domain="testing.test",severity="medium"})"), 1);
+  EXPECT_EQ(
+      Value(
+          m,
+          R"(mta_sts_issue{code="mx_not_covered",domain="mx-uncovered.test",severity="critical"})"),
+      1);
   EXPECT_EQ(Value(m, R"(mta_sts_issues{domain="mx-uncovered.test",severity="critical"})"), 1);
   EXPECT_EQ(Value(m, R"(mta_sts_issues{domain="enforce.test",severity="info"})"), 0);
   EXPECT_EQ(Value(m, R"(mta_sts_policy_max_age_seconds{domain="enforce.test"})"), 604800);
@@ -247,7 +255,8 @@ TEST_F(DaemonTest, MetricsAfterTheFirstRound) {
   if (fs::exists("/usr/bin/promtool")) {
     WriteFile(dir_ / "scrape.prom", m);
     int status = -1;
-    std::string out = Capture("promtool check metrics < " + (dir_ / "scrape.prom").string() + " 2>&1", &status);
+    std::string out =
+        Capture("promtool check metrics < " + (dir_ / "scrape.prom").string() + " 2>&1", &status);
     EXPECT_EQ(status, 0) << out;
     EXPECT_EQ(out, "") << out;
   } else {
@@ -260,7 +269,8 @@ TEST_F(DaemonTest, ApiAnswersEqualTheCommandLine) {
   WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test"}));
   daemon_->Start();
   ASSERT_TRUE(daemon_->WaitReady());
-  for (const char* domain : {"enforce.test", "mx-uncovered.test", "private-host.test", "bücher.test"}) {
+  for (const char* domain :
+       {"enforce.test", "mx-uncovered.test", "private-host.test", "bücher.test"}) {
     SCOPED_TRACE(domain);
     auto res = daemon_->Get(std::string("/v1/check?domain=") + PercentEncode(domain));
     ASSERT_TRUE(res);
@@ -268,8 +278,9 @@ TEST_F(DaemonTest, ApiAnswersEqualTheCommandLine) {
     json envelope = json::parse(res->body);
     EXPECT_EQ(envelope["status"], "ok");
     EXPECT_EQ(envelope["success"], true);
-    EXPECT_TRUE(std::regex_match(envelope["meta"]["request_id"].get<std::string>(),
-                                 std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+    EXPECT_TRUE(std::regex_match(
+        envelope["meta"]["request_id"].get<std::string>(),
+        std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
     EXPECT_TRUE(std::regex_match(envelope["meta"]["timestamp"].get<std::string>(),
                                  std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
     json cli = json::parse(Exporter(std::string("check --json ") + domain));
@@ -282,7 +293,8 @@ TEST_F(DaemonTest, ApiAnswersEqualTheCommandLine) {
   auto meta = daemon_->Get("/v1/meta");
   ASSERT_TRUE(meta);
   json data = json::parse(meta->body)["data"];
-  for (const char* key : {"note", "modes", "checks", "endpoints"}) EXPECT_TRUE(data.contains(key)) << key;
+  for (const char* key : {"note", "modes", "checks", "endpoints"})
+    EXPECT_TRUE(data.contains(key)) << key;
   auto refused = json::parse(daemon_->Get("/v1/check?domain=private-host.test")->body);
   EXPECT_EQ(refused["data"]["issues"][0]["code"], "target_refused");
   EXPECT_EQ(daemon_->Get("/")->status, 200);
@@ -293,9 +305,10 @@ TEST_F(DaemonTest, BadRequestsUnauthorisedAndRateLimited) {
   WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test"}));
   daemon_->Start();
   ASSERT_TRUE(daemon_->WaitReady());
-  for (const char* bad : {"", "domain=", "domain=127.0.0.1", "domain=%5B%3A%3A1%5D", "domain=0x7f.1",
-                          "domain=https%3A%2F%2Fenforce.test%2F", "domain=enforce.test%3A443",
-                          "domain=a%40enforce.test", "domain=localhost", "domain=a..b.test"}) {
+  for (const char* bad :
+       {"", "domain=", "domain=127.0.0.1", "domain=%5B%3A%3A1%5D", "domain=0x7f.1",
+        "domain=https%3A%2F%2Fenforce.test%2F", "domain=enforce.test%3A443",
+        "domain=a%40enforce.test", "domain=localhost", "domain=a..b.test"}) {
     SCOPED_TRACE(bad);
     auto res = daemon_->Get(std::string("/v1/check?") + bad);
     ASSERT_TRUE(res);
@@ -318,13 +331,16 @@ TEST_F(DaemonTest, BadRequestsUnauthorisedAndRateLimited) {
   EXPECT_EQ(daemon_->Get("/v1/meta")->status, 200) << "meta needs no key";
   EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test")->status, 401);
   EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "wrong"}})->status, 401);
-  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}})->status, 200);
-  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}})->status, 200);
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}})->status,
+            200);
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}})->status,
+            200);
   auto limited = daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-one"}});
   EXPECT_EQ(limited->status, 429);
   EXPECT_GE(std::stoi(limited->get_header_value("Retry-After")), 1);
   EXPECT_EQ(json::parse(limited->body)["status"], "error");
-  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-two"}})->status, 200)
+  EXPECT_EQ(daemon_->Get("/v1/check?domain=enforce.test", {{"x-api-key", "secret-two"}})->status,
+            200)
       << "buckets are per key";
   EXPECT_EQ(daemon_->Get("/metrics")->status, 200) << "scrapes are never limited";
 }
@@ -349,7 +365,8 @@ TEST_F(DaemonTest, ReloadGoodAndBadFiles) {
   EXPECT_EQ(Value(m, "mta_sts_exporter_domains_watched"), 2);
 
   // Bad file by POST: refused, the running config stays, the failure is visible.
-  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test", "none.test"}) + "bogus_key: 1\n");
+  WriteFile(dir_ / "config.yaml",
+            ConfigText(dir_, {"enforce.test", "none.test"}) + "bogus_key: 1\n");
   httplib::Client client("127.0.0.1", port_);
   auto res = client.Post("/-/reload");
   ASSERT_TRUE(res);
@@ -402,9 +419,9 @@ TEST_F(DaemonTest, RestartRestoresStateWithoutCountingAChange) {
 TEST_F(DaemonTest, BadConfigRefusesToStartAndConfigCheckSaysWhy) {
   WriteFile(dir_ / "config.yaml", "domains:\n  - enforce.test\n  - 10.0.0.1\n");
   int status = -1;
-  std::string out = Capture(std::string(MTASTS_BINARY) + " config check " +
-                                (dir_ / "config.yaml").string() + " 2>&1",
-                            &status);
+  std::string out = Capture(
+      std::string(MTASTS_BINARY) + " config check " + (dir_ / "config.yaml").string() + " 2>&1",
+      &status);
   EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("config.yaml:3:5"), std::string::npos) << out;
   daemon_->Start();

@@ -1,7 +1,7 @@
 // The SSRF guard's verdicts. These tests only compute verdicts: no socket is ever opened.
-#include "collectors/net/address_policy.h"
-
 #include <gtest/gtest.h>
+
+#include "collectors/net/address_policy.h"
 
 namespace mtasts::net {
 namespace {

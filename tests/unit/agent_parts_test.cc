@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,8 +17,8 @@ TEST(RateLimiter, BurstThenRefillAndRetryAfter) {
   EXPECT_EQ(limiter.Acquire("a", t), 0);
   EXPECT_EQ(limiter.Acquire("a", t), 0);
   EXPECT_EQ(limiter.Acquire("a", t), 0);
-  EXPECT_EQ(limiter.Acquire("a", t), 1);   // empty: retry in a second
-  EXPECT_EQ(limiter.Acquire("b", t), 0);   // other clients have their own bucket
+  EXPECT_EQ(limiter.Acquire("a", t), 1);  // empty: retry in a second
+  EXPECT_EQ(limiter.Acquire("b", t), 0);  // other clients have their own bucket
   EXPECT_EQ(limiter.Acquire("a", t + std::chrono::milliseconds(1100)), 0);
 }
 
@@ -50,11 +49,13 @@ TEST(StateFile, RoundTripsReportsAndPlans) {
   report.sts_record = {true, true, "v=STSv1; id=abc;", "abc", {"v=STSv1; id=abc;"}};
   report.policy.found = report.policy.valid = true;
   report.policy.url = "https://mta-sts.example.com/.well-known/mta-sts.txt";
-  report.policy.policy = policy::Policy{"STSv1", policy::Mode::kEnforce, 604800, {"mx.example.com"}, {}};
+  report.policy.policy =
+      policy::Policy{"STSv1", policy::Mode::kEnforce, 604800, {"mx.example.com"}, {}};
   report.AddIssue(IssueCode::kTlsRptMissing, "no TLS-RPT");
   report.checked_at_ms = 1700000000123;
   Snapshot snapshot;
-  snapshot.domains["example.com"] = {std::make_shared<const DomainReport>(report), 1700000600000, 3};
+  snapshot.domains["example.com"] = {std::make_shared<const DomainReport>(report), 1700000600000,
+                                     3};
   snapshot.domains["unchecked.example"] = {};
   ASSERT_TRUE(file.Save(snapshot).has_value());
 
