@@ -232,9 +232,9 @@ struct CaresResolver::Channel {
 
 CaresResolver::CaresResolver(const ResolverOptions& options)
     : channel_(std::make_unique<Channel>()) {
-  static const int library_status = ares_library_init(ARES_LIB_INIT_ALL);
-  if (library_status != ARES_SUCCESS) {
-    throw std::runtime_error(std::string("c-ares: ") + ares_strerror(library_status));
+  static const int kLibraryStatus = ares_library_init(ARES_LIB_INIT_ALL);
+  if (kLibraryStatus != ARES_SUCCESS) {
+    throw std::runtime_error(std::string("c-ares: ") + ares_strerror(kLibraryStatus));
   }
   ares_options opts{};
   int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
