@@ -169,7 +169,7 @@ void HttpServer::Routes() {
   s.set_write_timeout(10, 0);
   s.set_keep_alive_max_count(100);
   s.set_keep_alive_timeout(5);
-  s.set_payload_max_length(64 * 1024);
+  s.set_payload_max_length(std::size_t{64} * 1024);
 
   s.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(kLandingPage, "text/html; charset=utf-8");
@@ -249,9 +249,10 @@ void HttpServer::Routes() {
       Reply(res, res.status, nullptr, res.status == 404 ? "no such endpoint" : "request refused");
     }
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    Reply(res, 500, nullptr, "internal error");
-  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+        Reply(res, 500, nullptr, "internal error");
+      });
 }
 
 Result<bool> HttpServer::Start(const std::string& listen_address) {

@@ -65,7 +65,7 @@ void AppendLogfmtValue(std::string& out, std::string_view value) {
 }  // namespace
 
 Result<bool> InitLogging(const std::string& level, const std::string& format) {
-  static const auto logger = [] {
+  static const auto kLogger = [] {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     auto made = std::make_shared<spdlog::logger>("mta-sts-exporter", sink);
     made->set_pattern("%v");
@@ -77,13 +77,13 @@ Result<bool> InitLogging(const std::string& level, const std::string& format) {
   }
   g_json = format == "json";
   if (level == "debug") {
-    logger->set_level(spdlog::level::debug);
+    kLogger->set_level(spdlog::level::debug);
   } else if (level == "info") {
-    logger->set_level(spdlog::level::info);
+    kLogger->set_level(spdlog::level::info);
   } else if (level == "warn") {
-    logger->set_level(spdlog::level::warn);
+    kLogger->set_level(spdlog::level::warn);
   } else if (level == "error") {
-    logger->set_level(spdlog::level::err);
+    kLogger->set_level(spdlog::level::err);
   } else {
     return Error{"--log.level \"" + level + "\" is not debug, info, warn or error"};
   }

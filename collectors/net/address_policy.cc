@@ -122,13 +122,13 @@ std::vector<ParsedRange> ParseTable(const std::array<SpecialRange, N>& table) {
 }
 
 const std::vector<ParsedRange>& Ipv4Table() {
-  static const std::vector<ParsedRange> table = ParseTable(kIpv4Ranges);
-  return table;
+  static const std::vector<ParsedRange> kTable = ParseTable(kIpv4Ranges);
+  return kTable;
 }
 
 const std::vector<ParsedRange>& Ipv6Table() {
-  static const std::vector<ParsedRange> table = ParseTable(kIpv6Ranges);
-  return table;
+  static const std::vector<ParsedRange> kTable = ParseTable(kIpv6Ranges);
+  return kTable;
 }
 
 std::string Describe(const SpecialRange& range) {
@@ -179,8 +179,8 @@ AddressVerdict CheckIpv6(const IpAddress& address) {
       }
     }
   }
-  static const Cidr global_unicast = ParseTableCidr(kGlobalUnicast);
-  if (!global_unicast.Contains(address)) return Refuse(std::string(kGlobalUnicastReason));
+  static const Cidr kGlobalUnicastRange = ParseTableCidr(kGlobalUnicast);
+  if (!kGlobalUnicastRange.Contains(address)) return Refuse(std::string(kGlobalUnicastReason));
   return {true, ""};
 }
 
