@@ -29,8 +29,8 @@ struct WebhookStats {
 /// An immutable view of everything the daemon publishes. Readers (/metrics, the API) hold a
 /// shared_ptr and never a lock; writers build a new snapshot and swap it in.
 struct Snapshot {
-  std::map<std::string, DomainState> domains;        // exactly the watched domains
-  std::map<std::string, WebhookStats> webhooks;      // exactly the configured webhooks
+  std::map<std::string, DomainState> domains;    // exactly the watched domains
+  std::map<std::string, WebhookStats> webhooks;  // exactly the configured webhooks
   bool config_last_reload_successful = true;
 };
 
