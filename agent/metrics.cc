@@ -1,0 +1,255 @@
+#include "agent/metrics.h"
+
+#include <prometheus/client_metric.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "build_info.h"
+#include "collectors/common/issue_codes.h"
+#include "collectors/common/report.h"
+#include "collectors/policy/policy_parser.h"
+
+namespace mtasts::agent {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+// Upper bounds of mta_sts_exporter_check_duration_seconds, in seconds. A check is a handful of
+// DNS lookups and one HTTPS fetch under --check.timeout (10 s by default), so the buckets run
+// from a cached answer (10 ms) to a slow, generous budget (30 s); anything longer lands in +Inf.
+constexpr std::array kCheckDurationBuckets = {0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
+                                              1.0,  2.5,   5.0,  10.0, 20.0, 30.0};
+
+// The mode state set (CONTRACT.md): one series per value, 1 for the current one.
+constexpr std::array<std::string_view, 4> kModeValues = {"enforce", "testing", "none", "unknown"};
+
+MetricFamily Family(std::string name, std::string help, MetricType type) {
+  MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = type;
+  return family;
+}
+
+MetricFamily Gauge(std::string name, std::string help) {
+  return Family(std::move(name), std::move(help), MetricType::Gauge);
+}
+
+MetricFamily Counter(std::string name, std::string help) {
+  return Family(std::move(name), std::move(help), MetricType::Counter);
+}
+
+void Add(MetricFamily& family, Labels labels, double value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  if (family.type == MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+}
+
+double Bit(bool value) {
+  return value ? 1.0 : 0.0;
+}
+
+double Seconds(std::int64_t unix_ms) {
+  return static_cast<double>(unix_ms) / 1000.0;
+}
+
+// Series ordered by their label values (label names come in a fixed order per family, domain
+// first), so the exposition is byte-for-byte stable. A repeated label set (a report holding the
+// same issue twice) would make the exposition invalid: the first one wins.
+void SortSeries(MetricFamily& family) {
+  auto& series = family.metric;
+  std::stable_sort(series.begin(), series.end(),
+                   [](const ClientMetric& a, const ClientMetric& b) { return a.label < b.label; });
+  auto same = [](const ClientMetric& a, const ClientMetric& b) { return a.label == b.label; };
+  series.erase(std::unique(series.begin(), series.end(), same), series.end());
+}
+
+// The families built fresh from each snapshot. HELP texts must stay free of backslashes and
+// newlines: prometheus-cpp 1.0 writes them unescaped.
+struct SnapshotFamilies {
+  MetricFamily enforced = Gauge(
+      "mta_sts_enforced",
+      "1 when a single valid STSv1 record exists and the policy file is valid with mode enforce.");
+  MetricFamily mode = Gauge("mta_sts_mode",
+                            "Policy mode as a state set: 1 for the current mode (unknown without "
+                            "a valid policy), 0 for the others.");
+  MetricFamily issues =
+      Gauge("mta_sts_issues", "Number of active issues of each severity found by the last check.");
+  MetricFamily issue = Gauge("mta_sts_issue", "1 for each issue active after the last check.");
+  MetricFamily record_present =
+      Gauge("mta_sts_record_present", "1 when a TXT record beginning with v=STSv1 exists.");
+  MetricFamily policy_valid =
+      Gauge("mta_sts_policy_valid", "1 when the policy file was retrieved and parses as valid.");
+  MetricFamily tls_rpt_present =
+      Gauge("mta_sts_tls_rpt_present", "1 when a TLS-RPT record beginning with v=TLSRPTv1 exists.");
+  MetricFamily max_age =
+      Gauge("mta_sts_policy_max_age_seconds", "The max_age of the valid policy, in seconds.");
+  MetricFamily policy_info =
+      Gauge("mta_sts_policy_info", "Always 1: the STS record id and the policy version.");
+  MetricFamily check_success =
+      Gauge("mta_sts_check_success",
+            "1 when the last check ran to the end (every lookup answered, found or not).");
+  MetricFamily last_check =
+      Gauge("mta_sts_last_check_timestamp_seconds", "Unix time when the last check started.");
+  MetricFamily next_check =
+      Gauge("mta_sts_next_check_timestamp_seconds", "Unix time of the next planned full check.");
+  MetricFamily last_duration =
+      Gauge("mta_sts_last_check_duration_seconds", "Wall time of the last check, in seconds.");
+  MetricFamily posture_changes =
+      Counter("mta_sts_posture_changes_total", "Posture changes seen for the domain.");
+  MetricFamily webhook_deliveries =
+      Counter("mta_sts_webhook_deliveries_total", "Webhook delivery attempts, by result.");
+  MetricFamily webhook_queue =
+      Gauge("mta_sts_webhook_queue_length", "Events waiting for delivery to the webhook.");
+  MetricFamily domains_watched =
+      Gauge("mta_sts_exporter_domains_watched", "Domains in the loaded configuration.");
+  MetricFamily reload_ok = Gauge("mta_sts_exporter_config_last_reload_successful",
+                                 "1 when the last configuration reload succeeded.");
+
+  void AddDomain(const std::string& domain, const DomainState& state);
+  void AddWebhook(const std::string& name, const WebhookStats& stats);
+
+  std::vector<MetricFamily> Take() && {
+    std::vector<MetricFamily> all;
+    for (MetricFamily* family :
+         {&enforced, &mode, &issues, &issue, &record_present, &policy_valid, &tls_rpt_present,
+          &max_age, &policy_info, &check_success, &last_check, &next_check, &last_duration,
+          &posture_changes, &webhook_deliveries, &webhook_queue, &domains_watched, &reload_ok}) {
+      all.push_back(std::move(*family));
+    }
+    return all;
+  }
+};
+
+void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& state) {
+  const ClientMetric::Label by_domain{"domain", domain};
+  Add(posture_changes, {by_domain}, static_cast<double>(state.posture_changes));
+  if (state.next_check_ms != 0) Add(next_check, {by_domain}, Seconds(state.next_check_ms));
+  if (!state.report) return;  // not checked yet: nothing observed to publish
+  const DomainReport& report = *state.report;
+
+  const policy::Policy* valid_policy =
+      report.policy.valid && report.policy.policy.has_value() ? &*report.policy.policy : nullptr;
+
+  Add(enforced, {by_domain}, Bit(report.enforced));
+  const std::string_view current_mode =
+      valid_policy != nullptr ? policy::ModeName(valid_policy->mode) : "unknown";
+  for (std::string_view value : kModeValues) {
+    Add(mode, {by_domain, {"mode", std::string(value)}}, Bit(value == current_mode));
+  }
+
+  std::map<Severity, int> per_severity;
+  for (const Issue& active : report.issues) {
+    ++per_severity[active.severity];
+    Add(issue,
+        {by_domain,
+         {"code", std::string(IssueCodeName(active.code))},
+         {"severity", std::string(SeverityName(active.severity))}},
+        1);
+  }
+  for (Severity severity : kAllSeverities) {
+    Add(issues, {by_domain, {"severity", std::string(SeverityName(severity))}},
+        per_severity[severity]);
+  }
+
+  Add(record_present, {by_domain}, Bit(report.sts_record.found));
+  Add(policy_valid, {by_domain}, Bit(report.policy.valid));
+  Add(tls_rpt_present, {by_domain}, Bit(report.tls_rpt.found));
+  if (valid_policy != nullptr) Add(max_age, {by_domain}, valid_policy->max_age);
+
+  // Present when either half is known; the unknown half is the empty string.
+  const std::string* version = valid_policy != nullptr ? &valid_policy->version : nullptr;
+  if (report.sts_record.id.has_value() || version != nullptr) {
+    Add(policy_info,
+        {by_domain,
+         {"id", report.sts_record.id.value_or("")},
+         {"version", version != nullptr ? *version : ""}},
+        1);
+  }
+
+  Add(check_success, {by_domain}, Bit(report.check_complete));
+  Add(last_check, {by_domain}, Seconds(report.checked_at_ms));
+  Add(last_duration, {by_domain}, report.duration_seconds);
+}
+
+void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& stats) {
+  Add(webhook_deliveries, {{"webhook", name}, {"result", "success"}},
+      static_cast<double>(stats.successes));
+  Add(webhook_deliveries, {{"webhook", name}, {"result", "failure"}},
+      static_cast<double>(stats.failures));
+  Add(webhook_queue, {{"webhook", name}}, static_cast<double>(stats.queue_length));
+}
+
+}  // namespace
+
+struct Metrics::Impl {
+  prometheus::Registry registry;
+  prometheus::Histogram* check_duration = nullptr;  // owned by registry
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
+  prometheus::BuildGauge()
+      .Name("mta_sts_exporter_build_info")
+      .Help("Always 1: the version and git revision the exporter was built from.")
+      .Register(impl_->registry)
+      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Set(1);
+  impl_->check_duration =
+      &prometheus::BuildHistogram()
+           .Name("mta_sts_exporter_check_duration_seconds")
+           .Help("Wall time of every domain check, in seconds.")
+           .Register(impl_->registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries(kCheckDurationBuckets.begin(),
+                                                            kCheckDurationBuckets.end()));
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::ObserveCheckDuration(double seconds) {
+  // A clock step could hand us nonsense; a NaN or negative sample would poison _sum for good.
+  if (!std::isfinite(seconds) || seconds < 0) return;
+  impl_->check_duration->Observe(seconds);
+}
+
+std::string Metrics::Render(const Snapshot& snapshot) const {
+  SnapshotFamilies built;
+  for (const auto& [domain, state] : snapshot.domains) built.AddDomain(domain, state);
+  for (const auto& [name, stats] : snapshot.webhooks) built.AddWebhook(name, stats);
+  Add(built.domains_watched, {}, static_cast<double>(snapshot.domains.size()));
+  Add(built.reload_ok, {}, Bit(snapshot.config_last_reload_successful));
+
+  std::vector<MetricFamily> families = std::move(built).Take();
+  for (MetricFamily& family : impl_->registry.Collect()) families.push_back(std::move(family));
+
+  // Families without a series say nothing; the rest in name order, each sorted.
+  std::erase_if(families, [](const MetricFamily& family) { return family.metric.empty(); });
+  std::sort(families.begin(), families.end(),
+            [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
+  for (MetricFamily& family : families) {
+    if (family.type != MetricType::Histogram) SortSeries(family);
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace mtasts::agent
