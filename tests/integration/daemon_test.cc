@@ -231,11 +231,11 @@ TEST_F(DaemonTest, MetricsAfterTheFirstRound) {
   EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="testing.test",mode="testing"})"), 1);
   EXPECT_EQ(Value(m, R"(mta_sts_mode{domain="policy-404.test",mode="unknown"})"), 1);
   EXPECT_EQ(
-      Value(m, R"(mta_sts_issue{code="mode_testing",domain="testing.test",severity="medium"})"), 1);
+      Value(m, R"(mta_sts_issue{domain="testing.test",code="mode_testing",severity="medium"})"), 1);
   EXPECT_EQ(
       Value(
           m,
-          R"(mta_sts_issue{code="mx_not_covered",domain="mx-uncovered.test",severity="critical"})"),
+          R"(mta_sts_issue{domain="mx-uncovered.test",code="mx_not_covered",severity="critical"})"),
       1);
   EXPECT_EQ(Value(m, R"(mta_sts_issues{domain="mx-uncovered.test",severity="critical"})"), 1);
   EXPECT_EQ(Value(m, R"(mta_sts_issues{domain="enforce.test",severity="info"})"), 0);
