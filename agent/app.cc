@@ -1,5 +1,6 @@
 #include "agent/app.h"
 
+#include <malloc.h>
 #include <pthread.h>
 
 #include <algorithm>
@@ -144,10 +145,7 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
   metrics_.ObserveCheckDuration(report.duration_seconds);
   auto shared = std::make_shared<const DomainReport>(std::move(report));
   std::optional<std::string> changed_from;
-  store_.Update([&](Snapshot& s) {
-    auto it = s.domains.find(domain);
-    if (it == s.domains.end()) return;  // removed by a reload meanwhile
-    DomainState& state = it->second;
+  store_.UpdateDomain(domain, [&](DomainState& state) {
     if (state.report && PostureKey(*state.report) != PostureKey(*shared)) {
       ++state.posture_changes;
       changed_from = PostureKey(*state.report);
@@ -241,7 +239,11 @@ int App::Run() {
   }
 
   HttpHandlers handlers;
-  handlers.metrics = [this] { return metrics_.Render(*store_.Get()); };
+  handlers.metrics = [this] {
+    std::string text = metrics_.Render(*store_.Get());
+    malloc_trim(0);  // the render's transients are large with many domains: give them back
+    return text;
+  };
   handlers.check = [this](const std::string& domain) { return Checker()->Check(domain); };
   handlers.policy = [this](const std::string& domain) {
     return Checker()->CheckPolicyOnly(domain);

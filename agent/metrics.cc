@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -127,78 +128,74 @@ struct SnapshotFamilies {
   MetricFamily reload_ok = Gauge("mta_sts_exporter_config_last_reload_successful",
                                  "1 when the last configuration reload succeeded.");
 
+  /// When set, only this family is filled: Render builds and writes one family at a time, so
+  /// memory holds one family's series, not every series of every domain.
+  const MetricFamily* selected = nullptr;
+  void Put(MetricFamily& family, Labels labels, double value) const {
+    if (selected == nullptr || selected == &family) Add(family, std::move(labels), value);
+  }
+
   void AddDomain(const std::string& domain, const DomainState& state);
   void AddWebhook(const std::string& name, const WebhookStats& stats);
-
-  std::vector<MetricFamily> Take() && {
-    std::vector<MetricFamily> all;
-    for (MetricFamily* family :
-         {&enforced, &mode, &issues, &issue, &record_present, &policy_valid, &tls_rpt_present,
-          &max_age, &policy_info, &check_success, &last_check, &next_check, &last_duration,
-          &posture_changes, &webhook_deliveries, &webhook_queue, &domains_watched, &reload_ok}) {
-      all.push_back(std::move(*family));
-    }
-    return all;
-  }
 };
 
 void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& state) {
   const ClientMetric::Label by_domain{"domain", domain};
-  Add(posture_changes, {by_domain}, static_cast<double>(state.posture_changes));
-  if (state.next_check_ms != 0) Add(next_check, {by_domain}, Seconds(state.next_check_ms));
+  Put(posture_changes, {by_domain}, static_cast<double>(state.posture_changes));
+  if (state.next_check_ms != 0) Put(next_check, {by_domain}, Seconds(state.next_check_ms));
   if (!state.report) return;  // not checked yet: nothing observed to publish
   const DomainReport& report = *state.report;
 
   const policy::Policy* valid_policy =
       report.policy.valid && report.policy.policy.has_value() ? &*report.policy.policy : nullptr;
 
-  Add(enforced, {by_domain}, Bit(report.enforced));
+  Put(enforced, {by_domain}, Bit(report.enforced));
   const std::string_view current_mode =
       valid_policy != nullptr ? policy::ModeName(valid_policy->mode) : "unknown";
   for (std::string_view value : kModeValues) {
-    Add(mode, {by_domain, {"mode", std::string(value)}}, Bit(value == current_mode));
+    Put(mode, {by_domain, {"mode", std::string(value)}}, Bit(value == current_mode));
   }
 
   std::map<Severity, int> per_severity;
   for (const Issue& active : report.issues) {
     ++per_severity[active.severity];
-    Add(issue,
+    Put(issue,
         {by_domain,
          {"code", std::string(IssueCodeName(active.code))},
          {"severity", std::string(SeverityName(active.severity))}},
         1);
   }
   for (Severity severity : kAllSeverities) {
-    Add(issues, {by_domain, {"severity", std::string(SeverityName(severity))}},
+    Put(issues, {by_domain, {"severity", std::string(SeverityName(severity))}},
         per_severity[severity]);
   }
 
-  Add(record_present, {by_domain}, Bit(report.sts_record.found));
-  Add(policy_valid, {by_domain}, Bit(report.policy.valid));
-  Add(tls_rpt_present, {by_domain}, Bit(report.tls_rpt.found));
-  if (valid_policy != nullptr) Add(max_age, {by_domain}, valid_policy->max_age);
+  Put(record_present, {by_domain}, Bit(report.sts_record.found));
+  Put(policy_valid, {by_domain}, Bit(report.policy.valid));
+  Put(tls_rpt_present, {by_domain}, Bit(report.tls_rpt.found));
+  if (valid_policy != nullptr) Put(max_age, {by_domain}, valid_policy->max_age);
 
   // Present when either half is known; the unknown half is the empty string.
   const std::string* version = valid_policy != nullptr ? &valid_policy->version : nullptr;
   if (report.sts_record.id.has_value() || version != nullptr) {
-    Add(policy_info,
+    Put(policy_info,
         {by_domain,
          {"id", report.sts_record.id.value_or("")},
          {"version", version != nullptr ? *version : ""}},
         1);
   }
 
-  Add(check_success, {by_domain}, Bit(report.check_complete));
-  Add(last_check, {by_domain}, Seconds(report.checked_at_ms));
-  Add(last_duration, {by_domain}, report.duration_seconds);
+  Put(check_success, {by_domain}, Bit(report.check_complete));
+  Put(last_check, {by_domain}, Seconds(report.checked_at_ms));
+  Put(last_duration, {by_domain}, report.duration_seconds);
 }
 
 void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& stats) {
-  Add(webhook_deliveries, {{"webhook", name}, {"result", "success"}},
+  Put(webhook_deliveries, {{"webhook", name}, {"result", "success"}},
       static_cast<double>(stats.successes));
-  Add(webhook_deliveries, {{"webhook", name}, {"result", "failure"}},
+  Put(webhook_deliveries, {{"webhook", name}, {"result", "failure"}},
       static_cast<double>(stats.failures));
-  Add(webhook_queue, {{"webhook", name}}, static_cast<double>(stats.queue_length));
+  Put(webhook_queue, {{"webhook", name}}, static_cast<double>(stats.queue_length));
 }
 
 }  // namespace
@@ -234,22 +231,48 @@ void Metrics::ObserveCheckDuration(double seconds) {
 
 std::string Metrics::Render(const Snapshot& snapshot) const {
   SnapshotFamilies built;
-  for (const auto& [domain, state] : snapshot.domains) built.AddDomain(domain, state);
-  for (const auto& [name, stats] : snapshot.webhooks) built.AddWebhook(name, stats);
-  Add(built.domains_watched, {}, static_cast<double>(snapshot.domains.size()));
-  Add(built.reload_ok, {}, Bit(snapshot.config_last_reload_successful));
-
-  std::vector<MetricFamily> families = std::move(built).Take();
-  for (MetricFamily& family : impl_->registry.Collect()) families.push_back(std::move(family));
-
-  // Families without a series say nothing; the rest in name order, each sorted.
-  std::erase_if(families, [](const MetricFamily& family) { return family.metric.empty(); });
-  std::sort(families.begin(), families.end(),
-            [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
-  for (MetricFamily& family : families) {
-    if (family.type != MetricType::Histogram) SortSeries(family);
+  std::vector<MetricFamily*> mine;
+  for (MetricFamily* family :
+       {&built.enforced, &built.mode, &built.issues, &built.issue, &built.record_present,
+        &built.policy_valid, &built.tls_rpt_present, &built.max_age, &built.policy_info,
+        &built.check_success, &built.last_check, &built.next_check, &built.last_duration,
+        &built.posture_changes, &built.webhook_deliveries, &built.webhook_queue,
+        &built.domains_watched, &built.reload_ok}) {
+    mine.push_back(family);
   }
-  return prometheus::TextSerializer().Serialize(families);
+  std::vector<MetricFamily> process = impl_->registry.Collect();
+  // Every family in name order: ours are filled one at a time, the registry's are small.
+  std::vector<std::pair<std::string, std::size_t>> order;  // name, index (ours first)
+  for (std::size_t i = 0; i < mine.size(); ++i) order.emplace_back(mine[i]->name, i);
+  for (std::size_t i = 0; i < process.size(); ++i)
+    order.emplace_back(process[i].name, mine.size() + i);
+  std::sort(order.begin(), order.end());
+
+  std::ostringstream out;
+  const prometheus::TextSerializer serializer;
+  std::vector<MetricFamily> one(1);
+  for (const auto& [name, index] : order) {
+    if (index >= mine.size()) {
+      one[0] = std::move(process[index - mine.size()]);
+    } else {
+      MetricFamily& family = *mine[index];
+      built.selected = &family;
+      if (&family == &built.domains_watched) {
+        Add(family, {}, static_cast<double>(snapshot.domains.size()));
+      } else if (&family == &built.reload_ok) {
+        Add(family, {}, Bit(snapshot.config_last_reload_successful));
+      } else {
+        for (const auto& [domain, state] : snapshot.domains) built.AddDomain(domain, state);
+        for (const auto& [hook, stats] : snapshot.webhooks) built.AddWebhook(hook, stats);
+      }
+      one[0] = std::move(family);
+    }
+    if (one[0].metric.empty()) continue;  // a family without a series says nothing
+    if (one[0].type != MetricType::Histogram) SortSeries(one[0]);
+    serializer.Serialize(out, one);
+    one[0] = MetricFamily{};  // free this family's series before building the next
+  }
+  return out.str();
 }
 
 }  // namespace mtasts::agent

@@ -34,30 +34,41 @@ struct Snapshot {
   bool config_last_reload_successful = true;
 };
 
-/// Holds the current snapshot. Update() is copy-on-write under a mutex, so writers serialise
-/// with each other and readers never wait for them. Thread-safe.
+/// Holds what the daemon knows. A check's result touches one domain's entry (O(log N) under a
+/// short lock); a reader gets an immutable Snapshot, built at most once per change and shared
+/// by every reader until the next one, so /metrics and the API never hold a lock while they
+/// work, and a sweep over N domains costs O(N log N), not O(N^2). Thread-safe.
 class ResultStore {
  public:
   ResultStore() : current_(std::make_shared<const Snapshot>()) {}
 
   std::shared_ptr<const Snapshot> Get() const {
     std::lock_guard lock(mutex_);
+    if (!current_) current_ = std::make_shared<const Snapshot>(state_);
     return current_;
   }
 
-  /// Applies `change` to a copy of the current snapshot and publishes the copy.
+  /// Applies `change` to the whole state (reloads, restores: rare).
   void Update(const std::function<void(Snapshot&)>& change) {
-    std::lock_guard write_lock(write_mutex_);
-    auto next = std::make_shared<Snapshot>(*Get());
-    change(*next);
     std::lock_guard lock(mutex_);
-    current_ = std::move(next);
+    change(state_);
+    current_.reset();
+  }
+
+  /// Applies `change` to one watched domain; false (and nothing done) when it is not watched.
+  bool UpdateDomain(const std::string& domain, const std::function<void(DomainState&)>& change) {
+    std::lock_guard lock(mutex_);
+    auto it = state_.domains.find(domain);
+    if (it == state_.domains.end()) return false;
+    change(it->second);
+    current_.reset();
+    return true;
   }
 
  private:
-  mutable std::mutex mutex_;  // guards current_ (the pointer only)
-  std::mutex write_mutex_;    // one writer at a time
-  std::shared_ptr<const Snapshot> current_;
+  mutable std::mutex mutex_;
+  Snapshot state_;                                   // guarded by mutex_
+  mutable std::shared_ptr<const Snapshot> current_;  // cache of state_; null when stale
 };
 
 }  // namespace mtasts::agent

@@ -39,23 +39,32 @@ StateFile::StateFile(std::string state_dir)
     : dir_(std::move(state_dir)), path_(dir_ + "/state.json") {}
 
 Result<bool> StateFile::Save(const Snapshot& snapshot) const {
-  nlohmann::json domains = nlohmann::json::object();
-  for (const auto& [name, state] : snapshot.domains) {
-    nlohmann::json entry = {{"next_check_ms", state.next_check_ms},
-                            {"posture_changes", state.posture_changes}};
-    if (state.report) entry["report"] = ReportToJson(*state.report);
-    domains[name] = std::move(entry);
-  }
-  const std::string text =
-      nlohmann::json{{"version", kFormatVersion}, {"domains", std::move(domains)}}.dump() + "\n";
-
   if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST) {
     return Error{Errno("cannot create state_dir " + dir_)};
   }
   const std::string temp = path_ + ".tmp";
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return Error{Errno("cannot write " + temp)};
-  if (!WriteAll(fd, text) || fsync(fd) != 0) {
+  // Streamed one domain at a time: memory stays flat however many domains are watched.
+  std::string buffer = R"({"version":)" + std::to_string(kFormatVersion) + R"(,"domains":{)";
+  bool ok = true;
+  bool first = true;
+  for (const auto& [name, state] : snapshot.domains) {
+    nlohmann::json entry = {{"next_check_ms", state.next_check_ms},
+                            {"posture_changes", state.posture_changes}};
+    if (state.report) entry["report"] = ReportToJson(*state.report);
+    if (!first) buffer += ',';
+    first = false;
+    buffer += nlohmann::json(name).dump() + ':' +
+              entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (buffer.size() > 64 * 1024) {
+      ok = ok && WriteAll(fd, buffer);
+      buffer.clear();
+    }
+  }
+  buffer += "}}\n";
+  ok = ok && WriteAll(fd, buffer) && fsync(fd) == 0;
+  if (!ok) {
     auto error = Error{Errno("cannot write " + temp)};
     close(fd);
     unlink(temp.c_str());
