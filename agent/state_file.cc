@@ -57,7 +57,7 @@ Result<bool> StateFile::Save(const Snapshot& snapshot) const {
     first = false;
     buffer += nlohmann::json(name).dump() + ':' +
               entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (buffer.size() > 64 * 1024) {
+    if (buffer.size() > std::size_t{64} * 1024) {
       ok = ok && WriteAll(fd, buffer);
       buffer.clear();
     }
