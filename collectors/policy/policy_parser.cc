@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "collectors/common/grammar.h"
+
 namespace mtasts::policy {
 namespace {
 
@@ -13,61 +15,13 @@ constexpr std::size_t kMaxExtNameLength = 32;
 constexpr std::size_t kMaxAgeDigits = 10;
 constexpr std::size_t kMaxQuoted = 64;
 
-bool IsAlpha(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool IsAlnum(char c) {
-  return IsAlpha(c) || IsDigit(c);
-}
-// RFC 5234 WSP: space or horizontal tab.
-bool IsWsp(char c) {
-  return c == ' ' || c == '\t';
-}
+using grammar::DescribeChar;
+using grammar::EqualsIgnoreAsciiCase;
+using grammar::IsAlnum;
+using grammar::IsWsp;
 
 std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (std::size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
-    auto u = static_cast<unsigned char>(text[i]);
-    if (u == '"' || u == '\\') {
-      out += '\\';
-      out += text[i];
-    } else if (u >= 0x20 && u <= 0x7E) {
-      out += text[i];
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof(buf), "\\x%02X", static_cast<unsigned>(u));
-      out += buf;
-    }
-  }
-  if (text.size() > kMaxQuoted) out += "...";
-  out += '"';
-  return out;
-}
-
-std::string DescribeChar(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (c == ' ') return "a space";
-  if (c == '\t') return "a tab";
-  if (u >= 0x21 && u <= 0x7E) return std::string("'") + c + "'";
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "%s byte 0x%02X", u >= 0x80 ? "non-ASCII" : "control",
-                static_cast<unsigned>(u));
-  return buf;
-}
-
-bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
+  return grammar::Quote(text, kMaxQuoted);
 }
 
 // The length of the well-formed UTF8-2 / UTF8-3 / UTF8-4 sequence (RFC 3629 §4) that starts at

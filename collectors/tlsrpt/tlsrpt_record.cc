@@ -6,34 +6,35 @@
 #include <set>
 #include <utility>
 
+#include "collectors/common/grammar.h"
+
 namespace mtasts::tlsrpt {
 namespace {
 
 constexpr std::string_view kVersion = "v=TLSRPTv1";
-constexpr std::size_t kMaxExtNameLength = 32;
 constexpr std::size_t kMaxQuoted = 80;
 
-bool IsAlpha(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+using grammar::DescribeChar;
+using grammar::EqualsIgnoreAsciiCase;
+using grammar::IsAlnum;
+using grammar::IsAlpha;
+using grammar::IsDigit;
+using grammar::IsWsp;
+
+std::string Quote(std::string_view text) {
+  return grammar::Quote(text, kMaxQuoted);
 }
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
+using grammar::TrimWsp;
+
+std::optional<std::string> ExtNameProblem(std::string_view name) {
+  return grammar::TxtExtNameProblem(name, kMaxQuoted);
 }
-bool IsAlnum(char c) {
-  return IsAlpha(c) || IsDigit(c);
-}
-bool IsHexDigit(char c) {
-  return IsDigit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
-// RFC 5234 WSP: space or horizontal tab.
-bool IsWsp(char c) {
-  return c == ' ' || c == '\t';
+std::optional<std::string> ExtValueProblem(std::string_view name, std::string_view value) {
+  return grammar::TxtExtValueProblem(name, value, kMaxQuoted);
 }
 
-// RFC 8460 §3 tlsrpt-ext-value: %x21-3A / %x3C / %x3E-7E (visible ASCII except "=" and ";").
-bool IsExtValueChar(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u >= 0x21 && u <= 0x7E && c != '=' && c != ';';
+bool IsHexDigit(char c) {
+  return IsDigit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
 }
 
 // RFC 3986 §2.3 unreserved and §2.2 sub-delims.
@@ -55,83 +56,6 @@ bool IsSubDelim(char c) {
     case '=': return true;
     default: return false;
   }
-}
-
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (std::size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
-    auto u = static_cast<unsigned char>(text[i]);
-    if (u == '"' || u == '\\') {
-      out += '\\';
-      out += text[i];
-    } else if (u >= 0x20 && u <= 0x7E) {
-      out += text[i];
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof(buf), "\\x%02X", static_cast<unsigned>(u));
-      out += buf;
-    }
-  }
-  if (text.size() > kMaxQuoted) out += "...";
-  out += '"';
-  return out;
-}
-
-std::string DescribeChar(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (c == ' ') return "a space";
-  if (c == '\t') return "a tab";
-  if (u >= 0x21 && u <= 0x7E) return std::string("'") + c + "'";
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "%s byte 0x%02X", u >= 0x80 ? "non-ASCII" : "control",
-                static_cast<unsigned>(u));
-  return buf;
-}
-
-bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view TrimWsp(std::string_view s) {
-  while (!s.empty() && IsWsp(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsWsp(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
-std::optional<std::string> ExtNameProblem(std::string_view name) {
-  if (name.empty()) return "a field has an empty name";
-  if (name.size() > kMaxExtNameLength) {
-    return "field name " + Quote(name) + " is longer than 32 characters";
-  }
-  if (!IsAlnum(name.front())) {
-    return "field name " + Quote(name) + " does not start with a letter or digit";
-  }
-  for (char c : name) {
-    if (!IsAlnum(c) && c != '_' && c != '-' && c != '.') {
-      return "field name " + Quote(name) + " contains " + DescribeChar(c);
-    }
-  }
-  return std::nullopt;
-}
-
-// tlsrpt-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)
-std::optional<std::string> ExtValueProblem(std::string_view name, std::string_view value) {
-  if (value.empty()) return "field " + Quote(name) + " has an empty value";
-  for (char c : value) {
-    if (!IsExtValueChar(c)) {
-      return "value of field " + Quote(name) + " contains " + DescribeChar(c);
-    }
-  }
-  return std::nullopt;
 }
 
 // Checks the characters of a URI component: percent-encodings well formed, every other byte
@@ -406,38 +330,8 @@ Result<TlsRptRecord> ParseTlsRptRecord(std::string_view text) {
 }
 
 TlsRptSelection SelectTlsRptRecord(const std::vector<std::string>& txt_records) {
-  TlsRptSelection selection;
-  const std::string* candidate = nullptr;
-  for (const std::string& txt : txt_records) {
-    // RFC 8460 §3: records that do not begin with the version are discarded.
-    if (txt.compare(0, kVersion.size(), kVersion) != 0) continue;
-    if (txt.size() > kVersion.size() && !IsWsp(txt[kVersion.size()]) &&
-        txt[kVersion.size()] != ';') {
-      continue;
-    }
-    ++selection.candidates;
-    candidate = &txt;
-  }
-  if (selection.candidates == 0) {
-    selection.status = RecordStatus::kMissing;
-    return selection;
-  }
-  if (selection.candidates > 1) {
-    selection.status = RecordStatus::kInvalid;
-    selection.problem = std::to_string(selection.candidates) +
-                        " TXT records begin with v=TLSRPTv1; exactly one is allowed (RFC 8460 §3)";
-    return selection;
-  }
-  selection.raw = *candidate;
-  Result<TlsRptRecord> parsed = ParseTlsRptRecord(*candidate);
-  if (!parsed) {
-    selection.status = RecordStatus::kInvalid;
-    selection.problem = parsed.error().message;
-    return selection;
-  }
-  selection.status = RecordStatus::kValid;
-  selection.record = std::move(parsed).value();
-  return selection;
+  return grammar::SelectRecord<TlsRptSelection>(
+      txt_records, kVersion, "exactly one is allowed (RFC 8460 §3)", ParseTlsRptRecord);
 }
 
 }  // namespace mtasts::tlsrpt

@@ -1,0 +1,91 @@
+#include "collectors/common/grammar.h"
+
+#include <cstdio>
+
+namespace mtasts::grammar {
+namespace {
+constexpr std::size_t kMaxExtNameLength = 32;
+}  // namespace
+
+std::string_view TrimWsp(std::string_view s) {
+  while (!s.empty() && IsWsp(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsWsp(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string Quote(std::string_view text, std::size_t max_bytes) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < max_bytes; ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u == '"' || u == '\\') {
+      out += '\\';
+      out += text[i];
+    } else if (u >= 0x20 && u <= 0x7E) {
+      out += text[i];
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\x%02X", static_cast<unsigned>(u));
+      out += buf;
+    }
+  }
+  if (text.size() > max_bytes) out += "...";
+  out += '"';
+  return out;
+}
+
+std::string DescribeChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (c == ' ') return "a space";
+  if (c == '\t') return "a tab";
+  if (u >= 0x21 && u <= 0x7E) return std::string("'") + c + "'";
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%s byte 0x%02X", u >= 0x80 ? "non-ASCII" : "control",
+                static_cast<unsigned>(u));
+  return buf;
+}
+
+std::optional<std::string> TxtExtNameProblem(std::string_view name, std::size_t max_quoted) {
+  if (name.empty()) return "a field has an empty name";
+  if (name.size() > kMaxExtNameLength) {
+    return "field name " + Quote(name, max_quoted) + " is longer than 32 characters";
+  }
+  if (!IsAlnum(name.front())) {
+    return "field name " + Quote(name, max_quoted) + " does not start with a letter or digit";
+  }
+  for (char c : name) {
+    if (!IsAlnum(c) && c != '_' && c != '-' && c != '.') {
+      return "field name " + Quote(name, max_quoted) + " contains " + DescribeChar(c);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> TxtExtValueProblem(std::string_view name, std::string_view value,
+                                              std::size_t max_quoted) {
+  if (value.empty()) return "field " + Quote(name, max_quoted) + " has an empty value";
+  for (char c : value) {
+    if (!IsTxtExtValueChar(c)) {
+      return "value of field " + Quote(name, max_quoted) + " contains " + DescribeChar(c);
+    }
+  }
+  return std::nullopt;
+}
+
+bool BeginsWithVersion(std::string_view txt, std::string_view version) {
+  if (txt.substr(0, version.size()) != version) return false;
+  return txt.size() == version.size() || IsWsp(txt[version.size()]) || txt[version.size()] == ';';
+}
+
+}  // namespace mtasts::grammar
