@@ -1,0 +1,158 @@
+#include "agent/webhooks/deliverer.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "agent/log.h"
+
+namespace mtasts::agent::webhooks {
+namespace {
+
+/// "scheme://host[:port]" and "/path?query" of a URL.
+std::pair<std::string, std::string> SplitUrl(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  const auto path_start =
+      scheme_end == std::string::npos ? std::string::npos : url.find('/', scheme_end + 3);
+  if (path_start == std::string::npos) return {url, "/"};
+  return {url.substr(0, path_start), url.substr(path_start)};
+}
+
+}  // namespace
+
+Deliverer::Deliverer(DelivererOptions options, Outbox& outbox, Render render, OnAttempt on_attempt,
+                     OnDrop on_drop)
+    : options_(std::move(options)),
+      outbox_(outbox),
+      render_(std::move(render)),
+      on_attempt_(std::move(on_attempt)),
+      on_drop_(std::move(on_drop)) {}
+
+Deliverer::~Deliverer() {
+  Stop();
+}
+
+Result<bool> Deliverer::Start() {
+  auto pending = outbox_.Load(options_.name);
+  if (!pending) return pending.error();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& event : pending.value()) queue_.push_back(std::move(event));
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return true;
+}
+
+void Deliverer::Enqueue(PendingEvent event) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(event));
+  }
+  wake_.notify_all();
+}
+
+void Deliverer::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t Deliverer::QueueLength() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+Deliverer::Attempt Deliverer::Send(const PendingEvent& event) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const Delivery delivery = render_(event, now);
+  const auto [origin, path] = SplitUrl(options_.url);
+  httplib::Client client(origin);
+  client.set_follow_location(false);  // a redirect is an answer, not a success
+  client.set_keep_alive(false);
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(options_.timeout);
+  const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(options_.timeout - secs);
+  client.set_connection_timeout(secs.count(), usecs.count());
+  client.set_read_timeout(secs.count(), usecs.count());
+  client.set_write_timeout(secs.count(), usecs.count());
+  httplib::Headers headers;
+  for (const auto& [name, value] : delivery.headers) headers.emplace(name, value);
+  auto res = client.Post(path, headers, delivery.body, delivery.content_type);
+  Attempt attempt;
+  if (!res) {
+    attempt.error = "request failed: " + httplib::to_string(res.error());
+    return attempt;
+  }
+  if (res->status >= 200 && res->status < 300) {
+    attempt.success = true;
+    return attempt;
+  }
+  attempt.error = "answered HTTP " + std::to_string(res->status);
+  const std::string retry_after = res->get_header_value("Retry-After");
+  int seconds = 0;
+  auto [end, ec] =
+      std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds);
+  if (!retry_after.empty() && ec == std::errc() && end == retry_after.data() + retry_after.size() &&
+      seconds >= 0) {
+    attempt.retry_after = std::chrono::seconds(seconds);
+  }
+  return attempt;
+}
+
+void Deliverer::Loop() {
+  int attempts = 0;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    const PendingEvent event = queue_.front();  // stays queued until delivered or dropped
+    lock.unlock();
+    const Attempt attempt = Send(event);
+    ++attempts;
+    on_attempt_(attempt.success);
+    const bool give_up = !attempt.success && attempts >= options_.max_attempts;
+    if (attempt.success || give_up) {
+      if (give_up) {
+        Log(LogLevel::kError, "webhook event dropped after every attempt failed",
+            {{"webhook", options_.name},
+             {"event_id", event.event_id},
+             {"attempts", std::to_string(attempts)},
+             {"error", attempt.error}});
+        on_drop_(event, attempt.error);
+      } else {
+        Log(LogLevel::kDebug, "webhook event delivered",
+            {{"webhook", options_.name}, {"event_id", event.event_id}});
+      }
+      outbox_.Remove(options_.name, event.file);
+      attempts = 0;
+      lock.lock();
+      queue_.pop_front();
+      continue;
+    }
+    // Capped exponential backoff with jitter; the receiver's Retry-After wins when it gave one.
+    std::chrono::milliseconds delay = options_.initial_backoff;
+    for (int i = 1; i < attempts && delay < options_.max_backoff; ++i) delay *= 2;
+    delay = std::min(delay, options_.max_backoff);
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    delay = std::chrono::milliseconds(
+        static_cast<std::int64_t>(static_cast<double>(delay.count()) * jitter(random_)));
+    if (attempt.retry_after.count() >= 0) {
+      delay = std::min<std::chrono::milliseconds>(attempt.retry_after, std::chrono::hours(1));
+    }
+    Log(LogLevel::kWarn, "webhook delivery failed; will retry",
+        {{"webhook", options_.name},
+         {"event_id", event.event_id},
+         {"attempt", std::to_string(attempts)},
+         {"error", attempt.error},
+         {"retry_in_ms", std::to_string(delay.count())}});
+    lock.lock();
+    wake_.wait_for(lock, delay, [this] { return stopping_; });
+  }
+}
+
+}  // namespace mtasts::agent::webhooks

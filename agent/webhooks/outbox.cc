@@ -1,0 +1,105 @@
+#include "agent/webhooks/outbox.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mtasts::agent::webhooks {
+namespace {
+
+namespace fs = std::filesystem;
+
+void SyncDirectory(const fs::path& dir) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+/// Event ids become file names: keep them to a safe alphabet.
+bool IsSafeId(const std::string& id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+}  // namespace
+
+Result<PendingEvent> Outbox::Add(const std::string& webhook, std::int64_t sequence,
+                                 const std::string& event_id, const std::string& payload) {
+  if (!IsSafeId(event_id)) return Error{"event id \"" + event_id + "\" is not a safe file name"};
+  const fs::path dir = fs::path(dir_) / webhook;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error{"cannot create outbox " + dir.string() + ": " + ec.message()};
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > event_id.size() + 6 &&
+        name.compare(name.size() - event_id.size() - 5, event_id.size() + 5, event_id + ".json") ==
+            0) {
+      return PendingEvent{name, event_id, payload};  // already pending: at most once in the queue
+    }
+  }
+  char prefix[48];
+  std::snprintf(prefix, sizeof prefix, "%020lld-%06llu-", static_cast<long long>(sequence),
+                static_cast<unsigned long long>(counter_++ % 1000000));
+  const std::string name = prefix + event_id + ".json";
+  const fs::path temp = dir / (name + ".tmp");
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return Error{"cannot write " + temp.string() + ": " + std::strerror(errno)};
+  std::size_t done = 0;
+  while (done < payload.size()) {
+    ssize_t n = write(fd, payload.data() + done, payload.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool ok = done == payload.size() && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(temp.c_str(), (dir / name).c_str()) != 0) {
+    unlink(temp.c_str());
+    return Error{"cannot write " + (dir / name).string() + ": " + std::strerror(errno)};
+  }
+  SyncDirectory(dir);
+  return PendingEvent{name, event_id, payload};
+}
+
+Result<std::vector<PendingEvent>> Outbox::Load(const std::string& webhook) const {
+  std::vector<PendingEvent> events;
+  const fs::path dir = fs::path(dir_) / webhook;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return events;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) names.push_back(name);
+  }
+  if (ec) return Error{"cannot read outbox " + dir.string() + ": " + ec.message()};
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    std::ifstream in(dir / name, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    // "<20 digits>-<6 digits>-<id>.json"
+    const std::string id = name.size() > 33 ? name.substr(28, name.size() - 28 - 5) : "";
+    events.push_back({name, id, text.str()});
+  }
+  return events;
+}
+
+void Outbox::Remove(const std::string& webhook, const std::string& file) const {
+  const fs::path dir = fs::path(dir_) / webhook;
+  std::error_code ec;
+  fs::remove(dir / file, ec);
+  SyncDirectory(dir);
+}
+
+}  // namespace mtasts::agent::webhooks
