@@ -9,6 +9,7 @@
 #include <set>
 
 #include "agent/log.h"
+#include "agent/webhooks/message.h"
 #include "build_info.h"
 #include "collectors/check/checker_factory.h"
 #include "collectors/common/duration.h"
@@ -22,19 +23,6 @@ std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-/// What counts as the domain's posture until webhooks refine it: enforcement, mode, policy id
-/// and the set of active issue codes.
-std::string PostureKey(const DomainReport& report) {
-  std::string key = report.enforced ? "enforced" : "not-enforced";
-  key += "|" + std::string(report.policy.policy ? policy::ModeName(report.policy.policy->mode)
-                                                : "unknown");
-  key += "|" + report.sts_record.id.value_or("");
-  std::set<std::string> codes;
-  for (const auto& issue : report.issues) codes.insert(std::string(IssueCodeName(issue.code)));
-  for (const auto& code : codes) key += "|" + code;
-  return key;
 }
 
 std::string IssueList(const DomainReport& report) {
@@ -93,6 +81,8 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
     Log(LogLevel::kWarn, "state_dir changes take effect at the next start",
         {{"running", config_->state_dir}, {"configured", config.state_dir}});
   }
+  auto hooks_started = StartWebhooks(config);
+  if (!hooks_started) return hooks_started;
   if (checker) {
     std::lock_guard lock(checker_mutex_);
     checker_ = std::move(checker);
@@ -126,6 +116,94 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
   return true;
 }
 
+Result<bool> App::StartWebhooks(const config::Config& config) {
+  // Secrets first: a missing or empty secret file must fail before anything is replaced.
+  std::map<std::string, std::optional<std::string>> secrets;
+  for (const auto& hook : config.webhooks) {
+    if (hook.secret_file.empty()) {
+      secrets[hook.name] = std::nullopt;
+      continue;
+    }
+    auto secret = webhooks::LoadSecret(hook.secret_file);
+    if (!secret) return secret.error();
+    secrets[hook.name] = secret.value();
+  }
+  std::map<std::string, std::optional<std::vector<std::string>>> domain_hooks;
+  for (const auto& entry : config.domains) domain_hooks[entry.name] = entry.webhooks;
+
+  std::lock_guard lock(webhooks_mutex_);
+  for (auto& [name, deliverer] : deliverers_) deliverer->Stop();  // pending stay in the outbox
+  deliverers_.clear();
+  for (const auto& hook : config.webhooks) {
+    webhooks::DelivererOptions options;
+    options.name = hook.name;
+    options.url = hook.url;
+    options.timeout = hook.timeout;
+    options.max_attempts = hook.max_attempts;
+    std::vector<std::pair<std::string, std::string>> headers(hook.headers.begin(),
+                                                             hook.headers.end());
+    const std::string name = hook.name;
+    const std::string format = hook.format;
+    const std::optional<std::string> secret = secrets[hook.name];
+    auto deliverer = std::make_unique<webhooks::Deliverer>(
+        options, *outbox_,
+        [format, secret, headers](const webhooks::PendingEvent& event, std::int64_t now) {
+          return webhooks::RenderDelivery(event, format, secret, now, headers);
+        },
+        [this, name](bool success) {
+          store_.Update([&](Snapshot& s) {
+            auto& stats = s.webhooks[name];
+            (success ? stats.successes : stats.failures)++;
+            if (success && stats.queue_length > 0) --stats.queue_length;
+          });
+        },
+        [this, name](const webhooks::PendingEvent&, const std::string&) {
+          store_.Update([&](Snapshot& s) {
+            auto& stats = s.webhooks[name];
+            if (stats.queue_length > 0) --stats.queue_length;
+          });
+        });
+    auto started = deliverer->Start();
+    if (!started) return started;
+    const auto queued = deliverer->QueueLength();
+    store_.Update([&](Snapshot& s) { s.webhooks[name].queue_length = queued; });
+    deliverers_[hook.name] = std::move(deliverer);
+  }
+  webhook_settings_ = config.webhooks;
+  domain_webhooks_ = std::move(domain_hooks);
+  return true;
+}
+
+void App::Emit(const std::string& domain, const webhooks::Observation& observation) {
+  webhooks::Event event;
+  event.domain = domain;
+  event.occurred_at_ms = NowMs();
+  event.previous = observation.before;
+  event.current = observation.after;
+  event.changes = webhooks::Diff(observation.before, observation.after);
+  event.downgrade = webhooks::IsDowngrade(observation.before, observation.after);
+  event.id = webhooks::EventId(domain, observation.before, observation.after);
+  const std::string payload = webhooks::EventToJson(event).dump();
+
+  std::lock_guard lock(webhooks_mutex_);
+  const auto only = domain_webhooks_.find(domain);
+  for (const auto& hook : webhook_settings_) {
+    if (only != domain_webhooks_.end() && only->second &&
+        std::find(only->second->begin(), only->second->end(), hook.name) == only->second->end()) {
+      continue;  // this domain lists its webhooks, and not this one
+    }
+    if (hook.events == "downgrade" && !event.downgrade) continue;
+    auto added = outbox_->Add(hook.name, event.occurred_at_ms, event.id, payload);
+    if (!added) {
+      Log(LogLevel::kError, "cannot queue a webhook event",
+          {{"webhook", hook.name}, {"domain", domain}, {"error", added.error().message}});
+      continue;
+    }
+    store_.Update([&](Snapshot& s) { ++s.webhooks[hook.name].queue_length; });
+    deliverers_.at(hook.name)->Enqueue(added.value());
+  }
+}
+
 Result<bool> App::Reload() {
   std::lock_guard lock(reload_mutex_);
   auto config = LoadAndMerge();
@@ -144,15 +222,41 @@ Result<bool> App::Reload() {
 void App::OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms) {
   metrics_.ObserveCheckDuration(report.duration_seconds);
   auto shared = std::make_shared<const DomainReport>(std::move(report));
-  std::optional<std::string> changed_from;
-  store_.UpdateDomain(domain, [&](DomainState& state) {
-    if (state.report && PostureKey(*state.report) != PostureKey(*shared)) {
-      ++state.posture_changes;
-      changed_from = PostureKey(*state.report);
+  const webhooks::Posture posture = webhooks::PostureFromReport(*shared);
+  int confirmations = 2;
+  std::int64_t min_interval_ms = std::int64_t{5} * 60 * 1000;
+  {
+    std::lock_guard lock(reload_mutex_);
+    if (config_) {
+      confirmations = config_->schedule.confirmations;
+      min_interval_ms = config_->schedule.min_interval.count();
     }
+  }
+  // Judge the change on a copy: the events go to the outbox before the posture is committed,
+  // so a crash in between re-detects the change (same event id) instead of losing it.
+  webhooks::TrackerState tracker;
+  bool watched = false;
+  {
+    auto snapshot = store_.Get();
+    auto it = snapshot->domains.find(domain);
+    if (it != snapshot->domains.end()) {
+      tracker = it->second.tracker;
+      watched = true;
+    }
+  }
+  if (!watched) return;  // removed by a reload meanwhile
+  const webhooks::Observation observation = webhooks::Observe(tracker, posture, confirmations);
+  if (observation.changed) Emit(domain, observation);
+  store_.UpdateDomain(domain, [&](DomainState& state) {
+    if (observation.changed) ++state.posture_changes;
+    state.tracker = tracker;
     state.report = shared;
     state.next_check_ms = next_check_ms;
   });
+  if (observation.pending) {
+    // A new posture awaits confirmation: look again soon rather than at the next max_age.
+    scheduler_->RecheckAt(domain, NowMs() + min_interval_ms);
+  }
   const DomainReport& r = *shared;
   LogFields fields = {
       {"domain", domain},
@@ -163,9 +267,13 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
                        static_cast<std::int64_t>(r.duration_seconds * 1000)))},
       {"next_check", FormatRfc3339Millis(next_check_ms)}};
   Log(LogLevel::kDebug, "check finished", fields);
-  if (changed_from) {
+  if (observation.changed) {
     Log(LogLevel::kInfo, "posture changed",
-        {{"domain", domain}, {"from", *changed_from}, {"to", PostureKey(r)}});
+        {{"domain", domain},
+         {"from", webhooks::PostureToJson(observation.before).dump()},
+         {"to", webhooks::PostureToJson(observation.after).dump()},
+         {"downgrade",
+          webhooks::IsDowngrade(observation.before, observation.after) ? "true" : "false"}});
   }
   for (const auto& issue : r.issues) {
     if (issue.code == IssueCode::kDnsError) {
@@ -213,6 +321,7 @@ int App::Run() {
     return 2;
   }
   state_file_ = std::make_unique<StateFile>(config.value().state_dir);
+  outbox_ = std::make_unique<webhooks::Outbox>(config.value().state_dir + "/outbox");
   auto restored = state_file_->Load();
   if (!restored) {
     Log(LogLevel::kWarn, "saved state not used", {{"error", restored.error().message}});
@@ -284,6 +393,10 @@ int App::Run() {
   }
   http_->Stop();
   scheduler_->Stop();  // drains the checks in flight
+  {
+    std::lock_guard lock(webhooks_mutex_);
+    for (auto& [name, deliverer] : deliverers_) deliverer->Stop();  // pending stay in the outbox
+  }
   {
     std::lock_guard lock(persist_mutex_);
     stopping_ = true;

@@ -13,6 +13,8 @@
 #include "agent/result_store.h"
 #include "agent/scheduler.h"
 #include "agent/state_file.h"
+#include "agent/webhooks/deliverer.h"
+#include "agent/webhooks/outbox.h"
 #include "collectors/check/domain_checker.h"
 #include "config/config.h"
 
@@ -46,6 +48,10 @@ class App {
   Result<bool> Apply(const config::Config& config, bool initial);
   void OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms);
   void PersistLoop();
+  /// Starts a deliverer per configured webhook (stopping the previous ones); secrets are read
+  /// here, so a missing secret file fails the start or the reload.
+  Result<bool> StartWebhooks(const config::Config& config);
+  void Emit(const std::string& domain, const webhooks::Observation& observation);
   std::shared_ptr<const DomainChecker> Checker() const;
 
   DaemonFlags flags_;
@@ -59,6 +65,12 @@ class App {
   std::shared_ptr<const DomainChecker> checker_;  // swapped on reload; guarded by checker_mutex_
   std::mutex reload_mutex_;                       // one reload at a time
   std::optional<config::Config> config_;          // the running config; guarded by reload_mutex_
+
+  std::unique_ptr<webhooks::Outbox> outbox_;
+  std::mutex webhooks_mutex_;  // guards the three below (swapped on reload)
+  std::map<std::string, std::unique_ptr<webhooks::Deliverer>> deliverers_;
+  std::vector<config::WebhookSettings> webhook_settings_;
+  std::map<std::string, std::optional<std::vector<std::string>>> domain_webhooks_;
 
   std::mutex persist_mutex_;
   std::condition_variable persist_wake_;

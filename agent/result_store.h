@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/webhooks/posture.h"
 #include "collectors/common/report.h"
 
 namespace mtasts::agent {
@@ -17,6 +18,7 @@ struct DomainState {
   std::shared_ptr<const DomainReport> report;  // null until checked (or restored from state)
   std::int64_t next_check_ms = 0;              // Unix ms of the next full check; 0: not planned
   std::uint64_t posture_changes = 0;           // posture changes seen (never reset by restarts)
+  webhooks::TrackerState tracker;              // the damped posture (issue 4)
 };
 
 /// Delivery counters of one configured webhook.

@@ -112,6 +112,14 @@ void Scheduler::SetSchedule(const config::ScheduleSettings& schedule) {
   }
 }
 
+void Scheduler::RecheckAt(const std::string& domain, std::int64_t at_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(domain);
+  if (it == entries_.end() || it->second.running) return;
+  it->second.next_full_ms = std::min(it->second.next_full_ms, at_ms);
+  Enqueue(domain, it->second);
+}
+
 std::optional<std::pair<std::string, Scheduler::Work>> Scheduler::TakeDue(std::int64_t now) {
   if (queue_.empty() || queue_.begin()->first > now) return std::nullopt;
   auto [due, domain] = *queue_.begin();

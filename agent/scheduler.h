@@ -62,6 +62,10 @@ class Scheduler {
                   const std::map<std::string, Known>& known = {});
   void SetSchedule(const config::ScheduleSettings& schedule);
 
+  /// Brings a domain's next full check forward to `at_ms` (never later than planned), e.g. to
+  /// confirm a changed posture soon. Ignored for a domain not watched or being checked.
+  void RecheckAt(const std::string& domain, std::int64_t at_ms);
+
   /// Starts the worker threads (max_concurrent_checks of them, at most kMaxWorkers).
   void Start();
   /// Stops taking new work and waits for the checks in flight to finish.

@@ -53,6 +53,7 @@ Result<bool> StateFile::Save(const Snapshot& snapshot) const {
     nlohmann::json entry = {{"next_check_ms", state.next_check_ms},
                             {"posture_changes", state.posture_changes}};
     if (state.report) entry["report"] = ReportToJson(*state.report);
+    if (state.tracker.committed) entry["posture"] = webhooks::TrackerToJson(state.tracker);
     if (!first) buffer += ',';
     first = false;
     buffer += nlohmann::json(name).dump() + ':' +
@@ -110,6 +111,11 @@ Result<std::map<std::string, DomainState>> StateFile::Load() const {
         auto report = ReportFromJson(entry.at("report"));
         if (!report) return Error{path_ + ": domain " + name + ": " + report.error().message};
         state.report = std::make_shared<const DomainReport>(std::move(report).value());
+      }
+      if (entry.contains("posture")) {
+        state.tracker = webhooks::TrackerFromJson(entry.at("posture"));
+      } else if (state.report) {
+        state.tracker.committed = webhooks::PostureFromReport(*state.report);
       }
       out.emplace(name, std::move(state));
     }

@@ -17,6 +17,7 @@ struct ScheduleSettings {
   milliseconds max_interval{24 * 3600 * 1000};  // re-check at min(max_age, this)
   milliseconds dns_interval{3600 * 1000};       // cheap re-read of the _mta-sts id
   int max_concurrent_checks = 64;
+  int confirmations = 2;  // consecutive checks that must see a new posture before it counts
 };
 
 struct DomainEntry {

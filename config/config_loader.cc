@@ -342,8 +342,9 @@ void ReadNetwork(const Reader& r, const Field& field, NetworkSettings& out) {
 }
 
 void ReadSchedule(const Reader& r, const Field& field, ScheduleSettings& out) {
-  const Section s(r, field,
-                  {"min_interval", "max_interval", "dns_interval", "max_concurrent_checks"});
+  const Section s(
+      r, field,
+      {"min_interval", "max_interval", "dns_interval", "max_concurrent_checks", "confirmations"});
   const Field* min = s.Get("min_interval");
   const Field* max = s.Get("max_interval");
   if (min != nullptr) out.min_interval = r.Duration(*min);
@@ -352,6 +353,7 @@ void ReadSchedule(const Reader& r, const Field& field, ScheduleSettings& out) {
   if (const Field* f = s.Get("max_concurrent_checks")) {
     out.max_concurrent_checks = r.Integer(*f, 1, 4096);
   }
+  if (const Field* f = s.Get("confirmations")) out.confirmations = r.Integer(*f, 1, 10);
   if (out.max_interval < out.min_interval) {
     const std::string min_text = FormatDuration(out.min_interval);
     const std::string max_text = FormatDuration(out.max_interval);

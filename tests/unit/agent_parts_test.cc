@@ -54,8 +54,12 @@ TEST(StateFile, RoundTripsReportsAndPlans) {
   report.AddIssue(IssueCode::kTlsRptMissing, "no TLS-RPT");
   report.checked_at_ms = 1700000000123;
   Snapshot snapshot;
-  snapshot.domains["example.com"] = {std::make_shared<const DomainReport>(report), 1700000600000,
-                                     3};
+  DomainState checked;
+  checked.report = std::make_shared<const DomainReport>(report);
+  checked.next_check_ms = 1700000600000;
+  checked.posture_changes = 3;
+  checked.tracker.committed = webhooks::PostureFromReport(report);
+  snapshot.domains["example.com"] = checked;
   snapshot.domains["unchecked.example"] = {};
   ASSERT_TRUE(file.Save(snapshot).has_value());
 
@@ -74,6 +78,8 @@ TEST(StateFile, RoundTripsReportsAndPlans) {
   EXPECT_EQ(state.report->issues[0].code, IssueCode::kTlsRptMissing);
   EXPECT_EQ(state.report->checked_at_ms, 1700000000123);
   EXPECT_FALSE(loaded.value().at("unchecked.example").report);
+  ASSERT_TRUE(state.tracker.committed.has_value());
+  EXPECT_EQ(*state.tracker.committed, webhooks::PostureFromReport(report));
   EXPECT_FALSE(std::filesystem::exists(dir / "state.json.tmp"));
 
   // A corrupt file is reported, not trusted.

@@ -70,7 +70,7 @@ const BadCase kBadCases[] = {
       {"null_domains.yaml", R"(1:1: domains: expected a list of domains (write [] to watch none), got nothing (null))"},
       {"number_too_large.yaml", R"(4:19: webhooks[0].max_attempts: must be between 1 and 1000, got 99999999999999999999)"},
       {"unknown_domain_key.yaml", R"(3:5: domains[0].webhook: unknown key (known keys of domains[0]: name, webhooks))"},
-      {"unknown_nested_key.yaml", R"(3:3: schedule.max_intervall: unknown key (known keys of schedule: dns_interval, max_concurrent_checks, max_interval, min_interval))"},
+      {"unknown_nested_key.yaml", R"(3:3: schedule.max_intervall: unknown key (known keys of schedule: confirmations, dns_interval, max_concurrent_checks, max_interval, min_interval))"},
       {"unknown_top_key.yaml", R"(2:1: state_dri: unknown key (known keys: api, domains, network, schedule, state_dir, webhooks))"},
       {"unknown_webhook_key.yaml", R"(4:5: webhooks[0].retries: unknown key (known keys of webhooks[0]: events, format, headers, max_attempts, name, secret_file, timeout, url))"},
       {"unknown_webhook_reference.yaml", R"(8:21: domains[0].webhooks[1]: unknown webhook "opz" (defined webhooks: ops, sec))"},

@@ -127,7 +127,7 @@ TEST_F(WebhookDelivery, DeliversInOrderThroughFailuresAndEmptiesTheOutbox) {
   EXPECT_EQ(successes_, 5);
   EXPECT_EQ(dropped_, 0);
   ASSERT_TRUE(WaitFor([&] { return outbox.Load("ops").value().empty(); }));
-  EXPECT_EQ(deliverer->QueueLength(), 0U);
+  EXPECT_TRUE(WaitFor([&] { return deliverer->QueueLength() == 0; }));
 }
 
 TEST_F(WebhookDelivery, DropsAfterMaxAttempts) {

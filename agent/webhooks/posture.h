@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/common/report.h"
+#include "collectors/common/result.h"
+
+namespace mtasts::agent::webhooks {
+
+/// What a domain's posture is, for change detection (issue 4): enforcement, mode, the TXT id,
+/// the policy's mx patterns and max_age, record presence, and the active issue codes.
+struct Posture {
+  bool enforced = false;
+  std::string mode = "absent";  // enforce | testing | none | absent (no valid policy)
+  std::optional<std::string> sts_id;
+  std::vector<std::string> mx;
+  std::optional<std::uint32_t> max_age;
+  bool sts_record_present = false;
+  bool policy_present = false;  // a valid policy
+  bool tls_rpt_present = false;
+  std::map<std::string, std::string> issues;  // code -> severity
+
+  friend bool operator==(const Posture&, const Posture&) = default;
+};
+
+Posture PostureFromReport(const DomainReport& report);
+nlohmann::json PostureToJson(const Posture& posture);
+Result<Posture> PostureFromJson(const nlohmann::json& json);
+
+struct Change {
+  std::string field;
+  nlohmann::json from;
+  nlohmann::json to;
+};
+
+/// One change per field that differs, in a fixed field order.
+std::vector<Change> Diff(const Posture& before, const Posture& after);
+
+/// A downgrade: mode enforce -> testing/none/absent, enforced -> not enforced, or a critical
+/// or high issue that was not active before.
+bool IsDowngrade(const Posture& before, const Posture& after);
+
+/// Deterministic: the same change of the same domain has the same id, so one re-detected
+/// after a crash is recognisably the same event (receivers deduplicate on it).
+std::string EventId(const std::string& domain, const Posture& before, const Posture& after);
+
+/// The damping state of one domain, persisted with its state.
+struct TrackerState {
+  std::optional<Posture> committed;  // the posture that counts; unset before the first check
+  std::optional<Posture> candidate;  // a different posture seen, awaiting confirmation
+  int seen = 0;                      // consecutive checks that saw the candidate
+};
+nlohmann::json TrackerToJson(const TrackerState& state);
+TrackerState TrackerFromJson(const nlohmann::json& json);
+
+struct Observation {
+  bool changed = false;  // a change was committed: emit an event
+  bool pending = false;  // a candidate awaits confirmation: re-check soon
+  Posture before;        // set when changed
+  Posture after;         // set when changed
+};
+
+/// Feeds one check's posture to the damping state machine. The first posture is a baseline
+/// (no event). A different posture counts once seen on `confirmations` consecutive checks,
+/// except a policy that disappears, which counts at once.
+Observation Observe(TrackerState& state, const Posture& now, int confirmations);
+
+}  // namespace mtasts::agent::webhooks

@@ -1,0 +1,179 @@
+#pragma once
+// Shared by the integration tests that run the real daemon inside the test world.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+extern char** environ;
+
+namespace mtasts::world {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+inline std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+inline std::string PercentEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '.' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+inline std::string Capture(const std::string& command, int* status = nullptr) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  int raw = pclose(pipe);
+  if (status != nullptr) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return out;
+}
+
+/// The metric value of the series whose line starts with `series` (name and labels), or -1.
+inline double Value(const std::string& metrics, const std::string& series) {
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+class Daemon {
+ public:
+  Daemon(fs::path dir, int port) : dir_(std::move(dir)), port_(port) {}
+  ~Daemon() { Kill(); }
+
+  void Start() {
+    std::vector<std::string> args = {
+        MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
+        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=debug"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const std::string log = (dir_ / "daemon.log").string();
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ASSERT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+
+  /// SIGTERM and wait; the exit status, or -1 when it had to be killed after `limit`.
+  int Stop(std::chrono::seconds limit = std::chrono::seconds(10)) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    return Wait(limit);
+  }
+
+  /// Waits for the process to exit by itself; its exit status, or -1 (killed after `limit`).
+  int Wait(std::chrono::seconds limit) {
+    if (pid_ <= 0) return -1;
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    Kill();
+    return -1;
+  }
+
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = 0;
+    }
+  }
+  void Signal(int signal) const { kill(pid_, signal); }
+
+  httplib::Result Get(const std::string& path, const httplib::Headers& headers = {}) const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(15, 0);
+    return client.Get(path, headers);
+  }
+
+  bool WaitReady(std::chrono::seconds limit = std::chrono::seconds(30)) const {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      auto res = Get("/-/ready");
+      if (res && res->status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  std::string Log() const {
+    std::ifstream in(dir_ / "daemon.log");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  fs::path dir_;
+  int port_;
+  pid_t pid_ = 0;
+};
+
+inline std::string NetworkSection() {
+  return "network:\n  dns_servers: [\"" + Env("MTASTS_WORLD_DNS") +
+         "\"]\n  ca_file: " + Env("MTASTS_WORLD_CA") + "\n  ssrf_allow_cidrs: [\"" +
+         Env("MTASTS_WORLD_ALLOW_CIDR") + "\"]\n  check_timeout: 3s\n";
+}
+
+inline std::string ConfigText(const fs::path& dir, const std::vector<std::string>& domains,
+                              const std::string& extra = "") {
+  std::string text = "state_dir: " + (dir / "state").string() + "\n" + NetworkSection() +
+                     "schedule:\n  min_interval: 5m\n  max_interval: 24h\n  dns_interval: 1h\n" +
+                     extra + "domains:\n";
+  for (const auto& d : domains) text += "  - " + d + "\n";
+  return text;
+}
+
+inline void WriteFile(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+}  // namespace mtasts::world

@@ -1,0 +1,181 @@
+#include <gtest/gtest.h>
+
+#include "agent/webhooks/message.h"
+#include "agent/webhooks/posture.h"
+
+namespace mtasts::agent::webhooks {
+namespace {
+
+Posture Enforced() {
+  Posture p;
+  p.enforced = true;
+  p.mode = "enforce";
+  p.sts_id = "id1";
+  p.mx = {"mx.example.com"};
+  p.max_age = 604800;
+  p.sts_record_present = p.policy_present = p.tls_rpt_present = true;
+  return p;
+}
+
+Posture Testing() {
+  Posture p = Enforced();
+  p.enforced = false;
+  p.mode = "testing";
+  p.issues = {{"mode_testing", "medium"}};
+  return p;
+}
+
+Posture Gone() {
+  Posture p = Enforced();
+  p.enforced = false;
+  p.mode = "absent";
+  p.mx.clear();
+  p.max_age.reset();
+  p.policy_present = false;
+  p.issues = {{"policy_missing", "high"}};
+  return p;
+}
+
+TEST(WebhookTracker, DampsFlapsAndConfirmsChanges) {
+  struct Step {
+    Posture seen;
+    bool changed;
+    bool pending;
+  };
+  struct Case {
+    const char* name;
+    int confirmations;
+    std::vector<Step> steps;
+  } cases[] = {
+      {"baseline then stable", 2, {{Enforced(), false, false}, {Enforced(), false, false}}},
+      {"single flap",
+       2,
+       {{Enforced(), false, false}, {Testing(), false, true}, {Enforced(), false, false}}},
+      {"confirmed after two",
+       2,
+       {{Enforced(), false, false},
+        {Testing(), false, true},
+        {Testing(), true, false},
+        {Testing(), false, false}}},
+      {"confirmations 1", 1, {{Enforced(), false, false}, {Testing(), true, false}}},
+      {"confirmations 3",
+       3,
+       {{Enforced(), false, false},
+        {Testing(), false, true},
+        {Testing(), false, true},
+        {Testing(), true, false}}},
+      {"policy gone at once", 3, {{Enforced(), false, false}, {Gone(), true, false}}},
+      {"candidate switches",
+       2,
+       {{Enforced(), false, false}, {Testing(), false, true}, {Gone(), true, false}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TrackerState state;
+    for (std::size_t i = 0; i < c.steps.size(); ++i) {
+      SCOPED_TRACE(i);
+      Observation o = Observe(state, c.steps[i].seen, c.confirmations);
+      EXPECT_EQ(o.changed, c.steps[i].changed);
+      EXPECT_EQ(o.pending, c.steps[i].pending);
+      if (o.changed) {
+        EXPECT_EQ(o.after, c.steps[i].seen);
+      }
+    }
+  }
+}
+
+TEST(WebhookTracker, StateRoundTripsThroughJson) {
+  TrackerState state;
+  Observe(state, Enforced(), 2);
+  Observe(state, Testing(), 2);
+  TrackerState back = TrackerFromJson(TrackerToJson(state));
+  EXPECT_EQ(back.committed, state.committed);
+  EXPECT_EQ(back.candidate, state.candidate);
+  EXPECT_EQ(back.seen, 1);
+}
+
+TEST(WebhookPosture, DowngradesAndDiffs) {
+  EXPECT_TRUE(IsDowngrade(Enforced(), Testing()));
+  EXPECT_TRUE(IsDowngrade(Enforced(), Gone()));
+  EXPECT_FALSE(IsDowngrade(Testing(), Enforced()));
+  Posture new_high = Enforced();
+  new_high.issues = {{"mx_missing", "high"}};
+  EXPECT_TRUE(IsDowngrade(Enforced(), new_high));
+  Posture new_low = Enforced();
+  new_low.issues = {{"tls_rpt_missing", "low"}};
+  EXPECT_FALSE(IsDowngrade(Enforced(), new_low));
+
+  auto changes = Diff(Enforced(), Testing());
+  ASSERT_EQ(changes.size(), 3U);
+  EXPECT_EQ(changes[0].field, "enforced");
+  EXPECT_EQ(changes[1].field, "mode");
+  EXPECT_EQ(changes[1].from, "enforce");
+  EXPECT_EQ(changes[1].to, "testing");
+  EXPECT_EQ(changes[2].field, "issues");
+  EXPECT_EQ(changes[2].to, nlohmann::json({"mode_testing"}));
+  EXPECT_TRUE(Diff(Enforced(), Enforced()).empty());
+}
+
+TEST(WebhookPosture, EventIdsAreDeterministic) {
+  EXPECT_EQ(EventId("a.example", Enforced(), Testing()),
+            EventId("a.example", Enforced(), Testing()));
+  EXPECT_NE(EventId("a.example", Enforced(), Testing()),
+            EventId("b.example", Enforced(), Testing()));
+  EXPECT_NE(EventId("a.example", Enforced(), Testing()),
+            EventId("a.example", Testing(), Enforced()));
+  EXPECT_EQ(EventId("a.example", Enforced(), Testing()).rfind("evt_", 0), 0U);
+}
+
+TEST(WebhookMessage, HmacKnownAnswer) {
+  // RFC 4231 §4.3, test case 2.
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(WebhookMessage, SignedDeliveryHeaders) {
+  PendingEvent event{"f.json", "evt_1", R"({"id":"evt_1","domain":"a.example","changes":[]})"};
+  Delivery d = RenderDelivery(event, "json", std::string("k"), 1700000000, {{"X-Extra", "1"}});
+  EXPECT_EQ(d.body, event.payload);
+  auto header = [&](const std::string& name) {
+    for (const auto& [n, v] : d.headers) {
+      if (n == name) return v;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(header("X-Extra"), "1");
+  EXPECT_EQ(header("X-MTA-STS-Event-Id"), "evt_1");
+  EXPECT_EQ(header("webhook-id"), "evt_1");
+  EXPECT_EQ(header("webhook-timestamp"), "1700000000");
+  EXPECT_EQ(header("X-MTA-STS-Signature"),
+            "t=1700000000,v1=" + HmacSha256Hex("k", "1700000000." + event.payload));
+  EXPECT_EQ(header("webhook-signature"),
+            "v1," + HmacSha256Base64("k", "evt_1.1700000000." + event.payload));
+  // A whsec_ secret signs Standard Webhooks with its base64-decoded key ("key" is a2V5).
+  Delivery w = RenderDelivery(event, "json", std::string("whsec_a2V5"), 1, {});
+  for (const auto& [n, v] : w.headers) {
+    if (n == "webhook-signature") {
+      EXPECT_EQ(v, "v1," + HmacSha256Base64("key", "evt_1.1." + event.payload));
+    }
+  }
+  // Unsigned without a secret.
+  Delivery u = RenderDelivery(event, "json", std::nullopt, 1, {});
+  for (const auto& [n, v] : u.headers) EXPECT_NE(n, "X-MTA-STS-Signature");
+}
+
+TEST(WebhookMessage, SlackTextIsReadable) {
+  Event e;
+  e.id = "evt_2";
+  e.domain = "a.example";
+  e.previous = Enforced();
+  e.current = Testing();
+  e.changes = Diff(e.previous, e.current);
+  e.downgrade = true;
+  PendingEvent pending{"f", e.id, EventToJson(e).dump()};
+  auto body = nlohmann::json::parse(RenderDelivery(pending, "slack", std::nullopt, 1, {}).body);
+  const std::string text = body["text"];
+  EXPECT_NE(text.find("MTA-STS downgrade for a.example"), std::string::npos) << text;
+  EXPECT_NE(text.find("mode: enforce → testing"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace mtasts::agent::webhooks
