@@ -182,7 +182,7 @@ void App::Emit(const std::string& domain, const webhooks::Observation& observati
   event.current = observation.after;
   event.changes = webhooks::Diff(observation.before, observation.after);
   event.downgrade = webhooks::IsDowngrade(observation.before, observation.after);
-  event.id = webhooks::EventId(domain, observation.before, observation.after);
+  event.id = webhooks::EventId(domain, observation.sequence, observation.before, observation.after);
   const std::string payload = webhooks::EventToJson(event).dump();
 
   std::lock_guard lock(webhooks_mutex_);
@@ -245,7 +245,11 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
     }
   }
   if (!watched) return;  // removed by a reload meanwhile
-  const webhooks::Observation observation = webhooks::Observe(tracker, posture, confirmations);
+  // A check whose lookups went unanswered says nothing about the posture: a DNS outage must not
+  // look like a vanished policy.
+  const webhooks::Observation observation = shared->check_complete
+                                                ? webhooks::Observe(tracker, posture, confirmations)
+                                                : webhooks::Observation{};
   if (observation.changed) Emit(domain, observation);
   store_.UpdateDomain(domain, [&](DomainState& state) {
     if (observation.changed) ++state.posture_changes;

@@ -106,16 +106,19 @@ bool IsDowngrade(const Posture& before, const Posture& after) {
   return false;
 }
 
-std::string EventId(const std::string& domain, const Posture& before, const Posture& after) {
+std::string EventId(const std::string& domain, std::uint64_t sequence, const Posture& before,
+                    const Posture& after) {
   const std::string hex =
-      Sha256Hex(domain + "\n" + PostureToJson(before).dump() + "\n" + PostureToJson(after).dump());
+      Sha256Hex(domain + "\n" + std::to_string(sequence) + "\n" + PostureToJson(before).dump() +
+                "\n" + PostureToJson(after).dump());
   return "evt_" + hex.substr(0, 32);
 }
 
 json TrackerToJson(const TrackerState& state) {
   return {{"committed", state.committed ? PostureToJson(*state.committed) : json(nullptr)},
           {"candidate", state.candidate ? PostureToJson(*state.candidate) : json(nullptr)},
-          {"seen", state.seen}};
+          {"seen", state.seen},
+          {"sequence", state.sequence}};
 }
 
 TrackerState TrackerFromJson(const json& in) {
@@ -130,6 +133,7 @@ TrackerState TrackerFromJson(const json& in) {
     if (p) state.candidate = p.value();
   }
   state.seen = in.value("seen", 0);
+  state.sequence = in.value("sequence", std::uint64_t{0});
   return state;
 }
 
@@ -152,11 +156,14 @@ Observation Observe(TrackerState& state, const Posture& now, int confirmations) 
     state.candidate = now;
     state.seen = 1;
   }
-  const bool policy_disappeared = state.committed->policy_present && !now.policy_present;
+  const bool policy_disappeared =
+      state.committed->policy_present && !now.policy_present &&
+      (now.issues.count("policy_missing") > 0 || now.issues.count("sts_record_missing") > 0);
   if (state.seen >= std::max(1, confirmations) || policy_disappeared) {
     out.changed = true;
     out.before = *state.committed;
     out.after = now;
+    out.sequence = ++state.sequence;
     state.committed = now;
     state.candidate.reset();
     state.seen = 0;

@@ -36,6 +36,12 @@ Posture Gone() {
   return p;
 }
 
+Posture Unreachable() {  // the policy host timed out: not a definite absence
+  Posture p = Gone();
+  p.issues = {{"policy_fetch_failed", "high"}};
+  return p;
+}
+
 TEST(WebhookTracker, DampsFlapsAndConfirmsChanges) {
   struct Step {
     Posture seen;
@@ -68,6 +74,9 @@ TEST(WebhookTracker, DampsFlapsAndConfirmsChanges) {
       {"candidate switches",
        2,
        {{Enforced(), false, false}, {Testing(), false, true}, {Gone(), true, false}}},
+      {"unreachable policy is damped",
+       2,
+       {{Enforced(), false, false}, {Unreachable(), false, true}, {Enforced(), false, false}}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -117,13 +126,23 @@ TEST(WebhookPosture, DowngradesAndDiffs) {
 }
 
 TEST(WebhookPosture, EventIdsAreDeterministic) {
-  EXPECT_EQ(EventId("a.example", Enforced(), Testing()),
-            EventId("a.example", Enforced(), Testing()));
-  EXPECT_NE(EventId("a.example", Enforced(), Testing()),
-            EventId("b.example", Enforced(), Testing()));
-  EXPECT_NE(EventId("a.example", Enforced(), Testing()),
-            EventId("a.example", Testing(), Enforced()));
-  EXPECT_EQ(EventId("a.example", Enforced(), Testing()).rfind("evt_", 0), 0U);
+  const auto id = [](const char* domain, std::uint64_t seq, const Posture& a, const Posture& b) {
+    return EventId(domain, seq, a, b);
+  };
+  EXPECT_EQ(id("a.example", 1, Enforced(), Testing()), id("a.example", 1, Enforced(), Testing()));
+  EXPECT_NE(id("a.example", 1, Enforced(), Testing()), id("b.example", 1, Enforced(), Testing()));
+  EXPECT_NE(id("a.example", 1, Enforced(), Testing()), id("a.example", 1, Testing(), Enforced()));
+  // The same transition again later is a new event, not a duplicate.
+  EXPECT_NE(id("a.example", 1, Enforced(), Testing()), id("a.example", 3, Enforced(), Testing()));
+  EXPECT_EQ(id("a.example", 1, Enforced(), Testing()).rfind("evt_", 0), 0U);
+}
+
+TEST(WebhookTracker, SequenceNumbersCommittedChanges) {
+  TrackerState state;
+  Observe(state, Enforced(), 1);
+  EXPECT_EQ(Observe(state, Testing(), 1).sequence, 1U);
+  EXPECT_EQ(Observe(state, Enforced(), 1).sequence, 2U);
+  EXPECT_EQ(TrackerFromJson(TrackerToJson(state)).sequence, 2U);
 }
 
 TEST(WebhookMessage, HmacKnownAnswer) {
