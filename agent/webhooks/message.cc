@@ -43,10 +43,27 @@ std::optional<std::string> Unbase64(std::string_view text) {
   return out;
 }
 
+/// Slack treats &, < and > as control characters in message text.
+std::string SlackEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string Describe(const json& value) {
   if (value.is_null()) return "none";
-  if (value.is_string()) return value.get<std::string>();
-  return value.dump();
+  if (value.is_string()) return SlackEscape(value.get<std::string>());
+  return SlackEscape(value.dump());
 }
 
 }  // namespace
@@ -69,10 +86,10 @@ json EventToJson(const Event& event) {
 json SlackMessage(const json& event) {
   std::string text =
       event.value("downgrade", false) ? "MTA-STS downgrade for " : "MTA-STS change for ";
-  text += event.value("domain", std::string("?")) + ":";
+  text += SlackEscape(event.value("domain", std::string("?"))) + ":";
   for (const auto& change : event.value("changes", json::array())) {
-    text += "\n• " + change.value("field", std::string()) + ": " + Describe(change["from"]) +
-            " → " + Describe(change["to"]);
+    text += "\n• " + SlackEscape(change.value("field", std::string())) + ": " +
+            Describe(change["from"]) + " → " + Describe(change["to"]);
   }
   text += "\n(" + event.value("occurred_at", std::string()) + ", event " +
           event.value("id", std::string()) + ")";

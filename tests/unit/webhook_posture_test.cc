@@ -181,6 +181,21 @@ TEST(WebhookMessage, SignedDeliveryHeaders) {
   for (const auto& [n, v] : u.headers) EXPECT_NE(n, "X-MTA-STS-Signature");
 }
 
+TEST(WebhookMessage, StandardWebhooksReferenceExample) {
+  // The example of the Standard Webhooks specification (as svix publishes it).
+  PendingEvent event{"f", "msg_p5jXN8AQM9LWM0D4loKWxJek", R"({"test": 2432232314})"};
+  Delivery d = RenderDelivery(event, "json", std::string("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+                              1614265330, {});
+  bool found = false;
+  for (const auto& [n, v] : d.headers) {
+    if (n == "webhook-signature") {
+      found = true;
+      EXPECT_EQ(v, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST(WebhookMessage, SlackTextIsReadable) {
   Event e;
   e.id = "evt_2";
