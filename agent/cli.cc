@@ -242,16 +242,25 @@ std::vector<DomainReport> CheckAll(const DomainChecker& checker,
   return reports;
 }
 
-int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
-  if (names.empty()) throw UsageError("check needs at least one DOMAIN");
+/// Validates the names and builds the checker; nothing when either fails (already reported).
+std::optional<std::vector<DomainReport>> RunChecks(const CommandLine& cl,
+                                                   const std::vector<std::string>& names,
+                                                   bool policy_only) {
   auto domains = NormalizeAll(names);
-  if (!domains) return kExitUsage;
+  if (!domains) return std::nullopt;
   auto checker = MakeChecker(cl.network);
   if (!checker) {
     std::cerr << "mta-sts-exporter: " << checker.error().message << "\n";
-    return kExitUsage;
+    return std::nullopt;
   }
-  auto reports = CheckAll(*checker.value(), *domains, false);
+  return CheckAll(*checker.value(), *domains, policy_only);
+}
+
+int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
+  if (names.empty()) throw UsageError("check needs at least one DOMAIN");
+  auto checked = RunChecks(cl, names, false);
+  if (!checked) return kExitUsage;
+  const std::vector<DomainReport>& reports = *checked;
   int status = kExitOk;
   for (const auto& report : reports) {
     if (!report.enforced || HasCriticalOrHigh(report)) status = kExitFindings;
@@ -276,14 +285,9 @@ int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
 
 int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   if (names.size() != 1) throw UsageError("policy needs exactly one DOMAIN");
-  auto domains = NormalizeAll(names);
-  if (!domains) return kExitUsage;
-  auto checker = MakeChecker(cl.network);
-  if (!checker) {
-    std::cerr << "mta-sts-exporter: " << checker.error().message << "\n";
-    return kExitUsage;
-  }
-  DomainReport report = CheckAll(*checker.value(), *domains, true).front();
+  auto checked = RunChecks(cl, names, true);
+  if (!checked) return kExitUsage;
+  const DomainReport& report = checked->front();
   if (cl.json) {
     std::cout << PolicyToJson(report).dump(2) << "\n";
   } else {
