@@ -2,9 +2,12 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <systemd/sd-daemon.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <ctime>
 #include <iostream>
 #include <set>
 
@@ -30,6 +33,24 @@ std::string IssueList(const DomainReport& report) {
   for (const auto& issue : report.issues)
     out += (out.empty() ? "" : ",") + std::string(IssueCodeName(issue.code));
   return out.empty() ? "-" : out;
+}
+
+// systemd's notify protocol (sd_notify(3)): a no-op unless NOTIFY_SOCKET is set, so running the
+// daemon outside systemd (and in the tests) is unaffected.
+void Notify(const std::string& state) {
+  (void)sd_notify(0, state.c_str());
+}
+
+std::string MonotonicUsec() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000U +
+                        static_cast<std::uint64_t>(ts.tv_nsec) / 1000U);
+}
+
+std::string StatusLine(std::size_t domains, int port) {
+  return "STATUS=watching " + std::to_string(domains) + " domain" + (domains == 1 ? "" : "s") +
+         ", listening on port " + std::to_string(port);
 }
 
 }  // namespace
@@ -384,15 +405,43 @@ int App::Run() {
        {"config", flags_.config_file},
        {"domains", std::to_string(config.value().domains.size())}});
 
+  Notify("READY=1\n" + StatusLine(config.value().domains.size(), http_->port()));
+
+  // With WatchdogSec= set, systemd expects WATCHDOG=1 at least every interval: this loop pings
+  // every half of it, waking from sigtimedwait when no signal came meanwhile.
+  std::uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+  timespec ping_every{};
+  if (watchdog_usec > 0) {
+    const std::uint64_t half = std::max<std::uint64_t>(watchdog_usec / 2, 1);
+    ping_every.tv_sec = static_cast<time_t>(half / 1000000U);
+    ping_every.tv_nsec = static_cast<long>(half % 1000000U) * 1000L;
+    Notify("WATCHDOG=1");
+  }
+
   for (;;) {
-    int signal = 0;
-    if (sigwait(&signals, &signal) != 0) continue;
+    const int signal = watchdog_usec > 0 ? sigtimedwait(&signals, nullptr, &ping_every)
+                                         : sigwaitinfo(&signals, nullptr);
+    if (signal < 0) {
+      if (errno == EAGAIN) Notify("WATCHDOG=1");  // the interval passed without a signal
+      continue;
+    }
     if (signal == SIGHUP) {
       Log(LogLevel::kInfo, "SIGHUP: reloading the config");
-      (void)Reload();
+      Notify("RELOADING=1\nMONOTONIC_USEC=" + MonotonicUsec() + "\nSTATUS=reloading the config");
+      const bool reloaded = Reload().has_value();
+      std::size_t domains = 0;
+      {
+        std::lock_guard lock(reload_mutex_);
+        if (config_) domains = config_->domains.size();
+      }
+      Notify("READY=1\n" + StatusLine(domains, http_->port()) +
+             (reloaded ? "" : "; the last reload failed, the previous config runs"));
+      if (watchdog_usec > 0) Notify("WATCHDOG=1");
       continue;
     }
     Log(LogLevel::kInfo, "shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    Notify("STOPPING=1\nSTATUS=shutting down: finishing the checks in flight");
     break;
   }
   http_->Stop();
