@@ -13,7 +13,7 @@ build_packages=(
 # The test world: a real DNS server, a real HTTPS server, a CA made with openssl, network
 # namespaces (iproute2, util-linux's unshare) and a DNS client for diagnostics; prometheus ships
 # promtool, which lints the golden metrics exposition.
-test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl prometheus)
+test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi
