@@ -255,17 +255,9 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
   }
   // Judge the change on a copy: the events go to the outbox before the posture is committed,
   // so a crash in between re-detects the change (same event id) instead of losing it.
-  webhooks::TrackerState tracker;
-  bool watched = false;
-  {
-    auto snapshot = store_.Get();
-    auto it = snapshot->domains.find(domain);
-    if (it != snapshot->domains.end()) {
-      tracker = it->second.tracker;
-      watched = true;
-    }
-  }
-  if (!watched) return;  // removed by a reload meanwhile
+  const std::optional<DomainState> current = store_.GetDomain(domain);
+  if (!current) return;  // removed by a reload meanwhile
+  webhooks::TrackerState tracker = current->tracker;
   // A check whose lookups went unanswered says nothing about the posture: a DNS outage must not
   // look like a vanished policy.
   const webhooks::Observation observation = shared->check_complete

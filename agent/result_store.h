@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,15 @@ class ResultStore {
     std::lock_guard lock(mutex_);
     if (!current_) current_ = std::make_shared<const Snapshot>(state_);
     return current_;
+  }
+
+  /// One domain's state (a copy), without building a whole snapshot: what a check's result
+  /// needs, O(log N) however many domains are watched.
+  std::optional<DomainState> GetDomain(const std::string& domain) const {
+    std::lock_guard lock(mutex_);
+    auto it = state_.domains.find(domain);
+    if (it == state_.domains.end()) return std::nullopt;
+    return it->second;
   }
 
   /// Applies `change` to the whole state (reloads, restores: rare).
