@@ -83,6 +83,47 @@ std::optional<std::string> TxtExtValueProblem(std::string_view name, std::string
   return std::nullopt;
 }
 
+Result<std::vector<std::string_view>> SplitTxtFields(std::string_view rest,
+                                                     std::string_view version,
+                                                     std::string_view required,
+                                                     std::string_view section) {
+  const std::string quoted = "\"" + std::string(version) + "\"";
+  const std::string nothing_follows =
+      "no field follows " + quoted + "; " + std::string(required) + " is required";
+  if (!rest.empty() && !IsWsp(rest.front()) && rest.front() != ';') {
+    return Error{quoted + R"( must be followed by ";", not )" + DescribeChar(rest.front())};
+  }
+  std::size_t semicolon = rest.find(';');
+  if (semicolon == std::string_view::npos) {
+    if (TrimWsp(rest).empty()) return Error{nothing_follows};
+    return Error{quoted + R"( must be followed by ";")"};
+  }
+  if (!TrimWsp(rest.substr(0, semicolon)).empty()) {
+    return Error{quoted + R"( must be followed by ";")"};
+  }
+  std::vector<std::string_view> fields;
+  rest.remove_prefix(semicolon + 1);
+  while (true) {
+    semicolon = rest.find(';');
+    if (semicolon == std::string_view::npos) {
+      if (TrimWsp(rest).empty()) break;  // the optional trailing delimiter
+      if (IsWsp(rest.back())) {
+        return Error{"whitespace after the last field is allowed only before a \";\""};
+      }
+      fields.push_back(TrimWsp(rest));
+      break;
+    }
+    std::string_view field = TrimWsp(rest.substr(0, semicolon));
+    if (field.empty()) {
+      return Error{"empty field between two \";\" (" + std::string(section) + ")"};
+    }
+    fields.push_back(field);
+    rest.remove_prefix(semicolon + 1);
+  }
+  if (fields.empty()) return Error{nothing_follows};
+  return fields;
+}
+
 bool BeginsWithVersion(std::string_view txt, std::string_view version) {
   if (txt.substr(0, version.size()) != version) return false;
   return txt.size() == version.size() || IsWsp(txt[version.size()]) || txt[version.size()] == ';';

@@ -50,6 +50,17 @@ std::optional<std::string> TxtExtNameProblem(std::string_view name, std::size_t 
 std::optional<std::string> TxtExtValueProblem(std::string_view name, std::string_view value,
                                               std::size_t max_quoted);
 
+/// Splits what follows the version field of a TXT record into its fields (RFC 8461 §3.1 and
+/// RFC 8460 §3 share the shape): `version 1*(*WSP ";" *WSP field) [*WSP ";" *WSP]`. No field can
+/// hold a raw ";", so the text splits at every ";": the piece before the first must be
+/// whitespace, each later piece is one field with the delimiters' whitespace around it, and a
+/// last piece of only whitespace is the optional trailing delimiter. `required` names the field
+/// that must follow ("an id field"), `section` the rule for messages ("RFC 8461 §3.1").
+Result<std::vector<std::string_view>> SplitTxtFields(std::string_view after_version,
+                                                     std::string_view version,
+                                                     std::string_view required,
+                                                     std::string_view section);
+
 /// True when `txt` begins with the version field `version` (followed by the end, WSP or ";"),
 /// so "v=STSv10" does not begin with "v=STSv1".
 bool BeginsWithVersion(std::string_view txt, std::string_view version);

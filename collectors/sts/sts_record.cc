@@ -23,7 +23,6 @@ using grammar::IsWsp;
 std::string Quote(std::string_view text) {
   return grammar::Quote(text, kMaxQuoted);
 }
-using grammar::TrimWsp;
 
 std::optional<std::string> ExtNameProblem(std::string_view name) {
   return grammar::TxtExtNameProblem(name, kMaxQuoted);
@@ -62,45 +61,10 @@ Result<StsRecord> ParseStsRecord(std::string_view text) {
     }
     return Error{"the record does not begin with \"v=STSv1\""};
   }
-  std::string_view rest = text.substr(kVersion.size());
-  if (rest.empty()) return Error{"no field follows \"v=STSv1\"; an id field is required"};
-  if (!IsWsp(rest.front()) && rest.front() != ';') {
-    return Error{R"("v=STSv1" must be followed by ";", not )" + DescribeChar(rest.front())};
-  }
-
-  // sts-text-record = sts-version 1*(sts-field-delim sts-field) [sts-field-delim], with
-  // sts-field-delim = *WSP ";" *WSP. No field can hold ";", so the record splits at every ";":
-  // the piece before the first ";" must be whitespace, each later piece is one field with the
-  // delimiters' whitespace around it, and a last piece of only whitespace is the optional
-  // trailing delimiter.
-  std::size_t semicolon = rest.find(';');
-  if (semicolon == std::string_view::npos) {
-    if (TrimWsp(rest).empty()) {
-      return Error{"no field follows \"v=STSv1\"; an id field is required"};
-    }
-    return Error{R"("v=STSv1" must be followed by ";")"};
-  }
-  if (!TrimWsp(rest.substr(0, semicolon)).empty()) {
-    return Error{R"("v=STSv1" must be followed by ";")"};
-  }
-  std::vector<std::string_view> fields;
-  rest.remove_prefix(semicolon + 1);
-  while (true) {
-    semicolon = rest.find(';');
-    if (semicolon == std::string_view::npos) {
-      if (TrimWsp(rest).empty()) break;  // the optional trailing sts-field-delim
-      if (IsWsp(rest.back())) {
-        return Error{"whitespace after the last field is allowed only before a \";\""};
-      }
-      fields.push_back(TrimWsp(rest));
-      break;
-    }
-    std::string_view field = TrimWsp(rest.substr(0, semicolon));
-    if (field.empty()) return Error{"empty field between two \";\" (RFC 8461 §3.1)"};
-    fields.push_back(field);
-    rest.remove_prefix(semicolon + 1);
-  }
-  if (fields.empty()) return Error{"no field follows \"v=STSv1\"; an id field is required"};
+  auto split = grammar::SplitTxtFields(text.substr(kVersion.size()), kVersion, "an id field",
+                                       "RFC 8461 §3.1");
+  if (!split) return split.error();
+  const std::vector<std::string_view>& fields = split.value();
 
   StsRecord record;
   std::optional<std::string> first_bad_id;  // an "id=" field that is not a valid sts-id

@@ -215,42 +215,10 @@ Result<TlsRptRecord> ParseTlsRptRecord(std::string_view text) {
     }
     return Error{"the record does not begin with \"v=TLSRPTv1\""};
   }
-  std::string_view rest = text.substr(kVersion.size());
-  if (!rest.empty() && !IsWsp(rest.front()) && rest.front() != ';') {
-    return Error{R"("v=TLSRPTv1" must be followed by ";", not )" + DescribeChar(rest.front())};
-  }
-
-  // tlsrpt-record = tlsrpt-version 1*(field-delim tlsrpt-field) [field-delim], with
-  // field-delim = *WSP ";" *WSP. No field can hold a raw ";" (URIs must encode it), so the record
-  // splits at every ";" exactly as an RFC 8461 §3.1 record does.
-  std::size_t semicolon = rest.find(';');
-  if (semicolon == std::string_view::npos) {
-    if (TrimWsp(rest).empty()) {
-      return Error{"no field follows \"v=TLSRPTv1\"; a rua field is required"};
-    }
-    return Error{R"("v=TLSRPTv1" must be followed by ";")"};
-  }
-  if (!TrimWsp(rest.substr(0, semicolon)).empty()) {
-    return Error{R"("v=TLSRPTv1" must be followed by ";")"};
-  }
-  std::vector<std::string_view> fields;
-  rest.remove_prefix(semicolon + 1);
-  while (true) {
-    semicolon = rest.find(';');
-    if (semicolon == std::string_view::npos) {
-      if (TrimWsp(rest).empty()) break;  // the optional trailing field-delim
-      if (IsWsp(rest.back())) {
-        return Error{"whitespace after the last field is allowed only before a \";\""};
-      }
-      fields.push_back(TrimWsp(rest));
-      break;
-    }
-    std::string_view field = TrimWsp(rest.substr(0, semicolon));
-    if (field.empty()) return Error{"empty field between two \";\" (RFC 8460 §3)"};
-    fields.push_back(field);
-    rest.remove_prefix(semicolon + 1);
-  }
-  if (fields.empty()) return Error{"no field follows \"v=TLSRPTv1\"; a rua field is required"};
+  auto split =
+      grammar::SplitTxtFields(text.substr(kVersion.size()), kVersion, "a rua field", "RFC 8460 §3");
+  if (!split) return split.error();
+  const std::vector<std::string_view>& fields = split.value();
 
   TlsRptRecord record;
   bool have_rua = false;
