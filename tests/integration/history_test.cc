@@ -96,6 +96,10 @@ TEST_F(HistoryTest, APolicyRewrittenWithoutANewIdIsFlaggedUntilTheIdChanges) {
   const double first_seen = Metric(kFirstSeen);
   EXPECT_GT(first_seen, 1.7e9) << Metrics();
   EXPECT_EQ(Metric(kStale), -1);
+  // /v1/meta names the history-aware codes.
+  auto meta = daemon_->Get("/v1/meta");
+  ASSERT_TRUE(meta);
+  EXPECT_NE(meta->body.find("policy_changed_without_id_change"), std::string::npos) << meta->body;
 
   // Same id, new content (max_age a day): senders with the week-long cache never refetch it.
   std::string changed = kPolicy;
