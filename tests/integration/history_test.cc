@@ -1,7 +1,8 @@
 // The daemon's memory against the test world: a policy rewritten without a new TXT id, a mode
 // downgrade under a new id and a needless id bump, each seen by the scheduled re-checks in
-// /metrics and in the state file, and kept across a restart. The policy file is rewritten in
-// place (nginx serves it from disk); the TXT record is swapped with set-txt.sh.
+// /metrics and in the state file, kept across a restart, and a downgrade window that ends on
+// time (running, or while the daemon is down). The policy file is rewritten in place (nginx
+// serves it from disk); the TXT record is swapped with set-txt.sh.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -175,6 +176,61 @@ TEST_F(HistoryTest, ADowngradeUnderANewIdIsFlaggedAndANeedlessBumpNoted) {
       << Metrics();
   EXPECT_EQ(Metric(kDowngraded), 1) << "the downgrade window is still open";
   EXPECT_EQ(Metric(kStale), -1);
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+TEST_F(HistoryTest, ADowngradeWindowEndsOnTimeWhetherTheDaemonRunsOrNot) {
+  // The enforce policy lives 5 s in caches; the testing one an hour, so the next planned check
+  // is far off and only the end of the downgrade window brings the re-check that clears it.
+  WriteFile(dir_ / "config.yaml",
+            "state_dir: " + (dir_ / "state").string() + "\n" + NetworkSection() +
+                "schedule:\n  min_interval: 1s\n  max_interval: 1h\n  dns_interval: 1s\n"
+                "domains:\n  - " +
+                kDomain + "\n");
+  std::string enforce = kPolicy;
+  enforce.replace(enforce.find("604800"), 6, "5");
+  WriteFile(policy_file_, enforce);
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady());
+  std::string testing = kPolicy;
+  testing.replace(testing.find("enforce\n"), 7, "testing");
+  testing.replace(testing.find("604800"), 6, "3600");
+  WriteFile(policy_file_, testing);
+  ASSERT_TRUE(SetTxt(kName, {"v=STSv1; id=20260101T000001;"}));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(kDowngraded) == 1; }, std::chrono::seconds(20)))
+      << Metrics();
+  // Down before the window ends, up after it: served from the state, then re-judged at once.
+  EXPECT_EQ(daemon_->Stop(), 0);
+  ASSERT_TRUE(
+      WaitUntil([&] { return HasCode(Saved(), "mode_downgraded"); }, std::chrono::seconds(1)));
+  const auto until = Saved()["history"]["downgraded_until_ms"].get<std::int64_t>();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::max<std::int64_t>(until - now_ms, 0)) +
+                              std::chrono::milliseconds(500));
+  daemon_->Start();
+  ASSERT_TRUE(WaitUntil([&] { return Metric(kLastCheck) > 0; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(kDowngraded) == -1; }, std::chrono::seconds(15)))
+      << Metrics();
+  EXPECT_EQ(Metric(Issue("mode_testing", "medium")), 1);
+
+  // The same while running: enforce again (a new id, found by the id re-read), then testing;
+  // the window's end, not the planned check an hour later, clears it.
+  WriteFile(policy_file_, enforce);
+  ASSERT_TRUE(SetTxt(kName, {"v=STSv1; id=20260101T000002;"}));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(Issue("mode_testing", "medium")) == -1; },
+                        std::chrono::seconds(20)));
+  WriteFile(policy_file_, testing);
+  ASSERT_TRUE(SetTxt(kName, {"v=STSv1; id=20260101T000003;"}));
+  ASSERT_TRUE(WaitUntil([&] { return Metric(kDowngraded) == 1; }, std::chrono::seconds(20)))
+      << Metrics();
+  ASSERT_TRUE(WaitUntil([&] { return Metric(kDowngraded) == -1; }, std::chrono::seconds(15)))
+      << Metrics();
+  EXPECT_GT(
+      Metric(R"(mta_sts_next_check_timestamp_seconds{domain="enforce.test"})") - Metric(kLastCheck),
+      600)
+      << "the planned check is far off";
   EXPECT_EQ(daemon_->Stop(), 0);
 }
 
