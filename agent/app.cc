@@ -247,8 +247,6 @@ Result<bool> App::Reload() {
 
 void App::OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms) {
   metrics_.ObserveCheckDuration(report.duration_seconds);
-  // Judge the change on a copy: the events go to the outbox before the posture is committed,
-  // so a crash in between re-detects the change (same event id) instead of losing it.
   const std::optional<DomainState> current = store_.GetDomain(domain);
   if (!current) return;  // removed by a reload meanwhile
   // The history-aware issues join the report first, so the posture (and webhooks) see them.
@@ -266,6 +264,8 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
       min_interval_ms = config_->schedule.min_interval.count();
     }
   }
+  // Judge the change on a copy: the events go to the outbox before the posture is committed,
+  // so a crash in between re-detects the change (same event id) instead of losing it.
   webhooks::TrackerState tracker = current->tracker;
   // A check whose lookups went unanswered says nothing about the posture: a DNS outage must not
   // look like a vanished policy.
