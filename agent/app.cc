@@ -117,6 +117,11 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
     Scheduler::Known k;
     k.next_check_ms = state.next_check_ms;
     if (state.report && state.report->sts_record.valid) k.sts_id = state.report->sts_record.id;
+    // A time-bound history issue the saved report carries is re-judged when it runs out (at
+    // start when that passed while we were down), not at the planned check.
+    const auto expiry =
+        state.report ? NextHistoryExpiry(state.history, state.report->checked_at_ms) : std::nullopt;
+    if (expiry) k.next_check_ms = std::min(k.next_check_ms, *expiry);
     known.emplace(name, k);
   }
   scheduler_->SetSchedule(config.schedule);
@@ -242,6 +247,12 @@ Result<bool> App::Reload() {
 
 void App::OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms) {
   metrics_.ObserveCheckDuration(report.duration_seconds);
+  const std::optional<DomainState> current = store_.GetDomain(domain);
+  if (!current) return;  // removed by a reload meanwhile
+  // The history-aware issues join the report first, so the posture (and webhooks) see them.
+  const std::int64_t now_ms = NowMs();
+  const HistoryJudgement history = JudgeHistory(current->history, report, now_ms);
+  ApplyHistory(history, report);
   auto shared = std::make_shared<const DomainReport>(std::move(report));
   const webhooks::Posture posture = webhooks::PostureFromReport(*shared);
   int confirmations = 2;
@@ -255,8 +266,6 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
   }
   // Judge the change on a copy: the events go to the outbox before the posture is committed,
   // so a crash in between re-detects the change (same event id) instead of losing it.
-  const std::optional<DomainState> current = store_.GetDomain(domain);
-  if (!current) return;  // removed by a reload meanwhile
   webhooks::TrackerState tracker = current->tracker;
   // A check whose lookups went unanswered says nothing about the posture: a DNS outage must not
   // look like a vanished policy.
@@ -267,12 +276,16 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
   store_.UpdateDomain(domain, [&](DomainState& state) {
     if (observation.changed) ++state.posture_changes;
     state.tracker = tracker;
+    state.history = history.after;
     state.report = shared;
     state.next_check_ms = next_check_ms;
   });
   if (observation.pending) {
     // A new posture awaits confirmation: look again soon rather than at the next max_age.
     scheduler_->RecheckAt(domain, NowMs() + min_interval_ms);
+  }
+  if (auto expiry = NextHistoryExpiry(history.after, now_ms)) {
+    scheduler_->RecheckAt(domain, *expiry);  // so a time-bound issue ends on time
   }
   const DomainReport& r = *shared;
   LogFields fields = {

@@ -81,6 +81,12 @@ json Meta() {
       {{"name", "tls_rpt"},
        {"spec", "RFC 8460 §3"},
        {"codes", {"tls_rpt_missing", "tls_rpt_invalid", "dns_error"}}},
+      {{"name", "history"},
+       {"spec", "RFC 8461 §3.1, §5.1"},
+       {"scope", "the daemon's scheduled checks of watched domains (not /v1/check)"},
+       {"codes",
+        {"policy_changed_without_id_change", "policy_id_changed_without_change",
+         "mode_downgraded"}}},
   });
   return {{"note", std::string("mta-sts-exporter ") + kVersion +
                        ": checks run live and server-side; policy hosts on private or special "

@@ -108,6 +108,9 @@ struct SnapshotFamilies {
       Gauge("mta_sts_policy_max_age_seconds", "The max_age of the valid policy, in seconds.");
   MetricFamily policy_info =
       Gauge("mta_sts_policy_info", "Always 1: the STS record id and the policy version.");
+  MetricFamily policy_first_seen = Gauge(
+      "mta_sts_policy_first_seen_timestamp_seconds",
+      "Unix time when the daemon first saw the current policy content (its age: time() - this).");
   MetricFamily check_success =
       Gauge("mta_sts_check_success",
             "1 when the last check ran to the end (every lookup answered, found or not).");
@@ -185,6 +188,10 @@ void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& s
         1);
   }
 
+  if (report.history && report.history->policy_first_seen_ms) {
+    Put(policy_first_seen, {by_domain}, Seconds(*report.history->policy_first_seen_ms));
+  }
+
   Put(check_success, {by_domain}, Bit(report.check_complete));
   Put(last_check, {by_domain}, Seconds(report.checked_at_ms));
   Put(last_duration, {by_domain}, report.duration_seconds);
@@ -237,7 +244,7 @@ std::string Metrics::Render(const Snapshot& snapshot) const {
         &built.policy_valid, &built.tls_rpt_present, &built.max_age, &built.policy_info,
         &built.check_success, &built.last_check, &built.next_check, &built.last_duration,
         &built.posture_changes, &built.webhook_deliveries, &built.webhook_queue,
-        &built.domains_watched, &built.reload_ok}) {
+        &built.domains_watched, &built.reload_ok, &built.policy_first_seen}) {
     mine.push_back(family);
   }
   std::vector<MetricFamily> process = impl_->registry.Collect();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/history.h"
 #include "agent/webhooks/posture.h"
 #include "collectors/common/report.h"
 
@@ -20,6 +21,7 @@ struct DomainState {
   std::int64_t next_check_ms = 0;              // Unix ms of the next full check; 0: not planned
   std::uint64_t posture_changes = 0;           // posture changes seen (never reset by restarts)
   webhooks::TrackerState tracker;              // the damped posture (issue 4)
+  PolicyHistory history;                       // the policy seen so far (history-aware issues)
 };
 
 /// Delivery counters of one configured webhook.

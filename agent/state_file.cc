@@ -54,6 +54,7 @@ Result<bool> StateFile::Save(const Snapshot& snapshot) const {
                             {"posture_changes", state.posture_changes}};
     if (state.report) entry["report"] = ReportToJson(*state.report);
     if (state.tracker.committed) entry["posture"] = webhooks::TrackerToJson(state.tracker);
+    if (state.history.Known()) entry["history"] = HistoryToJson(state.history);
     if (!first) buffer += ',';
     first = false;
     buffer += nlohmann::json(name).dump() + ':' +
@@ -107,10 +108,20 @@ Result<std::map<std::string, DomainState>> StateFile::Load() const {
       DomainState state;
       state.next_check_ms = entry.value("next_check_ms", std::int64_t{0});
       state.posture_changes = entry.value("posture_changes", std::uint64_t{0});
+      if (entry.contains("history")) {
+        auto history = HistoryFromJson(entry.at("history"));
+        if (history) state.history = std::move(history).value();  // else: remembered afresh
+      }
       if (entry.contains("report")) {
         auto report = ReportFromJson(entry.at("report"));
         if (!report) return Error{path_ + ": domain " + name + ": " + report.error().message};
-        state.report = std::make_shared<const DomainReport>(std::move(report).value());
+        DomainReport restored = std::move(report).value();
+        if (!state.history.Known()) {
+          // A file from before history was kept: the saved report is the first sight.
+          state.history = JudgeHistory({}, restored, restored.checked_at_ms).after;
+        }
+        restored.history = HistorySummary(state.history, restored);
+        state.report = std::make_shared<const DomainReport>(std::move(restored));
       }
       if (entry.contains("posture")) {
         state.tracker = webhooks::TrackerFromJson(entry.at("posture"));

@@ -35,12 +35,15 @@ std::string_view IssueCodeName(IssueCode code) {
     case IssueCode::kMaxAgeShort: return "max_age_short";
     case IssueCode::kDnsError: return "dns_error";
     case IssueCode::kTargetRefused: return "target_refused";
+    case IssueCode::kPolicyChangedWithoutIdChange: return "policy_changed_without_id_change";
+    case IssueCode::kPolicyIdChangedWithoutChange: return "policy_id_changed_without_change";
+    case IssueCode::kModeDowngraded: return "mode_downgraded";
   }
   throw std::logic_error("unknown issue code");
 }
 
 std::optional<IssueCode> IssueCodeFromName(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(IssueCode::kTargetRefused); ++i) {
+  for (int i = 0; i <= static_cast<int>(IssueCode::kModeDowngraded); ++i) {
     auto code = static_cast<IssueCode>(i);
     if (IssueCodeName(code) == name) return code;
   }
@@ -58,7 +61,9 @@ Severity DefaultSeverity(IssueCode code) {
   switch (code) {
     case IssueCode::kMxNotCovered: return Severity::kHigh;  // critical in enforce mode
     case IssueCode::kPolicyContentType:
-    case IssueCode::kModeTesting: return Severity::kMedium;
+    case IssueCode::kModeTesting:
+    case IssueCode::kPolicyChangedWithoutIdChange: return Severity::kMedium;
+    case IssueCode::kPolicyIdChangedWithoutChange: return Severity::kInfo;
     case IssueCode::kTlsRptMissing:
     case IssueCode::kTlsRptInvalid:
     case IssueCode::kMaxAgeShort: return Severity::kLow;

@@ -33,6 +33,10 @@ enum class IssueCode {
   kMaxAgeShort,
   kDnsError,
   kTargetRefused,
+  // History-aware (the daemon only: they compare a check with what was seen before).
+  kPolicyChangedWithoutIdChange,
+  kPolicyIdChangedWithoutChange,
+  kModeDowngraded,
 };
 
 std::string_view IssueCodeName(IssueCode code);

@@ -52,6 +52,15 @@ struct MxReport {
   std::vector<std::string> uncovered;  // hosts matching no policy mx pattern
 };
 
+/// What the daemon remembers of the domain's policy (agent/history.h). One-shot checks have no
+/// memory and leave DomainReport::history unset; the daemon always sets it.
+struct HistoryReport {
+  std::optional<std::int64_t> policy_first_seen_ms;      // when the current policy was first seen
+  std::optional<std::string> previous_id;                // the TXT id before the current one
+  std::optional<std::int64_t> mode_downgraded_at_ms;     // the last enforce -> testing/none
+  std::optional<std::int64_t> mode_downgraded_until_ms;  // mode_downgraded active until then
+};
+
 /// The posture of one domain: what was observed and the prioritised issues.
 struct DomainReport {
   std::string domain;  // A-label form
@@ -64,6 +73,7 @@ struct DomainReport {
   bool check_complete = true;      // every lookup answered (found or not)
   std::int64_t checked_at_ms = 0;  // Unix milliseconds when the check started
   double duration_seconds = 0;
+  std::optional<HistoryReport> history;  // the daemon's memory; unset in one-shot checks
 
   /// Records a finding. A code is active at most once per domain (metrics carry one series per
   /// code), so a second finding of the same code joins the first's message.

@@ -64,7 +64,7 @@ json ReportToJson(const DomainReport& report) {
 
   const auto& sts = report.sts_record;
   const auto& tls = report.tls_rpt;
-  return {
+  json out = {
       {"domain", report.domain},
       {"enforced", report.enforced},
       {"issues", std::move(issues)},
@@ -86,6 +86,17 @@ json ReportToJson(const DomainReport& report) {
       {"checked_at_ms", report.checked_at_ms},
       {"duration_seconds", report.duration_seconds},
   };
+  if (report.history) {  // the daemon's memory (one-shot checks have none)
+    const HistoryReport& h = *report.history;
+    auto time = [](const std::optional<std::int64_t>& ms) {
+      return ms ? json(FormatRfc3339Millis(*ms)) : json(nullptr);
+    };
+    out["history"] = {{"policy_first_seen", time(h.policy_first_seen_ms)},
+                      {"previous_id", OrNull(h.previous_id)},
+                      {"mode_downgraded_at", time(h.mode_downgraded_at_ms)},
+                      {"mode_downgraded_until", time(h.mode_downgraded_until_ms)}};
+  }
+  return out;
 }
 
 json PolicyToJson(const DomainReport& report) {

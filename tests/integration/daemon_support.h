@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -174,6 +175,17 @@ inline std::string ConfigText(const fs::path& dir, const std::vector<std::string
 
 inline void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
+}
+
+/// Replaces the TXT records of `name` in the running world and waits until they are served
+/// (tests/world/set-txt.sh: dnsmasq restarts). Each text is one character-string.
+inline bool SetTxt(const std::string& name, const std::vector<std::string>& texts) {
+  std::string command = Env("MTASTS_WORLD_SET_TXT") + " " + name;
+  for (const auto& text : texts) command += " '" + text + "'";
+  int status = -1;
+  const std::string out = Capture(command + " 2>&1", &status);
+  if (status != 0) std::cerr << out;
+  return status == 0;
 }
 
 }  // namespace mtasts::world

@@ -492,10 +492,21 @@ gen_nginx
 # setpriv --pdeathsig: should this script be SIGKILLed (a harness timeout), the servers get
 # SIGTERM instead of living on in an orphaned namespace. The kernel clears that setting when a
 # process changes its uid/gid, hence --user=root --group=root (dnsmasq would switch to nobody/dip).
-setpriv --pdeathsig TERM -- "$DNSMASQ" --keep-in-foreground --conf-file="$WORLD_DIR/dnsmasq.conf" \
-  --user=root --group=root --pid-file="$WORLD_DIR/dnsmasq.pid" \
-  </dev/null >"$WORLD_DIR/dnsmasq.out" 2>&1 &
-dnsmasq_pid=$!
+start_dnsmasq() {
+  setpriv --pdeathsig TERM -- "$DNSMASQ" --keep-in-foreground --conf-file="$WORLD_DIR/dnsmasq.conf" \
+    --user=root --group=root --pid-file="$WORLD_DIR/dnsmasq.pid" \
+    </dev/null >>"$WORLD_DIR/dnsmasq.out" 2>&1 &
+  dnsmasq_pid=$!
+}
+# SIGUSR1 (sent by set-txt.sh after it edited dnsmasq.conf) restarts dnsmasq on the new data:
+# dnsmasq re-reads hosts files on SIGHUP, but never its txt-record lines.
+# shellcheck disable=SC2317  # reached through the USR1 trap
+restart_dnsmasq() {
+  kill -TERM "$dnsmasq_pid" 2>/dev/null || true
+  wait "$dnsmasq_pid" 2>/dev/null || true
+  start_dnsmasq
+}
+start_dnsmasq
 setpriv --pdeathsig TERM -- "$NGINX" -p "$WORLD_DIR" -c "$WORLD_DIR/nginx.conf" \
   -e "$WORLD_DIR/nginx-error.log" </dev/null >"$WORLD_DIR/nginx.out" 2>&1 &
 nginx_pid=$!
@@ -528,6 +539,7 @@ export MTASTS_WORLD_DNS="$DNS_IP:$DNS_PORT"
 export MTASTS_WORLD_CA="$WORLD_DIR/ca.pem"
 export MTASTS_WORLD_ALLOW_CIDR="$ALLOW_CIDR"
 export MTASTS_WORLD_POSTURES="$POSTURES"
+export MTASTS_WORLD_SET_TXT="$here/set-txt.sh"
 env | grep '^MTASTS_WORLD_' | sort >"$WORLD_DIR/world.env"
 echo "with-world: ready in $((($(date +%s%N) - t_start) / 1000000)) ms: $WORLD_DIR (pid $$)" >&2
 
@@ -537,6 +549,7 @@ echo "with-world: ready in $((($(date +%s%N) - t_start) / 1000000)) ms: $WORLD_D
 # Ctrl-C reaches CMD directly (same process group): we only wait for it to end. TERM and HUP
 # sent to this script are passed on to CMD; the teardown follows once CMD is gone.
 cmd_pid=''
+trap restart_dnsmasq USR1
 trap ':' INT
 trap '[[ -n $cmd_pid ]] && kill -TERM "$cmd_pid" 2>/dev/null' TERM HUP
 setpriv --pdeathsig TERM -- "$@" <&0 & # CMD, too, ends if this script is killed
