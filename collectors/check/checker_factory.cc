@@ -1,10 +1,22 @@
 #include "collectors/check/checker_factory.h"
 
+#include <unistd.h>
+
 #include <stdexcept>
 
 #include "collectors/dns/cares_resolver.h"
 
 namespace mtasts {
+namespace {
+
+/// Our name for EHLO when none is configured: the host name, or "localhost" without one.
+std::string DefaultEhloName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<DomainChecker>> MakeChecker(const config::NetworkSettings& settings) {
   std::vector<net::Cidr> allowed;
@@ -29,9 +41,12 @@ Result<std::unique_ptr<DomainChecker>> MakeChecker(const config::NetworkSettings
   }
   CheckerOptions options;
   options.timeout = settings.check_timeout;
-  return std::make_unique<DomainChecker>(std::move(resolver),
-                                         net::AddressPolicy(std::move(allowed)),
-                                         net::HttpsFetcher(std::move(trust).value()), options);
+  options.smtp_port = settings.smtp_port;
+  options.ehlo_name = settings.ehlo_name.empty() ? DefaultEhloName() : settings.ehlo_name;
+  smtp::SmtpProber prober(trust.value());
+  return std::make_unique<DomainChecker>(
+      std::move(resolver), net::AddressPolicy(std::move(allowed)),
+      net::HttpsFetcher(std::move(trust).value()), options, std::move(prober));
 }
 
 }  // namespace mtasts

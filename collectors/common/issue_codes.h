@@ -33,6 +33,11 @@ enum class IssueCode {
   kMaxAgeShort,
   kDnsError,
   kTargetRefused,
+  kMxStarttlsMissing,
+  kMxCertInvalid,
+  kMxUnreachable,
+  kMxCertExpiring,
+  kPolicyCertExpiring,
 };
 
 std::string_view IssueCodeName(IssueCode code);
