@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <stdexcept>
 
 #include "collectors/dns/cares_resolver.h"
@@ -9,10 +10,16 @@
 namespace mtasts {
 namespace {
 
-/// Our name for EHLO when none is configured: the host name, or "localhost" without one.
+/// Our name for EHLO when none is configured: the host name when it is a plausible DNS name
+/// (letters, digits, '-', '.'), else "localhost"; never anything that could break the line.
 std::string DefaultEhloName() {
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  for (const char* p = name; *p != '\0'; ++p) {
+    if (std::isalnum(static_cast<unsigned char>(*p)) == 0 && *p != '-' && *p != '.') {
+      return "localhost";
+    }
+  }
   return name;
 }
 
