@@ -39,7 +39,8 @@ constexpr const char* kUsage = R"(Usage:
 
 Network flags:
   --dns.server=IP[:PORT]      resolver to ask (repeatable; default: /etc/resolv.conf)
-  --tls.ca-file=FILE          PEM bundle of trusted roots (default: the system trust store)
+  --tls.ca-file=FILE          PEM bundle of trusted roots for policy and MX hosts
+                              (default: the system trust store)
   --ssrf.allow-cidr=CIDR      range exempted from the SSRF guard (repeatable; default: none)
   --check.timeout=DURATION    budget for one whole domain check (default: 10s)
   --probe-mx                  also probe every MX host: STARTTLS and its certificate on port 25

@@ -98,6 +98,7 @@ DomainReport DomainChecker::CheckPolicyOnly(const std::string& domain) const {
   auto policy_host_lookup = resolver_->Addresses(policy::PolicyHost(domain));
   auto retrieval = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
   policy::ApplyPolicy(domain, retrieval, /*sts_record_missing=*/false, report);
+  smtp::ApplyPolicyCertExpiry(report.checked_at_ms / 1000, report);
   FinishReport(report);
   report.enforced = false;  // not judged without the TXT record
   report.duration_seconds =

@@ -194,6 +194,16 @@ TEST(MxProbe, SmtpPortFlagMovesTheProbe) {
   EXPECT_NE(out.find("--smtp.port"), std::string::npos) << out;
 }
 
+TEST(MxProbe, PolicyCommandWarnsOfAnExpiringPolicyCertificate) {
+  int status = -1;
+  const std::string out = Capture(
+      std::string(MTASTS_BINARY) + " policy --json policy-expiring.test" + WorldFlags(), &status);
+  json policy = json::parse(out, nullptr, false);
+  EXPECT_EQ(status, 0) << out;  // the policy is valid; the warning is medium
+  EXPECT_FALSE(IssueOf(policy, "policy_cert_expiring").is_null()) << out;
+  EXPECT_LT(policy["cert_not_after"].get<std::int64_t>(), Now() + kFourteenDays);
+}
+
 TEST(MxProbeDaemon, ScrapeWithProbeMxCarriesTheMxSeries) {
   const fs::path dir = fs::temp_directory_path() / ("mtasts-mxprobe-" + std::to_string(getpid()));
   fs::remove_all(dir);
