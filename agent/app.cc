@@ -71,6 +71,12 @@ std::shared_ptr<const DomainChecker> App::Checker() const {
   return checker_;
 }
 
+bool App::ProbeMx(const std::string& domain) const {
+  std::lock_guard lock(checker_mutex_);
+  auto it = probe_mx_.find(domain);
+  return it != probe_mx_.end() ? it->second : probe_mx_default_;
+}
+
 Result<config::Config> App::LoadAndMerge() const {
   auto loaded = config::LoadConfig(flags_.config_file);
   if (!loaded) return loaded.error();
@@ -79,6 +85,11 @@ Result<config::Config> App::LoadAndMerge() const {
   if (flags_.ca_file) config.network.ca_file = *flags_.ca_file;
   if (flags_.ssrf_allow_cidrs) config.network.ssrf_allow_cidrs = *flags_.ssrf_allow_cidrs;
   if (flags_.check_timeout) config.network.check_timeout = *flags_.check_timeout;
+  if (flags_.smtp_port) config.network.smtp_port = *flags_.smtp_port;
+  if (flags_.probe_mx) {
+    config.probe_mx = true;
+    for (auto& entry : config.domains) entry.probe_mx = true;
+  }
   return config;
 }
 
@@ -87,7 +98,9 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
       !config_ || config_->network.dns_servers != config.network.dns_servers ||
       config_->network.ca_file != config.network.ca_file ||
       config_->network.ssrf_allow_cidrs != config.network.ssrf_allow_cidrs ||
-      config_->network.check_timeout != config.network.check_timeout;
+      config_->network.check_timeout != config.network.check_timeout ||
+      config_->network.smtp_port != config.network.smtp_port ||
+      config_->network.ehlo_name != config.network.ehlo_name;
   std::shared_ptr<const DomainChecker> checker;
   if (network_changed) {
     auto made = MakeChecker(config.network);
@@ -104,9 +117,14 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
   }
   auto hooks_started = StartWebhooks(config);
   if (!hooks_started) return hooks_started;
-  if (checker) {
+  {
     std::lock_guard lock(checker_mutex_);
-    checker_ = std::move(checker);
+    if (checker) checker_ = std::move(checker);
+    probe_mx_.clear();
+    for (const auto& entry : config.domains) {
+      probe_mx_[entry.name] = entry.probe_mx.value_or(config.probe_mx);
+    }
+    probe_mx_default_ = config.probe_mx;
   }
 
   std::vector<std::string> names;
@@ -363,7 +381,7 @@ int App::Run() {
 
   scheduler_ = std::make_unique<Scheduler>(
       config.value().schedule, [] { return NowMs(); },
-      [this](const std::string& domain) { return Checker()->Check(domain); },
+      [this](const std::string& domain) { return Checker()->Check(domain, ProbeMx(domain)); },
       [this](const std::string& domain) { return Checker()->CurrentStsId(domain); },
       [this](const std::string& domain, DomainReport report, std::int64_t next) {
         OnReport(domain, std::move(report), next);
@@ -383,7 +401,9 @@ int App::Run() {
     malloc_trim(0);  // the render's transients are large with many domains: give them back
     return text;
   };
-  handlers.check = [this](const std::string& domain) { return Checker()->Check(domain); };
+  handlers.check = [this](const std::string& domain) {
+    return Checker()->Check(domain, ProbeMx(domain));
+  };
   handlers.policy = [this](const std::string& domain) {
     return Checker()->CheckPolicyOnly(domain);
   };

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,8 @@ struct DaemonFlags {
   std::optional<std::string> ca_file;
   std::optional<std::vector<std::string>> ssrf_allow_cidrs;
   std::optional<std::chrono::milliseconds> check_timeout;
+  std::optional<std::uint16_t> smtp_port;  // hidden test flag --smtp.port
+  bool probe_mx = false;                   // --probe-mx: probe the MX hosts of every domain
 };
 
 /// The daemon: config, scheduler, result store, state file, metrics and the HTTP listener,
@@ -53,6 +56,8 @@ class App {
   Result<bool> StartWebhooks(const config::Config& config);
   void Emit(const std::string& domain, const webhooks::Observation& observation);
   std::shared_ptr<const DomainChecker> Checker() const;
+  /// Whether `domain`'s checks probe its MX hosts: its entry's probe_mx, else the top level.
+  bool ProbeMx(const std::string& domain) const;
 
   DaemonFlags flags_;
   ResultStore store_;
@@ -63,6 +68,8 @@ class App {
 
   mutable std::mutex checker_mutex_;
   std::shared_ptr<const DomainChecker> checker_;  // swapped on reload; guarded by checker_mutex_
+  std::map<std::string, bool> probe_mx_;          // per domain; guarded by checker_mutex_
+  bool probe_mx_default_ = false;                 // guarded by checker_mutex_
   std::mutex reload_mutex_;                       // one reload at a time
   std::optional<config::Config> config_;          // the running config; guarded by reload_mutex_
 

@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -130,6 +131,17 @@ struct SnapshotFamilies {
       Gauge("mta_sts_exporter_domains_watched", "Domains in the loaded configuration.");
   MetricFamily reload_ok = Gauge("mta_sts_exporter_config_last_reload_successful",
                                  "1 when the last configuration reload succeeded.");
+  MetricFamily mx_starttls = Gauge("mta_sts_mx_starttls",
+                                   "1 when every reachable address of the MX host completed "
+                                   "STARTTLS, 0 when one did not (probe_mx only).");
+  MetricFamily mx_cert_valid = Gauge("mta_sts_mx_cert_valid",
+                                     "1 when every STARTTLS certificate of the MX host is trusted "
+                                     "and valid for its name, 0 otherwise (probe_mx only).");
+  MetricFamily mx_cert_expiry =
+      Gauge("mta_sts_mx_cert_expiry_timestamp_seconds",
+            "Unix time when the MX host's earliest-ending STARTTLS certificate expires.");
+  MetricFamily policy_cert_expiry = Gauge("mta_sts_policy_cert_expiry_timestamp_seconds",
+                                          "Unix time when the policy host's certificate expires.");
 
   /// When set, only this family is filled: Render builds and writes one family at a time, so
   /// memory holds one family's series, not every series of every domain.
@@ -139,6 +151,7 @@ struct SnapshotFamilies {
   }
 
   void AddDomain(const std::string& domain, const DomainState& state);
+  void AddMxProbes(const ClientMetric::Label& by_domain, const MxReport& mx);
   void AddWebhook(const std::string& name, const WebhookStats& stats);
 };
 
@@ -191,10 +204,38 @@ void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& s
   if (report.history && report.history->policy_first_seen_ms) {
     Put(policy_first_seen, {by_domain}, Seconds(*report.history->policy_first_seen_ms));
   }
+  if (report.policy.certificate && report.policy.certificate->not_after) {
+    Put(policy_cert_expiry, {by_domain},
+        static_cast<double>(*report.policy.certificate->not_after));
+  }
+  AddMxProbes(by_domain, report.mx);
 
   Put(check_success, {by_domain}, Bit(report.check_complete));
   Put(last_check, {by_domain}, Seconds(report.checked_at_ms));
   Put(last_duration, {by_domain}, report.duration_seconds);
+}
+
+/// One series per MX host, folding its addresses: 0 when any address fails, the earliest expiry.
+void SnapshotFamilies::AddMxProbes(const ClientMetric::Label& by_domain, const MxReport& mx) {
+  struct PerHost {
+    std::optional<bool> starttls, cert_valid;
+    std::optional<std::int64_t> expiry;
+  };
+  std::map<std::string, PerHost> hosts;
+  for (const MxProbe& probe : mx.probes) {
+    if (!probe.reachable) continue;
+    PerHost& host = hosts[probe.host];
+    host.starttls = host.starttls.value_or(true) && probe.starttls;
+    if (probe.cert_valid) host.cert_valid = host.cert_valid.value_or(true) && *probe.cert_valid;
+    if (probe.cert_not_after)
+      host.expiry = std::min(host.expiry.value_or(*probe.cert_not_after), *probe.cert_not_after);
+  }
+  for (const auto& [name, host] : hosts) {
+    Labels labels{by_domain, {"mx", name}};
+    if (host.starttls) Put(mx_starttls, labels, Bit(*host.starttls));
+    if (host.cert_valid) Put(mx_cert_valid, labels, Bit(*host.cert_valid));
+    if (host.expiry) Put(mx_cert_expiry, labels, static_cast<double>(*host.expiry));
+  }
 }
 
 void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& stats) {
@@ -239,12 +280,29 @@ void Metrics::ObserveCheckDuration(double seconds) {
 std::string Metrics::Render(const Snapshot& snapshot) const {
   SnapshotFamilies built;
   std::vector<MetricFamily*> mine;
-  for (MetricFamily* family :
-       {&built.enforced, &built.mode, &built.issues, &built.issue, &built.record_present,
-        &built.policy_valid, &built.tls_rpt_present, &built.max_age, &built.policy_info,
-        &built.check_success, &built.last_check, &built.next_check, &built.last_duration,
-        &built.posture_changes, &built.webhook_deliveries, &built.webhook_queue,
-        &built.domains_watched, &built.reload_ok, &built.policy_first_seen}) {
+  for (MetricFamily* family : {&built.enforced,
+                               &built.mode,
+                               &built.issues,
+                               &built.issue,
+                               &built.record_present,
+                               &built.policy_valid,
+                               &built.tls_rpt_present,
+                               &built.max_age,
+                               &built.policy_info,
+                               &built.check_success,
+                               &built.last_check,
+                               &built.next_check,
+                               &built.last_duration,
+                               &built.posture_changes,
+                               &built.webhook_deliveries,
+                               &built.webhook_queue,
+                               &built.domains_watched,
+                               &built.reload_ok,
+                               &built.policy_first_seen,
+                               &built.mx_starttls,
+                               &built.mx_cert_valid,
+                               &built.mx_cert_expiry,
+                               &built.policy_cert_expiry}) {
     mine.push_back(family);
   }
   std::vector<MetricFamily> process = impl_->registry.Collect();

@@ -23,6 +23,8 @@ struct ScheduleSettings {
 struct DomainEntry {
   std::string name;                                  // A-label form, normalised
   std::optional<std::vector<std::string>> webhooks;  // unset: every webhook; empty: none
+  std::optional<bool> probe_mx;  // STARTTLS probes of the MX hosts; after loading, always set
+                                 // (the top-level probe_mx when the entry does not say)
 };
 
 struct WebhookSettings {
@@ -48,6 +50,7 @@ struct Config {
   std::string path;  // where it was read from, for messages
   std::string state_dir = "/var/lib/mta-sts-exporter";
   NetworkSettings network;
+  bool probe_mx = false;  // default for every domain: probe MX hosts (outbound port 25)
   ScheduleSettings schedule;
   ApiSettings api;
   std::vector<DomainEntry> domains;  // required key, may be empty: the daemon then only serves

@@ -247,6 +247,18 @@ class Reader {
     return static_cast<int>(value);
   }
 
+  /// A YAML boolean, unquoted: true or false (YAML 1.2 core schema only; no yes/no/on/off).
+  bool Boolean(const Field& field) const {
+    const YAML::Node& node = field.value;
+    if (!node.IsScalar()) Fail(field, "expected true or false, got " + Describe(field));
+    const std::string& text = node.Scalar();
+    if (node.Tag() != "!") {
+      if (text == "true") return true;
+      if (text == "false") return false;
+    }
+    Fail(field, "expected true or false, got " + Quote(text));
+  }
+
   /// A YAML number (unquoted), finite and above zero.
   double PositiveNumber(const Field& field) const {
     const YAML::Node& node = field.value;
@@ -308,7 +320,9 @@ bool IsDnsServer(std::string_view text) {
 }
 
 void ReadNetwork(const Reader& r, const Field& field, NetworkSettings& out) {
-  const Section s(r, field, {"dns_servers", "ca_file", "ssrf_allow_cidrs", "check_timeout"});
+  const Section s(
+      r, field,
+      {"dns_servers", "ca_file", "ssrf_allow_cidrs", "check_timeout", "smtp_port", "ehlo_name"});
   if (const Field* f = s.Get("dns_servers")) {
     r.ExpectList(*f);
     out.dns_servers.clear();
@@ -339,6 +353,15 @@ void ReadNetwork(const Reader& r, const Field& field, NetworkSettings& out) {
     }
   }
   if (const Field* f = s.Get("check_timeout")) out.check_timeout = r.Duration(*f);
+  if (const Field* f = s.Get("smtp_port")) {
+    out.smtp_port = static_cast<std::uint16_t>(r.Integer(*f, 1, 65535));
+  }
+  if (const Field* f = s.Get("ehlo_name")) {
+    std::string name = r.NonEmptyString(*f);
+    auto normalized = NormalizeDomain(name);
+    if (!normalized) r.Fail(*f, normalized.error().message);
+    out.ehlo_name = std::move(normalized).value();
+  }
 }
 
 void ReadSchedule(const Reader& r, const Field& field, ScheduleSettings& out) {
@@ -517,9 +540,10 @@ void ReadDomains(const Reader& r, const Field& field,
     DomainEntry entry;
     Field name = item;
     if (item.value.IsMap()) {
-      const Section s(r, item, {"name", "webhooks"});
+      const Section s(r, item, {"name", "webhooks", "probe_mx"});
       name = r.Require(s, "name");
       if (const Field* f = s.Get("webhooks")) ReadDomainWebhooks(r, *f, hooks, entry);
+      if (const Field* f = s.Get("probe_mx")) entry.probe_mx = r.Boolean(*f);
     } else if (!item.value.IsScalar()) {
       r.Fail(item, "expected a domain name or a mapping with name (and webhooks), got " +
                        Reader::Describe(item));
@@ -556,8 +580,8 @@ Config Read(const std::string& text, const std::string& path) {
   std::size_t visited = 0;
   r.CheckStructure(root_node, "", 0, visited);
 
-  const std::set<std::string> top_keys = {"state_dir", "network", "schedule",
-                                          "api",       "domains", "webhooks"};
+  const std::set<std::string> top_keys = {"state_dir", "network",  "schedule", "api",
+                                          "domains",   "webhooks", "probe_mx"};
   const Field root_field{"", root_node, YAML::Mark::null_mark(), false};
   if (!root_node.IsMap()) {
     r.Fail(root_node.Mark(), "",
@@ -569,6 +593,7 @@ Config Read(const std::string& text, const std::string& path) {
   Config config;
   config.path = path;
   if (const Field* f = root.Get("state_dir")) config.state_dir = r.NonEmptyString(*f);
+  if (const Field* f = root.Get("probe_mx")) config.probe_mx = r.Boolean(*f);
   // An empty section (`network:` with every key commented out) keeps the defaults.
   if (const Field* f = root.Get("network"); f != nullptr && !f->value.IsNull()) {
     ReadNetwork(r, *f, config.network);
@@ -588,6 +613,9 @@ Config Read(const std::string& text, const std::string& path) {
     r.Fail(start, "", "missing key \"domains\" (the list of mail domains to watch; [] for none)");
   }
   ReadDomains(r, *domains, hook_names, config.domains);
+  for (auto& entry : config.domains) {
+    if (!entry.probe_mx) entry.probe_mx = config.probe_mx;
+  }
   return config;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@ struct NetworkSettings {
   std::string ca_file;                        // empty: the system trust store
   std::vector<std::string> ssrf_allow_cidrs;  // exempted from the SSRF guard
   std::chrono::milliseconds check_timeout{10000};
+  std::uint16_t smtp_port = 25;  // MX STARTTLS probes (probe_mx); moved only by tests
+  std::string ehlo_name;         // our EHLO name for the probes; empty: the host name
 };
 
 }  // namespace mtasts::config

@@ -12,8 +12,10 @@ build_packages=(
 )
 # The test world: a real DNS server, a real HTTPS server, a CA made with openssl, network
 # namespaces (iproute2, util-linux's unshare) and a DNS client for diagnostics; prometheus ships
-# promtool, which lints the golden metrics exposition.
-test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus)
+# promtool, which lints the golden metrics exposition; postfix is the world's SMTP servers for
+# the MX STARTTLS probe (the world runs its own instance; the system one is left unconfigured).
+test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus
+  postfix)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi
@@ -34,5 +36,7 @@ if [[ ! -e $policy_rc ]]; then
   printf '#!/bin/sh\nexit 101\n' >"$policy_rc" && chmod +x "$policy_rc" && created_policy_rc=1
 fi
 trap '[[ $created_policy_rc == 1 ]] && rm -f "$policy_rc"' EXIT
+# postfix asks what kind of mail system this is: none (the tests configure their own instance).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

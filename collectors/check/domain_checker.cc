@@ -1,9 +1,11 @@
 #include "collectors/check/domain_checker.h"
 
 #include <algorithm>
+#include <future>
 
 #include "collectors/mx/mx_check.h"
 #include "collectors/policy/policy_check.h"
+#include "collectors/smtp/mx_probe_check.h"
 #include "collectors/sts/sts_check.h"
 #include "collectors/sts/sts_record.h"
 #include "collectors/tlsrpt/tlsrpt_check.h"
@@ -20,13 +22,15 @@ std::int64_t NowUnixMillis() {
 }  // namespace
 
 DomainChecker::DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::AddressPolicy guard,
-                             net::HttpsFetcher fetcher, CheckerOptions options)
+                             net::HttpsFetcher fetcher, CheckerOptions options,
+                             std::optional<smtp::SmtpProber> prober)
     : resolver_(std::move(resolver)),
       guard_(std::move(guard)),
       fetcher_(std::move(fetcher)),
-      options_(options) {}
+      options_(std::move(options)),
+      prober_(std::move(prober)) {}
 
-DomainReport DomainChecker::Check(const std::string& domain) const {
+DomainReport DomainChecker::Check(const std::string& domain, bool probe_mx) const {
   const auto started = std::chrono::steady_clock::now();
   const Deadline deadline(started + options_.timeout);
   DomainReport report;
@@ -40,12 +44,33 @@ DomainReport DomainChecker::Check(const std::string& domain) const {
   auto mx_lookup = resolver_->Mx(domain);
   auto policy_host_lookup = resolver_->Addresses(policy::PolicyHost(domain));
 
+  // The MX phase (TLSA lookups, STARTTLS probes) runs beside the policy fetch.
+  smtp::ProbeSettings probe_settings{probe_mx && prober_.has_value(), options_.smtp_port,
+                                     options_.ehlo_name};
+  auto mx_phase = std::async(std::launch::async, [&] {
+    auto answer = dns::Await(mx_lookup, deadline, "MX " + domain);
+    smtp::MxObservation observation;
+    if (answer && answer->presence == dns::Presence::kFound) {
+      std::vector<std::string> hosts;
+      for (const auto& record : answer->records) {
+        if (!record.host.empty()) hosts.push_back(record.host);
+      }
+      observation = smtp::ObserveMx(hosts, probe_settings, *resolver_, guard_,
+                                    prober_ ? *prober_ : smtp::SmtpProber(nullptr), deadline);
+    }
+    return std::make_pair(std::move(answer), std::move(observation));
+  });
+
   auto retrieval = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
   sts::ApplyStsRecord(domain, dns::Await(sts_lookup, deadline, "TXT " + sts_name), report);
   const bool sts_missing = report.HasIssue(IssueCode::kStsRecordMissing);
   policy::ApplyPolicy(domain, retrieval, sts_missing, report);
   tlsrpt::ApplyTlsRpt(domain, dns::Await(tlsrpt_lookup, deadline, "TXT " + tlsrpt_name), report);
-  mx::ApplyMx(domain, dns::Await(mx_lookup, deadline, "MX " + domain), report);
+  auto [mx_answer, mx_observation] = mx_phase.get();
+  mx::ApplyMx(domain, mx_answer, report);
+  const std::int64_t now = report.checked_at_ms / 1000;
+  smtp::ApplyMxObservation(mx_observation, now, report);
+  smtp::ApplyPolicyCertExpiry(now, report);
 
   FinishReport(report);
   report.duration_seconds =
@@ -73,6 +98,7 @@ DomainReport DomainChecker::CheckPolicyOnly(const std::string& domain) const {
   auto policy_host_lookup = resolver_->Addresses(policy::PolicyHost(domain));
   auto retrieval = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
   policy::ApplyPolicy(domain, retrieval, /*sts_record_missing=*/false, report);
+  smtp::ApplyPolicyCertExpiry(report.checked_at_ms / 1000, report);
   FinishReport(report);
   report.enforced = false;  // not judged without the TXT record
   report.duration_seconds =

@@ -9,11 +9,14 @@
 #include "collectors/dns/resolver.h"
 #include "collectors/net/address_policy.h"
 #include "collectors/net/https_fetcher.h"
+#include "collectors/smtp/smtp_prober.h"
 
 namespace mtasts {
 
 struct CheckerOptions {
   std::chrono::milliseconds timeout{10000};  // budget for one whole domain check
+  std::uint16_t smtp_port = 25;              // where MX hosts are probed (tests move it)
+  std::string ehlo_name = "localhost";       // our name in EHLO
 };
 
 /// Runs every check of one domain: the _mta-sts, _smtp._tls and MX lookups go out at once and
@@ -22,10 +25,12 @@ struct CheckerOptions {
 class DomainChecker {
  public:
   DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::AddressPolicy guard,
-                net::HttpsFetcher fetcher, CheckerOptions options);
+                net::HttpsFetcher fetcher, CheckerOptions options,
+                std::optional<smtp::SmtpProber> prober = std::nullopt);
 
   /// `domain` must already be normalised (NormalizeDomain). Never throws for findings.
-  DomainReport Check(const std::string& domain) const;
+  /// `probe_mx`: also probe every MX address for STARTTLS (needs a prober; port 25 outbound).
+  DomainReport Check(const std::string& domain, bool probe_mx = false) const;
 
   /// The cheap re-read between full checks: the id of the single valid `_mta-sts` record
   /// (nullopt when there is none), or an error when DNS did not answer.
@@ -39,6 +44,7 @@ class DomainChecker {
   net::AddressPolicy guard_;
   net::HttpsFetcher fetcher_;
   CheckerOptions options_;
+  std::optional<smtp::SmtpProber> prober_;
 };
 
 /// Sorts the issues most severe first (stable) and sets `enforced` (CONTRACT.md): a single valid

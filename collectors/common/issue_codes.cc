@@ -38,12 +38,17 @@ std::string_view IssueCodeName(IssueCode code) {
     case IssueCode::kPolicyChangedWithoutIdChange: return "policy_changed_without_id_change";
     case IssueCode::kPolicyIdChangedWithoutChange: return "policy_id_changed_without_change";
     case IssueCode::kModeDowngraded: return "mode_downgraded";
+    case IssueCode::kMxStarttlsMissing: return "mx_starttls_missing";
+    case IssueCode::kMxCertInvalid: return "mx_cert_invalid";
+    case IssueCode::kMxUnreachable: return "mx_unreachable";
+    case IssueCode::kMxCertExpiring: return "mx_cert_expiring";
+    case IssueCode::kPolicyCertExpiring: return "policy_cert_expiring";
   }
   throw std::logic_error("unknown issue code");
 }
 
 std::optional<IssueCode> IssueCodeFromName(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(IssueCode::kModeDowngraded); ++i) {
+  for (int i = 0; i <= static_cast<int>(IssueCode::kPolicyCertExpiring); ++i) {
     auto code = static_cast<IssueCode>(i);
     if (IssueCodeName(code) == name) return code;
   }
@@ -59,10 +64,15 @@ std::optional<Severity> SeverityFromName(std::string_view name) {
 
 Severity DefaultSeverity(IssueCode code) {
   switch (code) {
-    case IssueCode::kMxNotCovered: return Severity::kHigh;  // critical in enforce mode
+    case IssueCode::kMxNotCovered:  // critical in enforce mode
+    case IssueCode::kMxStarttlsMissing:
+    case IssueCode::kMxCertInvalid: return Severity::kHigh;
     case IssueCode::kPolicyContentType:
     case IssueCode::kModeTesting:
-    case IssueCode::kPolicyChangedWithoutIdChange: return Severity::kMedium;
+    case IssueCode::kPolicyChangedWithoutIdChange:
+    case IssueCode::kMxUnreachable:
+    case IssueCode::kMxCertExpiring:
+    case IssueCode::kPolicyCertExpiring: return Severity::kMedium;
     case IssueCode::kPolicyIdChangedWithoutChange: return Severity::kInfo;
     case IssueCode::kTlsRptMissing:
     case IssueCode::kTlsRptInvalid:

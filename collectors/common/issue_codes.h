@@ -37,6 +37,12 @@ enum class IssueCode {
   kPolicyChangedWithoutIdChange,
   kPolicyIdChangedWithoutChange,
   kModeDowngraded,
+  // The MX probe (opt-in) and certificate expiry.
+  kMxStarttlsMissing,
+  kMxCertInvalid,
+  kMxUnreachable,
+  kMxCertExpiring,
+  kPolicyCertExpiring,
 };
 
 std::string_view IssueCodeName(IssueCode code);

@@ -47,9 +47,37 @@ struct TlsRptReport {
   std::vector<std::string> rua;
 };
 
+/// One SMTP STARTTLS probe of one address of one MX host (RFC 8461 §4.2, RFC 3207).
+struct MxProbe {
+  std::string host;
+  std::string address;
+  bool refused = false;                    // the SSRF guard refused the address; nothing was sent
+  bool reachable = false;                  // an SMTP greeting and an EHLO answer were read
+  bool starttls = false;                   // STARTTLS was offered and the TLS handshake completed
+  std::optional<std::string> tls_version;  // "TLSv1.3"
+  std::optional<std::string> cipher;
+  std::optional<bool> cert_valid;  // chain and DNS-ID for the MX host name; unset without TLS
+  std::optional<std::string> cert_error;
+  std::optional<std::int64_t> cert_not_after;  // Unix seconds
+  std::vector<std::string> cert_names;         // subjectAltName dNSNames of the leaf
+  std::optional<std::string> error;            // why the probe stopped short, in words
+};
+
+/// DANE (RFC 7672) for one MX host: the TLSA records at _25._tcp.<host>.
+struct MxDane {
+  std::string host;
+  bool tlsa_present = false;
+  bool dnssec_validated = false;     // the resolver set AD on the answer
+  std::vector<std::string> records;  // "usage selector mtype hexdata"
+  std::optional<std::string> error;  // the lookup failed (SERVFAIL, timeout)
+};
+
 struct MxReport {
   std::vector<std::string> hosts;      // by preference; a null MX is not listed
   std::vector<std::string> uncovered;  // hosts matching no policy mx pattern
+  bool probed = false;                 // the STARTTLS probe ran (probe_mx)
+  std::vector<MxProbe> probes;         // one per (host, address), in host order
+  std::vector<MxDane> dane;            // one per host
 };
 
 /// What the daemon remembers of the domain's policy (agent/history.h). One-shot checks have no

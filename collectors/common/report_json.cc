@@ -38,6 +38,38 @@ void AddPolicyFields(const PolicyReport& policy, json& out) {
   out["address"] = OrNull(policy.address);
   out["error"] = OrNull(policy.error);
   out["certificate"] = CertificateToJson(policy.certificate);
+  out["cert_not_after"] = policy.certificate ? OrNull(policy.certificate->not_after) : nullptr;
+}
+
+json MxToJson(const MxReport& mx) {
+  json probes = json::array();
+  for (const auto& p : mx.probes) {
+    probes.push_back({{"host", p.host},
+                      {"address", p.address},
+                      {"refused", p.refused},
+                      {"reachable", p.reachable},
+                      {"starttls", p.starttls},
+                      {"tls_version", OrNull(p.tls_version)},
+                      {"cipher", OrNull(p.cipher)},
+                      {"cert_valid", OrNull(p.cert_valid)},
+                      {"cert_error", OrNull(p.cert_error)},
+                      {"cert_not_after", OrNull(p.cert_not_after)},
+                      {"cert_names", p.cert_names},
+                      {"error", OrNull(p.error)}});
+  }
+  json dane = json::array();
+  for (const auto& d : mx.dane) {
+    dane.push_back({{"host", d.host},
+                    {"tlsa_present", d.tlsa_present},
+                    {"dnssec_validated", d.dnssec_validated},
+                    {"records", d.records},
+                    {"error", OrNull(d.error)}});
+  }
+  return {{"hosts", mx.hosts},
+          {"uncovered", mx.uncovered},
+          {"probed", mx.probed},
+          {"probes", std::move(probes)},
+          {"dane", std::move(dane)}};
 }
 
 }  // namespace
@@ -80,7 +112,7 @@ json ReportToJson(const DomainReport& report) {
         {"valid", tls.valid},
         {"record", OrNull(tls.record)},
         {"rua", tls.rua}}},
-      {"mx", {{"hosts", report.mx.hosts}, {"uncovered", report.mx.uncovered}}},
+      {"mx", MxToJson(report.mx)},
       {"check_success", report.check_complete},
       {"checked_at", FormatRfc3339Millis(report.checked_at_ms)},
       {"checked_at_ms", report.checked_at_ms},
@@ -119,6 +151,36 @@ std::optional<T> Optional(const json& object, const char* key) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::nullopt;
   return it->get<T>();
+}
+
+/// The probe and DANE fields (absent in reports from before they existed).
+void ReadMxExtras(const json& mx, MxReport& out) {
+  out.probed = mx.value("probed", false);
+  for (const auto& p : mx.value("probes", json::array())) {
+    MxProbe probe;
+    probe.host = p.at("host").get<std::string>();
+    probe.address = p.at("address").get<std::string>();
+    probe.refused = p.value("refused", false);
+    probe.reachable = p.value("reachable", false);
+    probe.starttls = p.value("starttls", false);
+    probe.tls_version = Optional<std::string>(p, "tls_version");
+    probe.cipher = Optional<std::string>(p, "cipher");
+    probe.cert_valid = Optional<bool>(p, "cert_valid");
+    probe.cert_error = Optional<std::string>(p, "cert_error");
+    probe.cert_not_after = Optional<std::int64_t>(p, "cert_not_after");
+    probe.cert_names = p.value("cert_names", std::vector<std::string>{});
+    probe.error = Optional<std::string>(p, "error");
+    out.probes.push_back(std::move(probe));
+  }
+  for (const auto& d : mx.value("dane", json::array())) {
+    MxDane dane;
+    dane.host = d.at("host").get<std::string>();
+    dane.tlsa_present = d.value("tlsa_present", false);
+    dane.dnssec_validated = d.value("dnssec_validated", false);
+    dane.records = d.value("records", std::vector<std::string>{});
+    dane.error = Optional<std::string>(d, "error");
+    out.dane.push_back(std::move(dane));
+  }
 }
 
 }  // namespace
@@ -172,6 +234,14 @@ Result<DomainReport> ReportFromJson(const json& in) {
     report.tls_rpt.rua = tls.at("rua").get<std::vector<std::string>>();
     report.mx.hosts = in.at("mx").at("hosts").get<std::vector<std::string>>();
     report.mx.uncovered = in.at("mx").at("uncovered").get<std::vector<std::string>>();
+    ReadMxExtras(in.at("mx"), report.mx);
+    if (auto cert = policy.find("certificate"); cert != policy.end() && cert->is_object()) {
+      net::CertificateInfo info;
+      info.verified = cert->value("verified", false);
+      info.dns_names = cert->value("dns_names", std::vector<std::string>{});
+      info.not_after = Optional<std::int64_t>(policy, "cert_not_after");
+      report.policy.certificate = std::move(info);
+    }
     report.check_complete = in.at("check_success").get<bool>();
     report.checked_at_ms = in.at("checked_at_ms").get<std::int64_t>();
     report.duration_seconds = in.at("duration_seconds").get<double>();

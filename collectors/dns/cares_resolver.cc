@@ -116,6 +116,23 @@ void OnMx(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen
   pending->promise.set_value(std::move(answer));
 }
 
+void OnTlsa(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+  std::unique_ptr<Pending<TlsaAnswer>> pending(static_cast<Pending<TlsaAnswer>*>(arg));
+  // ares_send reports only transport-level trouble (and SERVFAIL/REFUSED from every server);
+  // NXDOMAIN and NODATA arrive as ARES_SUCCESS with the message, judged by the parser.
+  if (status != ARES_SUCCESS || abuf == nullptr || alen <= 0) {
+    pending->promise.set_value(Error{
+        pending->what + ": " + DescribeStatus(status == ARES_SUCCESS ? ARES_EBADRESP : status)});
+    return;
+  }
+  auto parsed = ParseTlsaResponse(abuf, static_cast<std::size_t>(alen));
+  if (!parsed) {
+    pending->promise.set_value(Error{pending->what + ": " + parsed.error().message});
+    return;
+  }
+  pending->promise.set_value(std::move(parsed));
+}
+
 /// A and AAAA are two queries; the second to finish combines both into one answer.
 struct AddressPair {
   std::promise<Result<AddressAnswer>> promise;
@@ -316,6 +333,33 @@ Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
                new AddressQuery{pair, false});
     ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_aaaa, OnAddress,
                new AddressQuery{pair, true});
+  });
+  return future;
+}
+
+Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
+  auto* pending = new Pending<TlsaAnswer>{{}, "TLSA " + name};
+  auto future = pending->promise.get_future();
+  Submit([this, name, pending] {
+    unsigned char* query = nullptr;
+    int length = 0;
+    constexpr int kTypeTlsa = 52;
+    constexpr int kUdpSize = 1232;  // EDNS(0): the DNS flag day 2020 size
+    int status =
+        ares_create_query(name.c_str(), ns_c_in, kTypeTlsa, 0, 1, &query, &length, kUdpSize);
+    if (status != ARES_SUCCESS || length < 12 + 11) {
+      if (query != nullptr) ares_free_string(query);
+      pending->promise.set_value(Error{pending->what + ": " + DescribeStatus(status)});
+      delete pending;
+      return;
+    }
+    // c-ares 1.18 has no API for these bits: AD in the header asks a validating resolver to
+    // report validation (RFC 6840 §5.7); DO is the first bit of the OPT record's TTL, which
+    // ares_create_query appends last (TTL, then RDLENGTH 0).
+    query[3] |= 0x20;
+    query[length - 4] |= 0x80;
+    ares_send(channel_->handle, query, length, OnTlsa, pending);
+    ares_free_string(query);
   });
   return future;
 }

@@ -35,6 +35,7 @@ class CaresResolver final : public Resolver {
   Lookup<TxtAnswer> Txt(const std::string& name) override;
   Lookup<MxAnswer> Mx(const std::string& name) override;
   Lookup<AddressAnswer> Addresses(const std::string& name) override;
+  Lookup<TlsaAnswer> Tlsa(const std::string& name) override;
 
  private:
   struct Channel;

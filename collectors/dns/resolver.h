@@ -35,6 +35,20 @@ struct AddressAnswer {
   std::vector<net::IpAddress> addresses;  // IPv4 first, then IPv6, in answer order
 };
 
+/// One TLSA record (RFC 6698 §2.1).
+struct TlsaRecord {
+  std::uint8_t usage = 0;
+  std::uint8_t selector = 0;
+  std::uint8_t matching_type = 0;
+  std::vector<std::uint8_t> data;  // certificate association data
+};
+
+struct TlsaAnswer {
+  Presence presence = Presence::kNoData;
+  bool authenticated = false;  // the resolver set AD: it validated the answer with DNSSEC
+  std::vector<TlsaRecord> records;
+};
+
 template <class T>
 using Lookup = std::future<Result<T>>;
 
@@ -48,7 +62,14 @@ class Resolver {
   virtual Lookup<MxAnswer> Mx(const std::string& name) = 0;
   /// A and AAAA together; CNAME chains are followed by the recursive server.
   virtual Lookup<AddressAnswer> Addresses(const std::string& name) = 0;
+  /// TLSA records (RFC 6698), asked with AD and DO set so a validating resolver reports whether
+  /// it validated the answer (RFC 6840 §5.7); `authenticated` is the answer's AD bit.
+  virtual Lookup<TlsaAnswer> Tlsa(const std::string& name) = 0;
 };
+
+/// Parses a raw DNS response (the whole message) for the TLSA records of its answer section.
+/// NXDOMAIN and an empty answer are answers; a truncated or malformed message is an error.
+Result<TlsaAnswer> ParseTlsaResponse(const std::uint8_t* message, std::size_t length);
 
 /// Waits for a lookup until the deadline; past it, an error saying the lookup timed out.
 template <class T>

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "build_info.h"
+#include "collectors/net/certificate_verify.h"
 #include "collectors/net/socket_watchdog.h"
 
 namespace mtasts::net {
@@ -27,39 +28,6 @@ std::string OpenSslErrors() {
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
-std::string NameOneLine(const X509_NAME* name) {
-  if (name == nullptr) return "";
-  BIO* bio = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(bio, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(len));
-  BIO_free(bio);
-  return out;
-}
-
-CertificateInfo DescribeLeaf(X509* leaf) {
-  CertificateInfo info;
-  if (leaf == nullptr) return info;
-  info.subject = NameOneLine(X509_get_subject_name(leaf));
-  info.issuer = NameOneLine(X509_get_issuer_name(leaf));
-  auto* names =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
-  if (names != nullptr) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-      if (name->type != GEN_DNS) continue;
-      const unsigned char* data = ASN1_STRING_get0_data(name->d.dNSName);
-      info.dns_names.emplace_back(reinterpret_cast<const char*>(data),
-                                  static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
-    }
-    GENERAL_NAMES_free(names);
-  }
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1) info.not_after = timegm(&tm);
-  return info;
-}
-
 /// What the verify callback needs and what it leaves behind, one per fetch.
 struct VerifyContext {
   X509_STORE* store = nullptr;
@@ -72,31 +40,14 @@ struct VerifyContext {
 /// SSL_VERIFY_PEER aborts the handshake, so no request is ever sent over an unverified channel.
 int VerifyCertificate(X509_STORE_CTX* handshake_ctx, void* arg) {
   auto* context = static_cast<VerifyContext*>(arg);
-  X509* leaf = X509_STORE_CTX_get0_cert(handshake_ctx);
-  CertificateInfo info = DescribeLeaf(leaf);
-
-  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
-  int ok = 0;
-  int error = X509_V_ERR_UNSPECIFIED;
-  if (ctx != nullptr && X509_STORE_CTX_init(ctx, context->store, leaf,
-                                            X509_STORE_CTX_get0_untrusted(handshake_ctx)) == 1) {
-    X509_STORE_CTX_set_default(ctx, "ssl_server");
-    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
-    // DNS-ID only, never the subject CN; a wildcard only as the whole left-most label.
-    X509_VERIFY_PARAM_set_hostflags(
-        param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, context->host->data(), context->host->size());
-    ok = X509_verify_cert(ctx);
-    error = X509_STORE_CTX_get_error(ctx);
-  }
-  if (ctx != nullptr) X509_STORE_CTX_free(ctx);
-
-  info.verified = ok == 1;
-  info.verify_code = error;
-  if (!info.verified) info.verify_error = X509_verify_cert_error_string(error);
+  CertificateInfo info = VerifyCertificateFor(X509_STORE_CTX_get0_cert(handshake_ctx),
+                                              X509_STORE_CTX_get0_untrusted(handshake_ctx),
+                                              context->store, *context->host);
+  const bool ok = info.verified;
+  const int error = info.verify_code;
   context->certificate = std::move(info);
-  X509_STORE_CTX_set_error(handshake_ctx, ok == 1 ? X509_V_OK : error);
-  return ok == 1 ? 1 : 0;
+  X509_STORE_CTX_set_error(handshake_ctx, ok ? X509_V_OK : error);
+  return ok ? 1 : 0;
 }
 
 std::string FormatSeconds(std::chrono::milliseconds ms) {

@@ -1,6 +1,7 @@
 // The real binary against the test world: dnsmasq and nginx with a CA minted at test time, in
 // a private network namespace (tests/world/with-world.sh). Every posture of
-// tests/world/postures.tsv is checked with `check --json` and its exact issue set asserted.
+// tests/world/postures.tsv is checked with `check --json --probe-mx` (postfix answers for every MX
+// host) and its exact issue set asserted.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -93,7 +94,7 @@ class WorldTest : public ::testing::TestWithParam<Posture> {
   static void SetUpTestSuite() {
     std::string domains;
     for (const auto& p : LoadPostures()) domains += " " + p.domain;
-    RunResult run = Exporter("check --json" + domains);
+    RunResult run = Exporter("check --json --probe-mx" + domains);
     reports_ = new json(json::parse(run.out, nullptr, false));
   }
   static void TearDownTestSuite() {

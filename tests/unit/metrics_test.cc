@@ -80,10 +80,41 @@ bool Mentions(const std::string& text, std::string_view needle) {
 }
 
 // Every contract family, with the outcome of a variety of postures.
+// The STARTTLS probe results of a domain with two MX hosts: one good on both its addresses, one
+// whose second address lacks STARTTLS; plus the policy host's certificate expiry.
+DomainReport WithMxProbes(DomainReport report) {
+  auto probe = [](std::string host, std::string address, bool tls, std::int64_t not_after) {
+    MxProbe p;
+    p.host = std::move(host);
+    p.address = std::move(address);
+    p.reachable = true;
+    p.starttls = tls;
+    if (tls) {
+      p.cert_valid = true;
+      p.cert_not_after = not_after;
+    }
+    return p;
+  };
+  report.mx.probed = true;
+  report.mx.probes = {probe("mx1.clean.example", "192.0.2.1", true, 1769904000),
+                      probe("mx1.clean.example", "2001:db8::1", true, 1769817600),
+                      probe("mx2.clean.example", "192.0.2.2", true, 1769904000),
+                      probe("mx2.clean.example", "192.0.2.3", false, 0)};
+  MxProbe down;
+  down.host = "mx3.clean.example";
+  down.address = "192.0.2.4";
+  report.mx.probes.push_back(down);  // unreachable: no series
+  net::CertificateInfo policy_cert;
+  policy_cert.verified = true;
+  policy_cert.not_after = 1772323200;
+  report.policy.certificate = policy_cert;
+  return report;
+}
+
 Snapshot FullSnapshot() {
   Snapshot snapshot;
   snapshot.domains["clean.example"] =
-      Checked(Report("clean.example", policy::Mode::kEnforce), kNextCheckMs, 2);
+      Checked(WithMxProbes(Report("clean.example", policy::Mode::kEnforce)), kNextCheckMs, 2);
   snapshot.domains["testing.example"] =
       Checked(Report("testing.example", policy::Mode::kTesting,
                      {MakeIssue(IssueCode::kModeTesting, Severity::kMedium),
@@ -134,6 +165,10 @@ TEST(Metrics, EveryContractFamilyHasHelpTypeAndSeries) {
       {"mta_sts_exporter_domains_watched", "gauge"},
       {"mta_sts_exporter_config_last_reload_successful", "gauge"},
       {"mta_sts_exporter_check_duration_seconds", "histogram"},
+      {"mta_sts_mx_starttls", "gauge"},
+      {"mta_sts_mx_cert_valid", "gauge"},
+      {"mta_sts_mx_cert_expiry_timestamp_seconds", "gauge"},
+      {"mta_sts_policy_cert_expiry_timestamp_seconds", "gauge"},
   };
   for (const auto& family : families) {
     SCOPED_TRACE(family.name);
@@ -406,6 +441,24 @@ TEST(Metrics, SeriesSortedByDomainThenLabels) {
                        "mta_sts_mode{domain=\"clean.example\",mode=\"testing\"} 0",
                        "mta_sts_mode{domain=\"clean.example\",mode=\"unknown\"} 0",
                    }));
+}
+
+TEST(Metrics, MxSeriesFoldEachHostsAddresses) {
+  const std::string text = Metrics().Render(FullSnapshot());
+  for (
+      const char* line : {
+          R"(mta_sts_mx_starttls{domain="clean.example",mx="mx1.clean.example"} 1)",
+          R"(mta_sts_mx_starttls{domain="clean.example",mx="mx2.clean.example"} 0)",
+          R"(mta_sts_mx_cert_valid{domain="clean.example",mx="mx1.clean.example"} 1)",
+          R"(mta_sts_mx_cert_valid{domain="clean.example",mx="mx2.clean.example"} 1)",
+          // The earliest of the host's certificates (its IPv6 address ends a day sooner).
+          R"(mta_sts_mx_cert_expiry_timestamp_seconds{domain="clean.example",mx="mx1.clean.example"} 1769817600)",
+          R"(mta_sts_policy_cert_expiry_timestamp_seconds{domain="clean.example"} 1772323200)",
+      }) {
+    EXPECT_TRUE(Mentions(text, std::string("\n") + line + "\n")) << line << "\n" << text;
+  }
+  EXPECT_FALSE(Mentions(text, "mx3.clean.example")) << "an unreachable host has no series";
+  EXPECT_FALSE(Mentions(text, R"(mta_sts_mx_starttls{domain="testing.example")"));
 }
 
 // The golden exposition: FullSnapshot with fixed observations, byte for byte. Regenerate with

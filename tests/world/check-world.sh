@@ -14,6 +14,9 @@ set -euo pipefail
 readonly DNS_HOST=${MTASTS_WORLD_DNS%:*} DNS_PORT=${MTASTS_WORLD_DNS##*:}
 readonly CA=$MTASTS_WORLD_CA LOGS=$MTASTS_WORLD_DIR
 readonly WEB_IP=203.0.113.10 NOMX_IP=203.0.113.20 PRIVATE_IP=10.0.0.1
+readonly MX_GOOD_IP=203.0.113.31 MX_NOTLS_IP=203.0.113.32 MX_WRONG_IP=203.0.113.33
+readonly MX_EXPIRED_IP=203.0.113.34 MX_SELF_IP=203.0.113.35 MX_DOWN_IP=203.0.113.36
+readonly MX_EXPIRING_IP=203.0.113.37
 readonly STS_TXT='"v=STSv1; id=20240101T000000;"'
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-world.XXXXXX")
@@ -98,6 +101,26 @@ tls_verify() {
     </dev/null 2>&1 | sed -n 's/^ *Verify return code: \([0-9]*\).*/\1/p' | head -n 1
 }
 
+# smtp_verify HOST IP: OpenSSL's verify result code for the STARTTLS certificate on port 25.
+smtp_verify() {
+  openssl s_client -connect "$2:25" -starttls smtp -servername "$1" -CAfile "$CA" \
+    -verify_hostname "$1" </dev/null 2>&1 | sed -n 's/^ *Verify return code: \([0-9]*\).*/\1/p' | head -n 1
+}
+
+# smtp_ehlo IP: the last EHLO reply line and whether STARTTLS was among them.
+smtp_ehlo() {
+  local out
+  out=$(timeout 5 bash -c "exec 3<>/dev/tcp/$1/25; head -n 1 <&3 >/dev/null; printf 'EHLO check.test\r\n' >&3;
+    while IFS= read -r l <&3; do echo \"\$l\"; [[ \$l == 250\ * ]] && break; done; printf 'QUIT\r\n' >&3" | tr -d '\r')
+  printf '%s|%s' "$(tail -n 1 <<<"$out")" "$(grep -qi '^250-STARTTLS' <<<"$out" && echo STARTTLS || echo 'no STARTTLS')"
+}
+
+# smtp_spki_sha256 IP: SHA-256 of the STARTTLS certificate's public key (TLSA 3 1 1 data).
+smtp_spki_sha256() {
+  openssl s_client -connect "$1:25" -starttls smtp </dev/null 2>/dev/null | openssl x509 -noout -pubkey |
+    openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1
+}
+
 # Count of lines in a log file (0 when it does not exist).
 lines() { if [[ -f $1 ]]; then wc -l <"$1"; else echo 0; fi; }
 
@@ -109,7 +132,7 @@ expected_body() {
   local d=$1
   case $d in
     enforce.test) printf 'version: STSv1\nmode: enforce\nmx: mx1.enforce.test\nmx: *.mail.enforce.test\nmax_age: 604800\n' ;;
-    testing.test) std_policy "$d" testing ;;
+    testing.test | mx-testing.test) std_policy "$d" testing ;;
     none.test) printf 'version: STSv1\nmode: none\nmax_age: 604800\n' ;;
     bad-version.test) std_policy "$d" enforce 604800 STSv2 ;;
     max-age-range.test) std_policy "$d" enforce 31557601 ;;
@@ -137,7 +160,8 @@ ctx=postures.tsv
 contract_codes=(sts_record_missing sts_record_invalid policy_missing policy_fetch_failed
   policy_tls_invalid policy_redirect policy_content_type policy_too_large policy_invalid
   mode_testing mode_none tls_rpt_missing tls_rpt_invalid mx_not_covered mx_missing
-  max_age_short dns_error target_refused)
+  max_age_short dns_error target_refused
+  mx_starttls_missing mx_cert_invalid mx_unreachable mx_cert_expiring policy_cert_expiring)
 known_codes=" ${contract_codes[*]} " # space-delimited for the *" $c "* test below
 expect "header" "#domain	enforced	mode	codes	description" "$(head -n 1 "$MTASTS_WORLD_POSTURES")"
 declare -A seen=()
@@ -222,6 +246,34 @@ for d in "${DOMAINS[@]}"; do
       ;;
     *) expect_dns MX "$d" NOERROR "MX 10 mx1.$d." ;;
   esac
+
+  # --- the MX hosts' addresses and what their SMTP servers say (openssl s_client -starttls)
+  if [[ $d != no-mx.test ]]; then
+    case $d in
+      mx-no-starttls.test | mx-testing.test) mxip=$MX_NOTLS_IP want=nostarttls ;;
+      mx-wrong-cert.test) mxip=$MX_WRONG_IP want=62 ;;     # X509_V_ERR_HOSTNAME_MISMATCH
+      mx-expired-cert.test) mxip=$MX_EXPIRED_IP want=10 ;; # X509_V_ERR_CERT_HAS_EXPIRED
+      mx-self-signed.test) mxip=$MX_SELF_IP want=18 ;;     # DEPTH_ZERO_SELF_SIGNED_CERT
+      mx-down.test) mxip=$MX_DOWN_IP want=refused ;;
+      mx-expiring.test) mxip=$MX_EXPIRING_IP want=0 ;;
+      *) mxip=$MX_GOOD_IP want=0 ;;
+    esac
+    expect_dns A "mx1.$d" NOERROR "A $mxip"
+    case $want in
+      nostarttls)
+        expect "EHLO without STARTTLS" "250 CHUNKING|no STARTTLS" "$(smtp_ehlo "$mxip")"
+        ;;
+      refused) expect_true "port 25 of $mxip is closed" bash -c "! exec 3<>/dev/tcp/$mxip/25" 2>/dev/null ;;
+      *) expect "STARTTLS verify code" "$want" "$(smtp_verify "mx1.$d" "$mxip")" ;;
+    esac
+    [[ $d == mx-expiring.test ]] && expect_true "expires within 14 days" bash -c \
+      "openssl s_client -connect $mxip:25 -starttls smtp </dev/null 2>/dev/null | openssl x509 -noout -checkend 1209600 | grep -q 'will expire'"
+    if [[ $d == mx-good.test ]]; then
+      spki=$(smtp_spki_sha256 "$mxip")
+      expect "TLSA (DANE-EE SPKI SHA-256 of the served certificate)" \
+        "$(printf 'NOERROR\nTLSA 3 1 1 %s' "${spki^^}")" "$(dns TLSA "_25._tcp.mx1.$d")"
+    fi
+  fi
 
   # --- mta-sts.D addresses (AAAA must be NODATA, not NXDOMAIN, wherever A exists)
   case $d in

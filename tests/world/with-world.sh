@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs CMD inside a throw-away "test world": a private network namespace holding a DNS server
-# (dnsmasq) and an HTTPS server (nginx) that serve the MTA-STS postures of postures.tsv, with a
-# root CA minted for this run only. Usage:
+# (dnsmasq), an HTTPS server (nginx) and SMTP servers (postfix) that serve the MTA-STS postures of
+# postures.tsv, with a root CA minted for this run only. Usage:
 #
 #   tests/world/with-world.sh CMD [ARGS...]
 #
@@ -48,7 +48,7 @@ unset _MTASTS_WORLD_STAGE _MTASTS_WORLD_OUTER_NETNS
 [[ -n $outer_netns && $(readlink /proc/self/ns/net) != "$outer_netns" ]] ||
   die "not in a private network namespace; refusing to start servers"
 
-for tool in dnsmasq nginx openssl ip kdig curl setpriv; do
+for tool in dnsmasq nginx openssl ip kdig curl setpriv postfix ss; do
   PATH=$PATH:/usr/sbin:/sbin command -v "$tool" >/dev/null ||
     die "$tool not found; run: bash scripts/install-deps.sh --with-test"
 done
@@ -62,12 +62,18 @@ readonly WEB_IP=203.0.113.10     # every good (and most bad) policy host, one ng
 readonly NOMX_IP=203.0.113.20    # the A record that makes no-mx.test exist
 readonly PRIVATE_IP=10.0.0.1     # a private address the SSRF guard must refuse
 readonly ALLOW_CIDR=203.0.113.0/24
+# MX hosts (postfix, port 25), one address per SMTP posture; MX_DOWN_IP has nothing listening.
+readonly MX_GOOD_IP=203.0.113.31 MX_NOTLS_IP=203.0.113.32 MX_WRONG_IP=203.0.113.33
+readonly MX_EXPIRED_IP=203.0.113.34 MX_SELF_IP=203.0.113.35 MX_DOWN_IP=203.0.113.36
+readonly MX_EXPIRING_IP=203.0.113.37
+readonly MX_IPS="$MX_GOOD_IP $MX_NOTLS_IP $MX_WRONG_IP $MX_EXPIRED_IP $MX_SELF_IP $MX_EXPIRING_IP"
 readonly STS_TXT='v=STSv1; id=20240101T000000;'
 
 t_start=$(date +%s%N)
 WORLD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-world.XXXXXX")
 dnsmasq_pid=''
 nginx_pid=''
+postfix_started=0
 
 # shellcheck disable=SC2317  # running and teardown are reached only through the EXIT trap.
 # True while PID exists and is not a zombie (kill -0 succeeds on unreaped zombies).
@@ -83,6 +89,7 @@ teardown() {
   local status=$?
   trap - EXIT INT TERM HUP
   local pid i alive
+  stop_postfix
   for pid in $nginx_pid $dnsmasq_pid; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -109,6 +116,24 @@ teardown() {
   fi
   exit "$status"
 }
+# Postfix daemonizes (its master signals its whole process group on SIGTERM, so it cannot share
+# ours). SIGTERM to the master is what `postfix stop` sends, without its 1 s polling.
+# shellcheck disable=SC2317
+stop_postfix() {
+  ((postfix_started)) || return 0
+  postfix_started=0
+  local master i
+  master=$(tr -d ' ' <"$WORLD_DIR/postfix/queue/pid/master.pid" 2>/dev/null || true)
+  [[ -n $master ]] && kill -TERM "$master" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do
+    [[ -n $master ]] && running "$master" || break
+    sleep 0.05
+  done
+  if [[ -n $master ]] && running "$master"; then
+    echo "with-world: postfix master $master still running after 5 s; sending SIGKILL" >&2
+    kill -KILL -- "-$master" 2>/dev/null || kill -KILL "$master" 2>/dev/null || true
+  fi
+}
 trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -119,7 +144,7 @@ trap 'exit 129' HUP
 setup_fail() {
   echo "with-world: SETUP FAILED: $1" >&2
   shift
-  (($#)) || set -- dnsmasq.out dnsmasq.log nginx.out nginx-error.log
+  (($#)) || set -- dnsmasq.out dnsmasq.log nginx.out nginx-error.log postfix.out postfix.log
   local f
   for f in "$@"; do
     [[ -s $WORLD_DIR/$f ]] || continue
@@ -133,7 +158,7 @@ setup_fail() {
 # Network: lo only, with every test address on it.
 # ---------------------------------------------------------------------------------------------
 ip link set lo up
-for addr in "$WEB_IP" "$NOMX_IP" "$PRIVATE_IP"; do
+for addr in "$WEB_IP" "$NOMX_IP" "$PRIVATE_IP" $MX_IPS "$MX_DOWN_IP"; do
   ip addr add "$addr/32" dev lo
 done
 [[ $(ip -o link show | wc -l) == 1 ]] || setup_fail "unexpected interfaces in the namespace: $(ip -o link show)"
@@ -167,7 +192,31 @@ cert_for() {
     wrong-cert.test) echo wrong ;;
     expired-cert.test) echo expired ;;
     self-signed.test) echo self ;;
+    policy-expiring.test) echo policy-expiring ;;
     *) echo good ;;
+  esac
+}
+
+# The MX hosts of D, one per line.
+mx_hosts() {
+  case $1 in
+    enforce.test) printf '%s\n' "mx1.$1" "a.mail.$1" ;;
+    mx-uncovered.test) printf '%s\n' "mx1.$1" backup.other.test ;;
+    no-mx.test) ;;
+    *) echo "mx1.$1" ;;
+  esac
+}
+
+# The address of MX host H, which picks its SMTP posture.
+mx_ip() {
+  case $1 in
+    mx1.mx-no-starttls.test | mx1.mx-testing.test) echo "$MX_NOTLS_IP" ;;
+    mx1.mx-wrong-cert.test) echo "$MX_WRONG_IP" ;;
+    mx1.mx-expired-cert.test) echo "$MX_EXPIRED_IP" ;;
+    mx1.mx-self-signed.test) echo "$MX_SELF_IP" ;;
+    mx1.mx-down.test) echo "$MX_DOWN_IP" ;;
+    mx1.mx-expiring.test) echo "$MX_EXPIRING_IP" ;;
+    *) echo "$MX_GOOD_IP" ;;
   esac
 }
 
@@ -181,7 +230,7 @@ policy_body() {
   local d=$1
   case $d in
     enforce.test) printf 'version: STSv1\nmode: enforce\nmx: mx1.enforce.test\nmx: *.mail.enforce.test\nmax_age: 604800\n' ;;
-    testing.test) std_policy "$d" testing ;;
+    testing.test | mx-testing.test) std_policy "$d" testing ;;
     none.test) printf 'version: STSv1\nmode: none\nmax_age: 604800\n' ;;
     bad-version.test) std_policy "$d" enforce 604800 STSv2 ;;
     max-age-range.test) std_policy "$d" enforce 31557601 ;;
@@ -237,6 +286,15 @@ gen_pki() {
     n=$((n + 1))
     sans+=("DNS.$n = mta-sts.$d")
   done
+  local mx_sans=() h
+  n=0
+  for d in "${DOMAINS[@]}"; do
+    for h in $(mx_hosts "$d"); do
+      [[ $(mx_ip "$h") == "$MX_GOOD_IP" ]] || continue
+      n=$((n + 1))
+      mx_sans+=("DNS.$n = $h")
+    done
+  done
   cat >"$pki/openssl.cnf" <<EOF
 # Minimal, self-contained config: nothing is read from the system's openssl.cnf.
 [ req ]
@@ -278,6 +336,40 @@ authorityKeyIdentifier = keyid
 subjectAltName = @san_good
 [ san_good ]
 $(printf '%s\n' "${sans[@]}")
+[ ext_mxgood ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+authorityKeyIdentifier = keyid
+subjectAltName = @san_mxgood
+[ san_mxgood ]
+$(printf '%s\n' "${mx_sans[@]}")
+[ ext_mxwrong ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:mail.elsewhere.test
+[ ext_mxexpired ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:mx1.mx-expired-cert.test
+[ ext_mxself ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+subjectAltName = DNS:mx1.mx-self-signed.test
+[ ext_mxexpiring ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:mx1.mx-expiring.test
+[ ext_policy_expiring ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:mta-sts.policy-expiring.test
 [ ext_wrong ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -298,19 +390,32 @@ EOF
   local cnf="$pki/openssl.cnf"
   local keyopts=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
   # UTCTime (YYMMDDHHMMSSZ): RFC 5280 wants it for dates before 2050.
-  local now_m1h now_p2d past_30d past_1d
+  # Good leaves last 60 days, well past the 14-day expiry warning; the "expiring" ones 5 days.
+  local now_m1h now_p2d now_p5d now_p60d past_30d past_1d
   now_m1h=$(date -u -d '-1 hour' +%y%m%d%H%M%SZ)
   now_p2d=$(date -u -d '+2 days' +%y%m%d%H%M%SZ)
+  now_p5d=$(date -u -d '+5 days' +%y%m%d%H%M%SZ)
+  now_p60d=$(date -u -d '+60 days' +%y%m%d%H%M%SZ)
   past_30d=$(date -u -d '-30 days' +%y%m%d%H%M%SZ)
   past_1d=$(date -u -d '-1 day' +%y%m%d%H%M%SZ)
   ossl req -config "$cnf" -x509 "${keyopts[@]}" -keyout "$pki/ca.key" -out "$WORLD_DIR/ca.pem" \
     -subj "/O=mta-sts-exporter test world/CN=Test World Root CA ${WORLD_DIR##*.}" \
-    -days 3 -extensions ext_ca
-  leaf good "mta-sts test world hosts" ext_good "$now_m1h" "$now_p2d"
+    -days 90 -extensions ext_ca
+  leaf good "mta-sts test world hosts" ext_good "$now_m1h" "$now_p60d"
   leaf wrong www.wrong-cert.test ext_wrong "$now_m1h" "$now_p2d"
   leaf expired mta-sts.expired-cert.test ext_expired "$past_30d" "$past_1d"
   ossl req -config "$cnf" -x509 "${keyopts[@]}" -keyout "$pki/self.key" -out "$pki/self.pem" \
     -subj /CN=mta-sts.self-signed.test -days 3 -extensions ext_self
+  leaf policy-expiring mta-sts.policy-expiring.test ext_policy_expiring "$now_m1h" "$now_p5d"
+  leaf mxgood "mx test world hosts" ext_mxgood "$now_m1h" "$now_p60d"
+  leaf mxwrong mail.elsewhere.test ext_mxwrong "$now_m1h" "$now_p60d"
+  leaf mxexpired mx1.mx-expired-cert.test ext_mxexpired "$past_30d" "$past_1d"
+  leaf mxexpiring mx1.mx-expiring.test ext_mxexpiring "$now_m1h" "$now_p5d"
+  ossl req -config "$cnf" -x509 "${keyopts[@]}" -keyout "$pki/mxself.key" -out "$pki/mxself.pem" \
+    -subj /CN=mx1.mx-self-signed.test -days 3 -extensions ext_mxself
+  # DANE-EE SPKI SHA-256 (TLSA 3 1 1) of the good MX certificate, for _25._tcp.mx1.mx-good.test.
+  openssl x509 -in "$pki/mxgood.pem" -noout -pubkey | openssl pkey -pubin -outform DER |
+    sha256sum | cut -d' ' -f1 >"$pki/mxgood.tlsa"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -319,7 +424,7 @@ EOF
 # any other name gets REFUSED, so nothing is ever forwarded.
 # ---------------------------------------------------------------------------------------------
 gen_dns() {
-  local conf="$WORLD_DIR/dnsmasq.conf" d ip
+  local conf="$WORLD_DIR/dnsmasq.conf" d ip h
   {
     cat <<EOF
 no-resolv
@@ -357,6 +462,13 @@ EOF
         no-mx.test) echo "host-record=$d,$NOMX_IP" ;;
         *) echo "mx-host=$d,mx1.$d,10" ;;
       esac
+      for h in $(mx_hosts "$d"); do # A of each MX host
+        echo "host-record=$h,$(mx_ip "$h")"
+      done
+      # TLSA (RR type 52) for DANE; dnsmasq serves it without DNSSEC, so AD stays clear.
+      if [[ $d == mx-good.test ]]; then
+        echo "dns-rr=_25._tcp.mx1.$d,52,030101$(cat "$WORLD_DIR/pki/mxgood.tlsa")"
+      fi
       for ip in $(policy_host_ips "$d"); do # A of mta-sts.D
         echo "host-record=mta-sts.$d,$ip"
       done
@@ -482,12 +594,62 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# SMTP: one postfix instance (config and queue inside the world dir) with an smtpd per MX
+# address, each with its own certificate; MX_NOTLS_IP offers no STARTTLS. No mail is accepted
+# (no local domains, relaying refused): the exporter only ever says EHLO, STARTTLS and QUIT.
+# ---------------------------------------------------------------------------------------------
+gen_postfix() {
+  local dir="$WORLD_DIR/postfix" pki="$WORLD_DIR/pki"
+  mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
+  chown postfix "$dir/data"
+  # The queue directories as postfix-files lays them out, made here: postfix's own create-missing
+  # and permission audit (`postfix start`) take seconds of postconf and find calls.
+  local q=$dir/queue
+  mkdir -m 700 "$q"/{active,bounce,corrupt,defer,deferred,flush,hold,incoming,private,saved,trace}
+  mkdir -m 730 "$q/maildrop" && mkdir -m 710 "$q/public" && mkdir -m 755 "$q/pid"
+  chown postfix "$q"/{active,bounce,corrupt,defer,deferred,flush,hold,incoming,private,saved,trace}
+  chown postfix:postdrop "$q/maildrop" "$q/public"
+  # The daemons run as user postfix and must reach their queue inside the 0700 temp dir.
+  chmod 711 "$WORLD_DIR"
+  cat >"$dir/conf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+maillog_file = $WORLD_DIR/postfix.log
+maillog_file_prefixes = $WORLD_DIR
+myhostname = mx.world.test
+mydestination =
+relayhost =
+inet_interfaces = all
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+smtpd_relay_restrictions = reject
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+default_process_limit = 200
+EOF
+  # Debian's services minus its port 25 listener, none chrooted (the queue is no jail here).
+  awk '/^[a-z]/ { if ($5 == "y" || $5 == "-") $5 = "n" } 1' /etc/postfix/master.cf |
+    sed '/^smtp  *inet/d' >"$dir/conf/master.cf"
+  local tls="-o smtpd_tls_cert_file=$pki/%s.pem -o smtpd_tls_key_file=$pki/%s.key"
+  {
+    # shellcheck disable=SC2059  # the format is ours
+    printf "%s:25 inet n - n - - smtpd $tls\n" \
+      "$MX_GOOD_IP" mxgood mxgood "$MX_WRONG_IP" mxwrong mxwrong \
+      "$MX_EXPIRED_IP" mxexpired mxexpired "$MX_SELF_IP" mxself mxself \
+      "$MX_EXPIRING_IP" mxexpiring mxexpiring
+    echo "$MX_NOTLS_IP:25 inet n - n - - smtpd -o smtpd_tls_security_level=none"
+  } >>"$dir/conf/master.cf"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Start and wait.
 # ---------------------------------------------------------------------------------------------
 gen_pki
 gen_dns
 gen_www
 gen_nginx
+gen_postfix
 
 # setpriv --pdeathsig: should this script be SIGKILLed (a harness timeout), the servers get
 # SIGTERM instead of living on in an orphaned namespace. The kernel clears that setting when a
@@ -510,6 +672,12 @@ start_dnsmasq
 setpriv --pdeathsig TERM -- "$NGINX" -p "$WORLD_DIR" -c "$WORLD_DIR/nginx.conf" \
   -e "$WORLD_DIR/nginx-error.log" </dev/null >"$WORLD_DIR/nginx.out" 2>&1 &
 nginx_pid=$!
+postfix_started=1
+# What `postfix start` ends with: master daemonizes, and -w makes this child wait until it is
+# initialised (listeners bound) and exit with its status; checked in the loop below.
+"$(postconf -d -h daemon_directory)/master" -c "$WORLD_DIR/postfix/conf" -w \
+  </dev/null >>"$WORLD_DIR/postfix.out" 2>&1 &
+postfix_waiter=$!
 
 # The DNS probe uses TCP: before dnsmasq binds, a TCP connect is refused at once, where a UDP
 # query would sit out kdig's 1 s minimum timeout.
@@ -521,15 +689,30 @@ web_ready() {
     --resolve "mta-sts.enforce.test:443:$WEB_IP" \
     https://mta-sts.enforce.test/.well-known/mta-sts.txt 2>/dev/null) == 200 ]]
 }
+# The master has started and listens on every SMTP address (it binds them all before smtpd
+# runs; each smtpd is spawned per connection, so there is nothing else to wait for).
+smtp_ready() {
+  if [[ -n $postfix_waiter ]]; then
+    running "$postfix_waiter" && return 1
+    wait "$postfix_waiter" || setup_fail "postfix did not start" postfix.out postfix.log
+    postfix_waiter=''
+  fi
+  local listening ip
+  listening=$(ss -Hltn 2>/dev/null)
+  for ip in $MX_IPS; do
+    [[ $listening == *"$ip:25 "* ]] || return 1
+  done
+}
 # Poll every 50 ms for up to 10 s; fail at once if a server died.
 for ((i = 0; ; i++)); do
   kill -0 "$dnsmasq_pid" 2>/dev/null || setup_fail "dnsmasq exited during startup"
   kill -0 "$nginx_pid" 2>/dev/null || setup_fail "nginx exited during startup"
-  dns_ok=0 web_ok=0
+  dns_ok=0 web_ok=0 smtp_ok=0
   dns_ready && dns_ok=1
   web_ready && web_ok=1
-  ((dns_ok && web_ok)) && break
-  ((i < 200)) || setup_fail "not ready after 10 s (dns ok: $dns_ok, https ok: $web_ok)"
+  smtp_ready && smtp_ok=1
+  ((dns_ok && web_ok && smtp_ok)) && break
+  ((i < 200)) || setup_fail "not ready after 10 s (dns ok: $dns_ok, https ok: $web_ok, smtp ok: $smtp_ok)"
   sleep 0.05
 done
 

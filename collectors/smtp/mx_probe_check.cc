@@ -1,0 +1,233 @@
+#include "collectors/smtp/mx_probe_check.h"
+
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <ctime>
+#include <future>
+
+#include "collectors/policy/policy_check.h"
+
+namespace mtasts::smtp {
+namespace {
+
+std::string Date(std::int64_t unix_seconds) {
+  std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string Days(std::int64_t seconds) {
+  const std::int64_t days = seconds / 86400;
+  return days == 1 ? "1 day" : std::to_string(days) + " days";
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  if (names.empty()) return "no DNS name (subjectAltName)";
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 5; ++i) out += (i > 0 ? ", " : "") + names[i];
+  if (names.size() > 5) out += " and " + std::to_string(names.size() - 5) + " more";
+  return out;
+}
+
+/// Why a certificate failed, in words a mail admin can act on (RFC 8461 §4.2).
+std::string DescribeCertificateFailure(const std::string& where, const std::string& host,
+                                       const net::CertificateInfo& cert) {
+  switch (cert.verify_code) {
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+      return where + " presents a certificate for " + JoinNames(cert.dns_names) +
+             "; it must be valid for " + host;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return "the certificate of " + where + " expired" +
+             (cert.not_after ? " on " + Date(*cert.not_after) : std::string());
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "the certificate of " + where + " is not valid yet";
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+      return where + " presents a self-signed certificate (" + cert.subject +
+             "); it must chain to a trusted root";
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return "the certificate chain of " + where +
+             " does not lead to a trusted root (issuer: " + cert.issuer + ")";
+    default: return "the certificate of " + where + " is not valid: " + cert.verify_error;
+  }
+}
+
+}  // namespace
+
+std::string TlsaToText(const dns::TlsaRecord& record) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = std::to_string(record.usage) + " " + std::to_string(record.selector) + " " +
+                    std::to_string(record.matching_type) + " ";
+  for (std::uint8_t byte : record.data) {
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0x0F];
+  }
+  return out;
+}
+
+MxObservation ObserveMx(const std::vector<std::string>& hosts, const ProbeSettings& settings,
+                        dns::Resolver& resolver, const net::AddressPolicy& guard,
+                        const SmtpProber& prober, const Deadline& deadline) {
+  MxObservation out;
+  out.probed = settings.probe;
+  const std::size_t count = std::min(hosts.size(), kMaxProbedHosts);
+  std::vector<dns::Lookup<dns::TlsaAnswer>> tlsa;
+  std::vector<dns::Lookup<dns::AddressAnswer>> addresses;
+  for (std::size_t i = 0; i < count; ++i) {  // every lookup in flight at once
+    tlsa.push_back(resolver.Tlsa("_25._tcp." + hosts[i]));
+    if (settings.probe) addresses.push_back(resolver.Addresses(hosts[i]));
+  }
+  struct Pending {
+    std::size_t host;
+    std::string address;
+    std::future<ProbeResult> result;
+  };
+  std::vector<Pending> pending;
+  for (std::size_t i = 0; i < count; ++i) {
+    HostObservation& host = out.hosts.emplace_back();
+    host.host = hosts[i];
+    if (!settings.probe) continue;
+    auto answer = dns::Await(addresses[i], deadline, "A/AAAA " + hosts[i]);
+    if (!answer) {
+      host.address_error = answer.error().message;
+      continue;
+    }
+    if (answer->presence != dns::Presence::kFound || answer->addresses.empty()) {
+      host.address_error = answer->presence == dns::Presence::kNxDomain
+                               ? "the MX host " + hosts[i] + " does not exist (NXDOMAIN)"
+                               : "the MX host " + hosts[i] + " has no A or AAAA records";
+      continue;
+    }
+    std::size_t probed = 0;
+    for (const auto& address : answer->addresses) {
+      auto verdict = guard.Check(address);
+      if (!verdict.allowed) {
+        host.refused.push_back(address.ToString() + ": " + verdict.reason);
+        continue;
+      }
+      if (probed++ >= kMaxAddressesPerHost) break;
+      ProbeRequest request{hosts[i], address, settings.port, settings.ehlo_name, deadline};
+      pending.push_back({i, address.ToString(), std::async(std::launch::async, [&prober, request] {
+                           return prober.Probe(request);
+                         })});
+    }
+  }
+  for (auto& p : pending) out.hosts[p.host].probes.emplace_back(p.address, p.result.get());
+  for (std::size_t i = 0; i < count; ++i) {
+    out.hosts[i].tlsa = dns::Await(tlsa[i], deadline, "TLSA _25._tcp." + hosts[i]);
+  }
+  return out;
+}
+
+void ApplyMxObservation(const MxObservation& observation, std::int64_t now, DomainReport& report) {
+  report.mx.probed = observation.probed;
+  const auto& policy = report.policy.policy;
+  const bool has_policy = report.policy.valid && policy && policy->mode != policy::Mode::kNone;
+  const bool enforce = has_policy && policy->mode == policy::Mode::kEnforce;
+  // RFC 8461 §5: in enforce, senders will not deliver to a host failing these; in testing they
+  // deliver and report. Without a policy, senders use opportunistic TLS: a missing STARTTLS
+  // still sends mail in clear text (high), a bad certificate only matters to DANE/MTA-STS
+  // senders (medium).
+  const Severity starttls_severity = enforce ? Severity::kCritical : Severity::kHigh;
+  const Severity cert_severity =
+      enforce ? Severity::kCritical : (has_policy ? Severity::kHigh : Severity::kMedium);
+  const std::string consequence =
+      enforce ? ": senders that enforce MTA-STS will not deliver to it"
+              : (has_policy ? ": senders will report failures (mode testing)" : "");
+
+  for (const auto& host : observation.hosts) {
+    if (host.tlsa) {
+      MxDane dane;
+      dane.host = host.host;
+      if (!*host.tlsa) {
+        dane.error = host.tlsa->error().message;
+      } else {
+        const dns::TlsaAnswer& answer = **host.tlsa;
+        dane.tlsa_present = answer.presence == dns::Presence::kFound;
+        dane.dnssec_validated = answer.authenticated;
+        for (const auto& record : answer.records) dane.records.push_back(TlsaToText(record));
+      }
+      report.mx.dane.push_back(std::move(dane));
+    }
+    if (!observation.probed) continue;
+    if (host.address_error) {
+      MxProbe probe;
+      probe.host = host.host;
+      probe.error = *host.address_error;
+      report.mx.probes.push_back(probe);
+      report.AddIssue(IssueCode::kMxUnreachable, *host.address_error + ": no mail can reach it");
+      continue;
+    }
+    for (const auto& refused : host.refused) {
+      MxProbe probe;
+      probe.host = host.host;
+      probe.address = refused.substr(0, refused.find(": "));
+      probe.refused = true;
+      probe.error = "not probed: the SSRF guard refuses " + refused;
+      report.mx.probes.push_back(std::move(probe));
+    }
+    for (const auto& [address, result] : host.probes) {
+      MxProbe probe;
+      probe.host = host.host;
+      probe.address = address;
+      const std::string where = host.host + " (" + address + ")";
+      using Outcome = ProbeResult::Outcome;
+      switch (result.outcome) {
+        case Outcome::kConnectFailed:
+        case Outcome::kTimeout:
+        case Outcome::kProtocolError:
+          probe.error = result.message;
+          report.AddIssue(IssueCode::kMxUnreachable, result.message);
+          break;
+        case Outcome::kNoStarttls:
+        case Outcome::kTlsFailed:
+          probe.reachable = true;
+          probe.error = result.message;
+          report.AddIssue(IssueCode::kMxStarttlsMissing, starttls_severity,
+                          result.message + consequence);
+          break;
+        case Outcome::kTls: {
+          probe.reachable = true;
+          probe.starttls = true;
+          probe.tls_version = result.tls_version;
+          probe.cipher = result.cipher;
+          if (!result.certificate) break;
+          const net::CertificateInfo& cert = *result.certificate;
+          probe.cert_valid = cert.verified;
+          probe.cert_names = cert.dns_names;
+          probe.cert_not_after = cert.not_after;
+          if (!cert.verified) {
+            probe.cert_error = DescribeCertificateFailure(where, host.host, cert);
+            report.AddIssue(IssueCode::kMxCertInvalid, cert_severity,
+                            *probe.cert_error + " (RFC 8461 §4.2)" + consequence);
+          } else if (cert.not_after && *cert.not_after - now < kExpiryWarningSeconds) {
+            report.AddIssue(IssueCode::kMxCertExpiring,
+                            "the certificate of " + where + " expires on " + Date(*cert.not_after) +
+                                ", in " + Days(std::max<std::int64_t>(*cert.not_after - now, 0)) +
+                                "; renew it before senders refuse it");
+          }
+          break;
+        }
+      }
+      report.mx.probes.push_back(std::move(probe));
+    }
+  }
+}
+
+void ApplyPolicyCertExpiry(std::int64_t now, DomainReport& report) {
+  const auto& cert = report.policy.certificate;
+  if (!cert || !cert->verified || !cert->not_after) return;
+  const std::int64_t left = *cert->not_after - now;
+  if (left >= kExpiryWarningSeconds) return;
+  report.AddIssue(IssueCode::kPolicyCertExpiring,
+                  "the certificate of " + policy::PolicyHost(report.domain) + " expires on " +
+                      Date(*cert->not_after) + ", in " + Days(std::max<std::int64_t>(left, 0)) +
+                      "; once it lapses senders cannot refresh the policy");
+}
+
+}  // namespace mtasts::smtp
