@@ -12,8 +12,10 @@ build_packages=(
 )
 # The test world: a real DNS server, a real HTTPS server, a CA made with openssl, network
 # namespaces (iproute2, util-linux's unshare) and a DNS client for diagnostics; prometheus ships
-# promtool, which lints the golden metrics exposition.
-test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus)
+# promtool, which lints the golden metrics exposition, and the server the end-to-end test scrapes
+# with; dpkg-dev's dpkg-shlibdeps computes the Debian package's Depends.
+test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus
+  dpkg-dev)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi
