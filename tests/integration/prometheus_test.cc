@@ -207,15 +207,20 @@ struct DashboardQuery {
   std::string where;
   std::string expr;
   bool instant = false;
+  json panel;   // the panel (without its targets), for the dump below
+  json target;  // the target
 };
 
 void CollectPanels(const json& panels, std::vector<DashboardQuery>& out) {
   for (const auto& panel : panels) {
     if (panel.contains("panels")) CollectPanels(panel["panels"], out);
     for (const auto& target : panel.value("targets", json::array())) {
+      json info = panel;
+      info.erase("targets");
+      info.erase("panels");
       out.push_back(
           {"panel \"" + panel.value("title", "") + "\" target " + target.value("refId", "?"),
-           target.at("expr").get<std::string>(), target.value("instant", false)});
+           target.at("expr").get<std::string>(), target.value("instant", false), info, target});
     }
   }
 }
@@ -478,10 +483,15 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
   for (const auto& annotation : dashboard["annotations"]["list"]) {
     if (annotation.contains("expr")) {
       queries.push_back({"annotation \"" + annotation.value("name", "") + "\"",
-                         annotation["expr"].get<std::string>(), false});
+                         annotation["expr"].get<std::string>(), false, json::object(), annotation});
     }
   }
   ASSERT_GT(queries.size(), 20U);
+  // MTASTS_DASHBOARD_DUMP=FILE (scripts/render-dashboard.sh): let a minute of data gather, and
+  // write every panel's query answers to FILE, for rendering the panels as images.
+  const std::string dump_file = Env("MTASTS_DASHBOARD_DUMP");
+  if (!dump_file.empty()) std::this_thread::sleep_for(std::chrono::seconds(60));
+  json dump = json::array();
   const double end = UnixNow();
   for (const auto& query : queries) {
     const std::string expr = Substitute(query.expr, variables);
@@ -489,7 +499,14 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
     json data = query.instant ? api.Instant(expr, &error) : api.Range(expr, start, end, &error);
     EXPECT_TRUE(HasNumber(data)) << query.where << ": no data for " << expr << "\n"
                                  << error << data.dump();
+    dump.push_back({{"panel", query.panel},
+                    {"target", query.target},
+                    {"query", expr},
+                    {"start", start},
+                    {"end", end},
+                    {"data", data}});
   }
+  if (!dump_file.empty()) WriteFile(dump_file, dump.dump(1));
   std::cout << queries.size() << " dashboard queries asked" << std::endl;
   // The domain variable lists every watched domain.
   json values = api.Get("/api/v1/label/domain/values?match%5B%5D=mta_sts_enforced");
