@@ -149,6 +149,8 @@ mkdir -p "$root/var/lib/private/mta-sts-exporter" # what StateDirectory= would h
 dpkg_root --remove mta-sts-exporter >/dev/null 2>&1 || fail "dpkg --remove failed"
 [[ ! -e $root/usr/bin/mta-sts-exporter ]] || fail "remove left the binary"
 [[ -f $root/etc/mta-sts-exporter/config.yaml ]] || fail "remove deleted the conffile"
+# Nothing masks the unit: after a reinstall, `systemctl enable` must work.
+[[ ! -L $root/etc/systemd/system/mta-sts-exporter.service ]] || fail "remove masked the unit"
 dpkg_root --purge mta-sts-exporter >/dev/null 2>&1 || fail "dpkg --purge failed"
 [[ ! -e $root/etc/mta-sts-exporter/config.yaml ]] || fail "purge kept the conffile"
 [[ ! -e $root/var/lib/private/mta-sts-exporter ]] || fail "purge kept the state directory"
