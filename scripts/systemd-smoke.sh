@@ -5,19 +5,35 @@
 # with every sandboxing directive of systemd/mta-sts-exporter.service in force. Usage, as root:
 #
 #   scripts/systemd-smoke.sh [BINARY]     # default: build/test/package/mta-sts-exporter
+#   scripts/systemd-smoke.sh --deb FILE   # the Debian package, installed in the container
 #
+# With a BINARY, it is bound in at /opt and the unit's ExecStart= changed to it. With --deb, the
+# container's /usr, /etc and /var are the host's under overlays whose upper layers are in a temp
+# dir (every write, dpkg's included, stays there and is deleted at the end; the host is not
+# touched): `dpkg -i` installs the package against the host's real package database (Depends
+# checked), its postinst runs under a running systemd, and its own unit and binary are used,
+# enabled with `systemctl enable`. Either way the config watches no domain (nothing could leave
+# the container anyway).
 # For machines without systemd as PID 1 (containers, CI), where `systemctl start` cannot run.
-# Needs systemd-container (installed when missing). The binary is bound in at /opt and the unit's
-# ExecStart= changed to it; the config watches no domain (nothing leaves the container anyway).
-# Not part of the CTest suite: it boots every service the host has installed, which takes a while.
+# Needs systemd-container (installed when missing). Not part of the CTest suite: it boots every
+# service the host has installed, which takes a while.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-binary=$(readlink -f "${1:-build/test/package/mta-sts-exporter}")
-[[ -x $binary ]] || {
-  echo "systemd-smoke: no binary $binary (run the deb_package test, or pass one)" >&2
-  exit 2
-}
+deb=''
+if [[ ${1:-} == --deb ]]; then
+  deb=$(readlink -f "${2:-}")
+  [[ -f $deb && $deb == *.deb ]] || {
+    echo "systemd-smoke: --deb needs a .deb file" >&2
+    exit 2
+  }
+else
+  binary=$(readlink -f "${1:-build/test/package/mta-sts-exporter}")
+  [[ -x $binary ]] || {
+    echo "systemd-smoke: no binary $binary (run the deb_package test, or pass one)" >&2
+    exit 2
+  }
+fi
 if ! command -v systemd-nspawn >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd-container >/dev/null
 fi
@@ -40,19 +56,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cp "$binary" "$dir/mta-sts-exporter"
-sed 's#^ExecStart=/usr/bin/mta-sts-exporter #ExecStart=/opt/mta-sts-exporter #' \
-  systemd/mta-sts-exporter.service >"$dir/mta-sts-exporter.service"
-grep -q '^ExecStart=/opt/mta-sts-exporter ' "$dir/mta-sts-exporter.service" || fail "ExecStart= not found"
 printf 'state_dir: /var/lib/mta-sts-exporter\ndomains: []\n' >"$dir/config.yaml"
 chmod 0644 "$dir/config.yaml"
+if [[ -n $deb ]]; then
+  cp "$deb" "$dir/mta-sts-exporter.deb"
+  mkdir -p "$dir/usr-upper" "$dir/var-upper" "$dir/etc-upper"
+  setup=(--volatile=yes --bind-ro="$dir:/opt/mta-sts-smoke"
+    --overlay="/usr:$dir/usr-upper:/usr" --overlay="/var:$dir/var-upper:/var"
+    --overlay="/etc:$dir/etc-upper:/etc")
+else
+  cp "$binary" "$dir/mta-sts-exporter"
+  sed 's#^ExecStart=/usr/bin/mta-sts-exporter #ExecStart=/opt/mta-sts-exporter #' \
+    systemd/mta-sts-exporter.service >"$dir/mta-sts-exporter.service"
+  grep -q '^ExecStart=/opt/mta-sts-exporter ' "$dir/mta-sts-exporter.service" || fail "ExecStart= not found"
+  setup=(--volatile=yes
+    --bind-ro="$dir/mta-sts-exporter:/opt/mta-sts-exporter"
+    --bind-ro="$dir/mta-sts-exporter.service:/etc/systemd/system/mta-sts-exporter.service"
+    --bind-ro="$dir/config.yaml:/etc/mta-sts-exporter/config.yaml")
+fi
 
 # A guard timeout: the container never outlives 5 minutes, whatever happens here.
-timeout -k 10 300 systemd-nspawn --quiet --register=no --keep-unit --directory=/ --volatile=yes \
-  --private-network --machine="mtasts-smoke-$$" \
-  --bind-ro="$dir/mta-sts-exporter:/opt/mta-sts-exporter" \
-  --bind-ro="$dir/mta-sts-exporter.service:/etc/systemd/system/mta-sts-exporter.service" \
-  --bind-ro="$dir/config.yaml:/etc/mta-sts-exporter/config.yaml" \
+timeout -k 10 300 systemd-nspawn --quiet --register=no --keep-unit --directory=/ --private-network \
+  --machine="mtasts-smoke-$$" "${setup[@]}" \
   --boot systemd.firstboot=off </dev/null >"$dir/boot.log" 2>&1 &
 guard_pid=$!
 # The container's init: systemd, a descendant of the nspawn process.
@@ -76,6 +101,14 @@ done
 [[ $(in_ct systemctl is-active sysinit.target) == active ]] || fail "sysinit.target not reached"
 echo "systemd-smoke: booted systemd $(in_ct systemctl show -p Version --value) in a container"
 
+if [[ -n $deb ]]; then
+  in_ct dpkg -i /opt/mta-sts-smoke/mta-sts-exporter.deb || fail "dpkg -i failed"
+  [[ $(in_ct systemctl is-enabled mta-sts-exporter.service || true) == disabled ]] ||
+    fail "the package enabled the service on install"
+  in_ct cp /opt/mta-sts-smoke/config.yaml /etc/mta-sts-exporter/config.yaml
+  in_ct systemctl enable mta-sts-exporter.service || fail "systemctl enable failed"
+  echo "systemd-smoke: installed $(basename "$deb") with dpkg and enabled the service"
+fi
 # network-online.target waits for a network the container does not have: start without it.
 in_ct systemctl start --job-mode=ignore-dependencies mta-sts-exporter.service ||
   fail "systemctl start failed"

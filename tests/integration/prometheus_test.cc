@@ -380,8 +380,10 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
     if (p.codes.count("mx_not_covered") != 0) expected.insert("MtaStsMxNotCovered " + p.domain);
     if (p.codes.count("tls_rpt_missing") != 0) expected.insert("MtaStsTlsRptMissing " + p.domain);
   }
-  // Checks that cannot finish (lookups unanswered) alert too; the world's slow policy host makes
-  // one (its fetch outlasts check_timeout). Which domains those are is read from the exporter.
+  // A check that could not finish (a lookup unanswered) alerts too (MtaStsChecksFailing). Every
+  // world check runs to the end (a policy fetch that times out is an answer: policy_fetch_failed),
+  // but a loaded machine may drop a DNS answer, so which domains those are is read from the
+  // exporter, and at most two are tolerated.
   std::set<std::string> incomplete;
   auto firing = [&] {
     std::set<std::string> names;
