@@ -12,10 +12,12 @@ build_packages=(
 )
 # The test world: a real DNS server, a real HTTPS server, a CA made with openssl, network
 # namespaces (iproute2, util-linux's unshare) and a DNS client for diagnostics; prometheus ships
-# promtool, which lints the golden metrics exposition; postfix is the world's SMTP servers for
-# the MX STARTTLS probe (the world runs its own instance; the system one is left unconfigured).
+# promtool, which lints the golden metrics exposition, and the server the end-to-end test scrapes
+# with; postfix is the world's SMTP servers for the MX STARTTLS probe (the world runs its own
+# instance; the system one is left unconfigured); dpkg-dev's dpkg-shlibdeps computes the Debian
+# package's Depends.
 test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus
-  postfix)
+  postfix dpkg-dev)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi
