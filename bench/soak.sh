@@ -9,16 +9,21 @@
 #
 # Environment: SOAK_WARMUP (s, default 300), SOAK_WINDOW (s compared at start and end, default
 # 300), SOAK_SAMPLE (s, default 5), SOAK_BUILD_DIR (default build/relwithdebinfo; the binary is
-# built there first).
+# built there first), SOAK_DAEMON (a binary to run instead, e.g. the sanitizer build's: its leak
+# report, if any, ends up in daemon.log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-1800}
 out=$(mkdir -p "${2:-soak-out}" && cd "${2:-soak-out}" && pwd -P)
-build=${SOAK_BUILD_DIR:-build/relwithdebinfo}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTASTS_BUILD_TESTS=OFF \
-  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
-cmake --build "$build" >/dev/null
-binary=$(pwd -P)/$build/mta-sts-exporter
+if [[ -n ${SOAK_DAEMON:-} ]]; then
+  binary=$(realpath "$SOAK_DAEMON")
+else
+  build=${SOAK_BUILD_DIR:-build/relwithdebinfo}
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTASTS_BUILD_TESTS=OFF \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+  cmake --build "$build" >/dev/null
+  binary=$(pwd -P)/$build/mta-sts-exporter
+fi
 
 export SOAK_DURATION=$duration SOAK_OUT=$out SOAK_BINARY=$binary
 export SOAK_WARMUP=${SOAK_WARMUP:-300} SOAK_SAMPLE=${SOAK_SAMPLE:-5} SOAK_WINDOW=${SOAK_WINDOW:-300}
