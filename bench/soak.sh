@@ -27,6 +27,7 @@ fi
 
 export SOAK_DURATION=$duration SOAK_OUT=$out SOAK_BINARY=$binary
 export SOAK_WARMUP=${SOAK_WARMUP:-300} SOAK_SAMPLE=${SOAK_SAMPLE:-5} SOAK_WINDOW=${SOAK_WINDOW:-300}
+# shellcheck disable=SC2016  # the script below runs inside the world and expands there
 MTASTS_WORLD_FAULTS=1 exec tests/world/with-world.sh bash -c '
 set -euo pipefail
 w=$MTASTS_WORLD_DIR
