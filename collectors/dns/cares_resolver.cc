@@ -40,7 +40,11 @@ std::string DescribeStatus(int status) {
     case ARES_ESERVFAIL: return "the DNS server answered SERVFAIL";
     case ARES_EREFUSED: return "the DNS server refused the query (REFUSED)";
     case ARES_ETIMEOUT: return "no answer from the DNS server (timed out)";
-    case ARES_ECONNREFUSED: return "connection to the DNS server refused";
+    // c-ares 1.18 also ends a query with ECONNREFUSED when every try met a SERVFAIL, REFUSED or
+    // NOTIMP answer, or a TCP connection that failed: it cannot tell these apart for us.
+    case ARES_ECONNREFUSED:
+      return "the DNS server failed the query (SERVFAIL, REFUSED or NOTIMP) or refused the "
+             "connection";
     case ARES_EFORMERR: return "the DNS server answered FORMERR";
     case ARES_ENOTIMP: return "the DNS server answered NOTIMP";
     case ARES_EBADRESP: return "malformed answer from the DNS server";
@@ -240,10 +244,27 @@ std::string ServerToCsvEntry(const std::string& server) {
 
 }  // namespace
 
+/// The configured template, and the channels of the lookups in flight. Every lookup gets a
+/// channel of its own (a copy of the template): c-ares 1.18 handles a failed connection to a
+/// server by failing over every query pending on that server's channel, so on a shared channel
+/// one hostile domain (a truncated answer whose TCP retry is refused, say) would turn the
+/// lookups of every other domain checked at the same time into errors. A channel of its own also
+/// gives each query its own UDP socket and source port. Touched only by the loop thread (and by
+/// the destructor once the loop has ended).
 struct CaresResolver::Channel {
   ares_channel handle = nullptr;
+  std::vector<ares_channel> live;
   ~Channel() {
-    if (handle != nullptr) ares_destroy(handle);  // fails every outstanding query
+    for (ares_channel channel : live) ares_destroy(channel);  // fails its outstanding queries
+    if (handle != nullptr) ares_destroy(handle);
+  }
+  /// A fresh channel for one lookup, or nullptr (with the c-ares status) when none can be made.
+  ares_channel Fresh(int& status) {
+    ares_channel channel = nullptr;
+    status = ares_dup(&channel, handle);
+    if (status != ARES_SUCCESS) return nullptr;
+    live.push_back(channel);
+    return channel;
   }
 };
 
@@ -310,7 +331,10 @@ Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
   auto* pending = new Pending<TxtAnswer>{{}, "TXT " + name};
   auto future = pending->promise.get_future();
   Submit([this, name, pending] {
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_txt, OnTxt, pending);
+    int status = ARES_SUCCESS;
+    ares_channel channel = channel_->Fresh(status);
+    if (channel == nullptr) return OnTxt(pending, status, 0, nullptr, 0);
+    ares_query(channel, name.c_str(), ns_c_in, ns_t_txt, OnTxt, pending);
   });
   return future;
 }
@@ -319,7 +343,10 @@ Lookup<MxAnswer> CaresResolver::Mx(const std::string& name) {
   auto* pending = new Pending<MxAnswer>{{}, "MX " + name};
   auto future = pending->promise.get_future();
   Submit([this, name, pending] {
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_mx, OnMx, pending);
+    int status = ARES_SUCCESS;
+    ares_channel channel = channel_->Fresh(status);
+    if (channel == nullptr) return OnMx(pending, status, 0, nullptr, 0);
+    ares_query(channel, name.c_str(), ns_c_in, ns_t_mx, OnMx, pending);
   });
   return future;
 }
@@ -329,10 +356,16 @@ Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
   pair->name = name;
   auto future = pair->promise.get_future();
   Submit([this, name, pair] {
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_a, OnAddress,
-               new AddressQuery{pair, false});
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_aaaa, OnAddress,
-               new AddressQuery{pair, true});
+    // A and AAAA of one name share a channel: they stand or fall together anyway.
+    int status = ARES_SUCCESS;
+    ares_channel channel = channel_->Fresh(status);
+    if (channel == nullptr) {
+      OnAddress(new AddressQuery{pair, false}, status, 0, nullptr, 0);
+      OnAddress(new AddressQuery{pair, true}, status, 0, nullptr, 0);
+      return;
+    }
+    ares_query(channel, name.c_str(), ns_c_in, ns_t_a, OnAddress, new AddressQuery{pair, false});
+    ares_query(channel, name.c_str(), ns_c_in, ns_t_aaaa, OnAddress, new AddressQuery{pair, true});
   });
   return future;
 }
@@ -373,21 +406,29 @@ void CaresResolver::Loop() {
       starts.swap(pending_);
     }
     for (auto& start : starts) start();
+    ReapFinished();
 
-    std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> socks{};
-    int bitmask = ares_getsock(channel_->handle, socks.data(), ARES_GETSOCK_MAXNUM);
+    // Every socket of every live channel, with the channel it belongs to.
     std::vector<pollfd> fds;
+    std::vector<ares_channel> owners;
     fds.push_back({wake_fd_, POLLIN, 0});
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-      short events = 0;
-      if (ARES_GETSOCK_READABLE(bitmask, i)) events |= POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bitmask, i)) events |= POLLOUT;
-      if (events != 0) fds.push_back({socks[static_cast<std::size_t>(i)], events, 0});
-    }
+    owners.push_back(nullptr);
     timeval max_wait{1, 0};
-    timeval wait{};
-    timeval* next = ares_timeout(channel_->handle, &max_wait, &wait);
-    int timeout_ms = static_cast<int>(next->tv_sec * 1000 + next->tv_usec / 1000);
+    for (ares_channel channel : channel_->live) {
+      std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> socks{};
+      int bitmask = ares_getsock(channel, socks.data(), ARES_GETSOCK_MAXNUM);
+      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+        short events = 0;
+        if (ARES_GETSOCK_READABLE(bitmask, i)) events |= POLLIN;
+        if (ARES_GETSOCK_WRITABLE(bitmask, i)) events |= POLLOUT;
+        if (events == 0) continue;
+        fds.push_back({socks[static_cast<std::size_t>(i)], events, 0});
+        owners.push_back(channel);
+      }
+      timeval wait{};
+      max_wait = *ares_timeout(channel, &max_wait, &wait);  // the earliest of all
+    }
+    int timeout_ms = static_cast<int>(max_wait.tv_sec * 1000 + max_wait.tv_usec / 1000);
     int ready = poll(fds.data(), fds.size(), std::max(timeout_ms, 1));
     if (ready < 0 && errno != EINTR)
       throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
@@ -396,18 +437,30 @@ void CaresResolver::Loop() {
       std::uint64_t count = 0;
       (void)!read(wake_fd_, &count, sizeof count);
     }
-    bool processed = false;
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       bool readable = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
       bool writable = (fds[i].revents & POLLOUT) != 0;
-      ares_process_fd(channel_->handle, readable ? fds[i].fd : ARES_SOCKET_BAD,
+      ares_process_fd(owners[i], readable ? fds[i].fd : ARES_SOCKET_BAD,
                       writable ? fds[i].fd : ARES_SOCKET_BAD);
-      processed = true;
     }
-    if (!processed)
-      ares_process_fd(channel_->handle, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
+    // Timeouts and retries of every channel (cheap when nothing is due).
+    for (ares_channel channel : channel_->live) {
+      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    }
+    ReapFinished();
   }
+}
+
+void CaresResolver::ReapFinished() {
+  auto& live = channel_->live;
+  auto done = std::stable_partition(live.begin(), live.end(), [](ares_channel channel) {
+    timeval wait{};
+    return ares_timeout(channel, nullptr, &wait) != nullptr;  // nullptr: no query pending
+  });
+  // Destroyed outside any c-ares callback: this closes the lookup's sockets.
+  for (auto it = done; it != live.end(); ++it) ares_destroy(*it);
+  live.erase(done, live.end());
 }
 
 }  // namespace mtasts::dns

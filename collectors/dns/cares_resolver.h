@@ -20,9 +20,10 @@ struct ResolverOptions {
   int tries = 2;
 };
 
-/// The Resolver on c-ares. One channel, driven by one event-loop thread that owns it (c-ares
-/// 1.18 channels are not thread-safe); callers hand queries over through a queue and wake the
-/// loop through an eventfd. c-ares statuses are translated to Presence/Error here and only here.
+/// The Resolver on c-ares. One event-loop thread owns every channel (c-ares 1.18 channels are
+/// not thread-safe), one channel per lookup so that a hostile server's failures stay with the
+/// lookup that met them; callers hand queries over through a queue and wake the loop through an
+/// eventfd. c-ares statuses are translated to Presence/Error here and only here.
 class CaresResolver final : public Resolver {
  public:
   /// Throws std::runtime_error when c-ares cannot start or a server address is malformed: a
@@ -41,6 +42,7 @@ class CaresResolver final : public Resolver {
   struct Channel;
   void Submit(std::function<void()> start_query);
   void Loop();
+  void ReapFinished();  // destroys the channels whose lookups have all ended
 
   std::unique_ptr<Channel> channel_;
   std::mutex mutex_;

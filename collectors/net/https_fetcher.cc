@@ -7,7 +7,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 
+#include <csignal>
 #include <ctime>
 
 #include "build_info.h"
@@ -56,6 +58,36 @@ std::string FormatSeconds(std::chrono::milliseconds ms) {
   return buf;
 }
 
+/// Blocks SIGPIPE in the calling thread for its lifetime and swallows one raised meanwhile.
+/// OpenSSL writes with write(2), so a write to a peer that reset the connection, or to a socket
+/// the watchdog shut down at the deadline, raises SIGPIPE, whose default action ends the process:
+/// the daemon ignores it, but the fetcher must not kill any other program it is part of.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlock() {
+    if (sigismember(&old_, SIGPIPE) == 1) return;  // blocked by the caller already: theirs
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) {
+      timespec zero{};
+      while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+};
+
 }  // namespace
 
 Result<std::shared_ptr<const TrustStore>> TrustStore::Load(const std::string& ca_file) {
@@ -76,6 +108,7 @@ TrustStore::~TrustStore() {
 }
 
 FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
+  const SigpipeBlock no_sigpipe;
   FetchResult result;
   result.address = request.address.ToString();
   const std::string where =

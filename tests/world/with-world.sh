@@ -7,7 +7,9 @@
 #
 # CMD sees MTASTS_WORLD_DIR, MTASTS_WORLD_DNS, MTASTS_WORLD_CA, MTASTS_WORLD_ALLOW_CIDR and
 # MTASTS_WORLD_POSTURES; the script exits with CMD's status. MTASTS_WORLD_KEEP=1 keeps the temp
-# dir (certificates, configs, logs) after the run. See README.md beside this file.
+# dir (certificates, configs, logs) after the run. MTASTS_WORLD_FAULTS=1 also starts the hostile
+# peers of fault-peer.py (zones dnsfault.test and httpfault.test; CMD then sees
+# MTASTS_WORLD_FAULT_DNS and MTASTS_WORLD_FAULT_PID). See README.md beside this file.
 #
 # No packet can leave: the world lives in a network namespace of its own (unshare --net) whose
 # only interface is lo, and every test address sits on lo.
@@ -67,6 +69,15 @@ readonly MX_GOOD_IP=203.0.113.31 MX_NOTLS_IP=203.0.113.32 MX_WRONG_IP=203.0.113.
 readonly MX_EXPIRED_IP=203.0.113.34 MX_SELF_IP=203.0.113.35 MX_DOWN_IP=203.0.113.36
 readonly MX_EXPIRING_IP=203.0.113.37
 readonly MX_IPS="$MX_GOOD_IP $MX_NOTLS_IP $MX_WRONG_IP $MX_EXPIRED_IP $MX_SELF_IP $MX_EXPIRING_IP"
+# The hostile peers (MTASTS_WORLD_FAULTS=1): DNS over UDP+TCP, DNS over UDP only, and one HTTPS
+# address per behaviour, in fault-peer.py's order.
+readonly FAULTS=${MTASTS_WORLD_FAULTS:-0}
+readonly FAULT_DNS_IP=203.0.113.53 FAULT_DNS_UDP_ONLY_IP=203.0.113.54
+readonly FAULT_HTTP_BEHAVIOURS=(ok hang hang-tls drip reset endless badchunk tls10)
+readonly FAULT_HTTP_IPS=(203.0.113.60 203.0.113.61 203.0.113.62 203.0.113.63 203.0.113.64
+  203.0.113.65 203.0.113.66 203.0.113.67)
+readonly FAULT_DNS_DOMAINS=(timeout.dnsfault.test servfail.dnsfault.test tc.dnsfault.test
+  tc-notcp.dnsfault.test huge.dnsfault.test)
 readonly STS_TXT='v=STSv1; id=20240101T000000;'
 
 t_start=$(date +%s%N)
@@ -74,6 +85,7 @@ WORLD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-world.XXXXXX")
 dnsmasq_pid=''
 nginx_pid=''
 postfix_started=0
+fault_pid=''
 
 # shellcheck disable=SC2317  # running and teardown are reached only through the EXIT trap.
 # True while PID exists and is not a zombie (kill -0 succeeds on unreaped zombies).
@@ -90,19 +102,19 @@ teardown() {
   trap - EXIT INT TERM HUP
   local pid i alive
   stop_postfix
-  for pid in $nginx_pid $dnsmasq_pid; do
+  for pid in $nginx_pid $dnsmasq_pid $fault_pid; do
     kill -TERM "$pid" 2>/dev/null || true
   done
   # Bounded wait (5 s), then SIGKILL: a hung server must not hang the test run.
   for ((i = 0; i < 100; i++)); do
     alive=0
-    for pid in $nginx_pid $dnsmasq_pid; do
+    for pid in $nginx_pid $dnsmasq_pid $fault_pid; do
       running "$pid" && alive=1
     done
     ((alive)) || break
     sleep 0.05
   done
-  for pid in $nginx_pid $dnsmasq_pid; do
+  for pid in $nginx_pid $dnsmasq_pid $fault_pid; do
     if running "$pid"; then
       echo "with-world: pid $pid ignored SIGTERM for 5 s; sending SIGKILL" >&2
       kill -KILL "$pid" 2>/dev/null || true
@@ -161,6 +173,11 @@ ip link set lo up
 for addr in "$WEB_IP" "$NOMX_IP" "$PRIVATE_IP" $MX_IPS "$MX_DOWN_IP"; do
   ip addr add "$addr/32" dev lo
 done
+if ((FAULTS)); then
+  for addr in "$FAULT_DNS_IP" "$FAULT_DNS_UDP_ONLY_IP" "${FAULT_HTTP_IPS[@]}"; do
+    ip addr add "$addr/32" dev lo
+  done
+fi
 [[ $(ip -o link show | wc -l) == 1 ]] || setup_fail "unexpected interfaces in the namespace: $(ip -o link show)"
 
 # Tools that use the system resolver (curl without --resolve, getent) see the world's DNS. The
@@ -370,6 +387,16 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:mta-sts.policy-expiring.test
+[ ext_fault ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = @san_fault
+[ san_fault ]
+$(n=0; for d in "${FAULT_HTTP_BEHAVIOURS[@]/%/.httpfault.test}" "${FAULT_DNS_DOMAINS[@]}"; do
+    n=$((n + 1)); echo "DNS.$n = mta-sts.$d"; done)
 [ ext_wrong ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -404,6 +431,7 @@ EOF
   leaf good "mta-sts test world hosts" ext_good "$now_m1h" "$now_p60d"
   leaf wrong www.wrong-cert.test ext_wrong "$now_m1h" "$now_p2d"
   leaf expired mta-sts.expired-cert.test ext_expired "$past_30d" "$past_1d"
+  if ((FAULTS)); then leaf fault "mta-sts fault peers" ext_fault "$now_m1h" "$now_p2d"; fi
   ossl req -config "$cnf" -x509 "${keyopts[@]}" -keyout "$pki/self.key" -out "$pki/self.pem" \
     -subj /CN=mta-sts.self-signed.test -days 3 -extensions ext_self
   leaf policy-expiring mta-sts.policy-expiring.test ext_policy_expiring "$now_m1h" "$now_p5d"
@@ -437,6 +465,13 @@ bind-interfaces
 log-queries=extra
 log-facility=$WORLD_DIR/dnsmasq.log
 EOF
+    if ((FAULTS)); then
+      # Delegation to the hostile DNS peer; tc-notcp goes to its UDP-only address, so the TCP
+      # retry after a truncated answer is refused.
+      echo "server=/dnsfault.test/$FAULT_DNS_IP"
+      echo "server=/httpfault.test/$FAULT_DNS_IP"
+      echo "server=/tc-notcp.dnsfault.test/$FAULT_DNS_UDP_ONLY_IP"
+    fi
     for d in "${DOMAINS[@]}"; do
       echo "# $d"
       case $d in # _mta-sts.D
@@ -678,6 +713,18 @@ postfix_started=1
 "$(postconf -d -h daemon_directory)/master" -c "$WORLD_DIR/postfix/conf" -w \
   </dev/null >>"$WORLD_DIR/postfix.out" 2>&1 &
 postfix_waiter=$!
+if ((FAULTS)); then
+  command -v python3 >/dev/null || setup_fail "python3 not found (needed by MTASTS_WORLD_FAULTS=1)"
+  fault_ips=$(
+    IFS=,
+    echo "${FAULT_HTTP_IPS[*]}"
+  )
+  setpriv --pdeathsig TERM -- python3 "$here/fault-peer.py" --dns "$FAULT_DNS_IP" \
+    --dns-udp-only "$FAULT_DNS_UDP_ONLY_IP" --https "$fault_ips" \
+    --cert "$WORLD_DIR/pki/fault.pem" --key "$WORLD_DIR/pki/fault.key" \
+    --ready-file "$WORLD_DIR/fault.ready" </dev/null >"$WORLD_DIR/fault-peer.log" 2>&1 &
+  fault_pid=$!
+fi
 
 # The DNS probe uses TCP: before dnsmasq binds, a TCP connect is refused at once, where a UDP
 # query would sit out kdig's 1 s minimum timeout.
@@ -711,8 +758,13 @@ for ((i = 0; ; i++)); do
   dns_ready && dns_ok=1
   web_ready && web_ok=1
   smtp_ready && smtp_ok=1
-  ((dns_ok && web_ok && smtp_ok)) && break
-  ((i < 200)) || setup_fail "not ready after 10 s (dns ok: $dns_ok, https ok: $web_ok, smtp ok: $smtp_ok)"
+  fault_ok=1
+  if ((FAULTS)); then
+    kill -0 "$fault_pid" 2>/dev/null || setup_fail "fault-peer.py exited during startup" fault-peer.log
+    [[ -s $WORLD_DIR/fault.ready ]] || fault_ok=0
+  fi
+  ((dns_ok && web_ok && smtp_ok && fault_ok)) && break
+  ((i < 200)) || setup_fail "not ready after 10 s (dns ok: $dns_ok, https ok: $web_ok, smtp ok: $smtp_ok, faults ok: $fault_ok)"
   sleep 0.05
 done
 
@@ -723,6 +775,10 @@ export MTASTS_WORLD_CA="$WORLD_DIR/ca.pem"
 export MTASTS_WORLD_ALLOW_CIDR="$ALLOW_CIDR"
 export MTASTS_WORLD_POSTURES="$POSTURES"
 export MTASTS_WORLD_SET_TXT="$here/set-txt.sh"
+if ((FAULTS)); then
+  export MTASTS_WORLD_FAULT_DNS="$FAULT_DNS_IP:53"
+  export MTASTS_WORLD_FAULT_PID="$fault_pid"
+fi
 env | grep '^MTASTS_WORLD_' | sort >"$WORLD_DIR/world.env"
 echo "with-world: ready in $((($(date +%s%N) - t_start) / 1000000)) ms: $WORLD_DIR (pid $$)" >&2
 
