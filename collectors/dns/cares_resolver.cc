@@ -391,7 +391,12 @@ Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
     // ares_create_query appends last (TTL, then RDLENGTH 0).
     query[3] |= 0x20;
     query[length - 4] |= 0x80;
-    ares_send(channel_->handle, query, length, OnTlsa, pending);
+    ares_channel channel = channel_->Fresh(status);
+    if (channel == nullptr) {
+      ares_free_string(query);
+      return OnTlsa(pending, status, 0, nullptr, 0);
+    }
+    ares_send(channel, query, length, OnTlsa, pending);
     ares_free_string(query);
   });
   return future;

@@ -431,7 +431,7 @@ EOF
   leaf good "mta-sts test world hosts" ext_good "$now_m1h" "$now_p60d"
   leaf wrong www.wrong-cert.test ext_wrong "$now_m1h" "$now_p2d"
   leaf expired mta-sts.expired-cert.test ext_expired "$past_30d" "$past_1d"
-  if ((FAULTS)); then leaf fault "mta-sts fault peers" ext_fault "$now_m1h" "$now_p2d"; fi
+  if ((FAULTS)); then leaf fault "mta-sts fault peers" ext_fault "$now_m1h" "$now_p60d"; fi
   ossl req -config "$cnf" -x509 "${keyopts[@]}" -keyout "$pki/self.key" -out "$pki/self.pem" \
     -subj /CN=mta-sts.self-signed.test -days 3 -extensions ext_self
   leaf policy-expiring mta-sts.policy-expiring.test ext_policy_expiring "$now_m1h" "$now_p5d"
