@@ -17,6 +17,7 @@
 #include "collectors/check/checker_factory.h"
 #include "collectors/common/duration.h"
 #include "collectors/common/report_json.h"
+#include "collectors/common/shard.h"
 #include "config/config_loader.h"
 
 namespace mtasts::agent {
@@ -79,6 +80,18 @@ Result<config::Config> App::LoadAndMerge() const {
   if (flags_.ca_file) config.network.ca_file = *flags_.ca_file;
   if (flags_.ssrf_allow_cidrs) config.network.ssrf_allow_cidrs = *flags_.ssrf_allow_cidrs;
   if (flags_.check_timeout) config.network.check_timeout = *flags_.check_timeout;
+  if (flags_.shard) config.shard = *flags_.shard;
+  if (config.shard.count > 1) {
+    // Only this instance's share of the list is watched: everything below sees no other.
+    const std::size_t listed = config.domains.size();
+    std::erase_if(config.domains, [&](const config::DomainEntry& entry) {
+      return !InShard(entry.name, config.shard);
+    });
+    Log(LogLevel::kInfo, "sharded domain list",
+        {{"shard", FormatShard(config.shard)},
+         {"listed", std::to_string(listed)},
+         {"watched", std::to_string(config.domains.size())}});
+  }
   return config;
 }
 

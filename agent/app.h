@@ -28,6 +28,7 @@ struct DaemonFlags {
   std::optional<std::string> ca_file;
   std::optional<std::vector<std::string>> ssrf_allow_cidrs;
   std::optional<std::chrono::milliseconds> check_timeout;
+  std::optional<Shard> shard;
 };
 
 /// The daemon: config, scheduler, result store, state file, metrics and the HTTP listener,

@@ -18,6 +18,7 @@
 #include "collectors/common/domain_name.h"
 #include "collectors/common/duration.h"
 #include "collectors/common/report_json.h"
+#include "collectors/common/shard.h"
 #include "config/config_loader.h"
 
 namespace mtasts::agent {
@@ -30,8 +31,9 @@ constexpr std::size_t kMaxParallelChecks = 32;
 
 constexpr const char* kUsage = R"(Usage:
   mta-sts-exporter [--config.file=FILE] [--web.listen-address=HOST:PORT]
-                   [--log.level=debug|info|warn|error] [--log.format=logfmt|json] [network flags]
-  mta-sts-exporter check  [--json] [network flags] DOMAIN...
+                   [--log.level=debug|info|warn|error] [--log.format=logfmt|json]
+                   [--shard=K/N] [network flags]
+  mta-sts-exporter check  [--json] [--shard=K/N] [network flags] DOMAIN...
   mta-sts-exporter policy [--json] [network flags] DOMAIN
   mta-sts-exporter config check FILE
   mta-sts-exporter --version | --help
@@ -44,6 +46,9 @@ Network flags:
 
 check exits 0 when every domain is enforced with no critical or high issue, 1 otherwise,
 2 for bad usage or a bad domain name. policy exits 0 when a valid policy was retrieved.
+--shard=K/N (K from 0 to N-1) keeps only the domains whose hash falls in shard K of N (the
+first 8 octets of SHA-256 over the A-label, modulo N; README "Sharding"); it overrides the
+config file's shard: for the daemon, and makes check skip the other domains.
 )";
 
 struct CommandLine {
@@ -57,6 +62,7 @@ struct CommandLine {
   std::optional<std::string> listen_address;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  std::optional<Shard> shard;
 };
 
 class UsageError : public std::runtime_error {
@@ -120,6 +126,10 @@ CommandLine Parse(int argc, char** argv) {
       if (timeout.value().count() <= 0) throw UsageError("--check.timeout must be positive");
       cl.network.check_timeout = timeout.value();
       cl.timeout_given = true;
+    } else if (name == "--shard") {
+      auto shard = ParseShard(take_value());
+      if (!shard) throw UsageError("--shard: " + shard.error().message);
+      cl.shard = shard.value();
     } else if (name == "--config.file") {
       cl.config_file = take_value();
     } else if (name == "--web.listen-address") {
@@ -248,6 +258,12 @@ std::optional<std::vector<DomainReport>> RunChecks(const CommandLine& cl,
                                                    bool policy_only) {
   auto domains = NormalizeAll(names);
   if (!domains) return std::nullopt;
+  if (cl.shard) {
+    const std::size_t given = domains->size();
+    *domains = FilterShard(*domains, *cl.shard);
+    std::cerr << "mta-sts-exporter: shard " << FormatShard(*cl.shard) << ": checking "
+              << domains->size() << " of " << given << " domains\n";
+  }
   auto checker = MakeChecker(cl.network);
   if (!checker) {
     std::cerr << "mta-sts-exporter: " << checker.error().message << "\n";
@@ -285,6 +301,7 @@ int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
 
 int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   if (names.size() != 1) throw UsageError("policy needs exactly one DOMAIN");
+  if (cl.shard) throw UsageError("--shard applies to the daemon and to check, not to policy");
   auto checked = RunChecks(cl, names, true);
   if (!checked) return kExitUsage;
   const DomainReport& report = checked->front();
@@ -323,6 +340,7 @@ int RunDaemon(const CommandLine& cl) {
   if (cl.ca_given) flags.ca_file = cl.network.ca_file;
   if (cl.cidr_given) flags.ssrf_allow_cidrs = cl.network.ssrf_allow_cidrs;
   if (cl.timeout_given) flags.check_timeout = cl.network.check_timeout;
+  flags.shard = cl.shard;
   App app(flags);
   return app.Run();
 }
