@@ -379,9 +379,11 @@ int App::Run() {
 
   HttpHandlers handlers;
   handlers.metrics = [this] {
-    std::string text = metrics_.Render(*store_.Get());
-    malloc_trim(0);  // the render's transients are large with many domains: give them back
-    return text;
+    return metrics_cache_.Get(store_.Get(), metrics_.Generation(), [this](const Snapshot& s) {
+      std::string text = metrics_.Render(s);
+      malloc_trim(0);  // the render's transients are large with many domains: give them back
+      return text;
+    });
   };
   handlers.check = [this](const std::string& domain) { return Checker()->Check(domain); };
   handlers.policy = [this](const std::string& domain) {

@@ -10,6 +10,7 @@
 
 #include "agent/http_server.h"
 #include "agent/metrics.h"
+#include "agent/metrics_page.h"
 #include "agent/result_store.h"
 #include "agent/scheduler.h"
 #include "agent/state_file.h"
@@ -58,6 +59,7 @@ class App {
   DaemonFlags flags_;
   ResultStore store_;
   Metrics metrics_;
+  MetricsCache metrics_cache_;
   std::unique_ptr<StateFile> state_file_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<HttpServer> http_;

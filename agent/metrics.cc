@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -131,53 +132,68 @@ struct SnapshotFamilies {
   /// When set, only this family is filled: Render builds and writes one family at a time, so
   /// memory holds one family's series, not every series of every domain.
   const MetricFamily* selected = nullptr;
+  bool Wants(const MetricFamily& family) const {
+    return selected == nullptr || selected == &family;
+  }
   void Put(MetricFamily& family, Labels labels, double value) const {
-    if (selected == nullptr || selected == &family) Add(family, std::move(labels), value);
+    if (Wants(family)) Add(family, std::move(labels), value);
   }
 
   void AddDomain(const std::string& domain, const DomainState& state);
   void AddWebhook(const std::string& name, const WebhookStats& stats);
 };
 
+// Each render pass fills one family (`selected`), so every series below is guarded by Wants():
+// labels are built only for the family being filled, not for all of them on every pass.
 void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& state) {
   const ClientMetric::Label by_domain{"domain", domain};
-  Put(posture_changes, {by_domain}, static_cast<double>(state.posture_changes));
-  if (state.next_check_ms != 0) Put(next_check, {by_domain}, Seconds(state.next_check_ms));
+  if (Wants(posture_changes)) {
+    Put(posture_changes, {by_domain}, static_cast<double>(state.posture_changes));
+  }
+  if (state.next_check_ms != 0 && Wants(next_check)) {
+    Put(next_check, {by_domain}, Seconds(state.next_check_ms));
+  }
   if (!state.report) return;  // not checked yet: nothing observed to publish
   const DomainReport& report = *state.report;
 
   const policy::Policy* valid_policy =
       report.policy.valid && report.policy.policy.has_value() ? &*report.policy.policy : nullptr;
 
-  Put(enforced, {by_domain}, Bit(report.enforced));
-  const std::string_view current_mode =
-      valid_policy != nullptr ? policy::ModeName(valid_policy->mode) : "unknown";
-  for (std::string_view value : kModeValues) {
-    Put(mode, {by_domain, {"mode", std::string(value)}}, Bit(value == current_mode));
+  if (Wants(enforced)) Put(enforced, {by_domain}, Bit(report.enforced));
+  if (Wants(mode)) {
+    const std::string_view current_mode =
+        valid_policy != nullptr ? policy::ModeName(valid_policy->mode) : "unknown";
+    for (std::string_view value : kModeValues) {
+      Put(mode, {by_domain, {"mode", std::string(value)}}, Bit(value == current_mode));
+    }
   }
 
-  std::map<Severity, int> per_severity;
-  for (const Issue& active : report.issues) {
-    ++per_severity[active.severity];
-    Put(issue,
-        {by_domain,
-         {"code", std::string(IssueCodeName(active.code))},
-         {"severity", std::string(SeverityName(active.severity))}},
-        1);
+  if (Wants(issue)) {
+    for (const Issue& active : report.issues) {
+      Put(issue,
+          {by_domain,
+           {"code", std::string(IssueCodeName(active.code))},
+           {"severity", std::string(SeverityName(active.severity))}},
+          1);
+    }
   }
-  for (Severity severity : kAllSeverities) {
-    Put(issues, {by_domain, {"severity", std::string(SeverityName(severity))}},
-        per_severity[severity]);
+  if (Wants(issues)) {
+    std::map<Severity, int> per_severity;
+    for (const Issue& active : report.issues) ++per_severity[active.severity];
+    for (Severity severity : kAllSeverities) {
+      Put(issues, {by_domain, {"severity", std::string(SeverityName(severity))}},
+          per_severity[severity]);
+    }
   }
 
-  Put(record_present, {by_domain}, Bit(report.sts_record.found));
-  Put(policy_valid, {by_domain}, Bit(report.policy.valid));
-  Put(tls_rpt_present, {by_domain}, Bit(report.tls_rpt.found));
-  if (valid_policy != nullptr) Put(max_age, {by_domain}, valid_policy->max_age);
+  if (Wants(record_present)) Put(record_present, {by_domain}, Bit(report.sts_record.found));
+  if (Wants(policy_valid)) Put(policy_valid, {by_domain}, Bit(report.policy.valid));
+  if (Wants(tls_rpt_present)) Put(tls_rpt_present, {by_domain}, Bit(report.tls_rpt.found));
+  if (valid_policy != nullptr && Wants(max_age)) Put(max_age, {by_domain}, valid_policy->max_age);
 
   // Present when either half is known; the unknown half is the empty string.
   const std::string* version = valid_policy != nullptr ? &valid_policy->version : nullptr;
-  if (report.sts_record.id.has_value() || version != nullptr) {
+  if ((report.sts_record.id.has_value() || version != nullptr) && Wants(policy_info)) {
     Put(policy_info,
         {by_domain,
          {"id", report.sts_record.id.value_or("")},
@@ -185,9 +201,9 @@ void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& s
         1);
   }
 
-  Put(check_success, {by_domain}, Bit(report.check_complete));
-  Put(last_check, {by_domain}, Seconds(report.checked_at_ms));
-  Put(last_duration, {by_domain}, report.duration_seconds);
+  if (Wants(check_success)) Put(check_success, {by_domain}, Bit(report.check_complete));
+  if (Wants(last_check)) Put(last_check, {by_domain}, Seconds(report.checked_at_ms));
+  if (Wants(last_duration)) Put(last_duration, {by_domain}, report.duration_seconds);
 }
 
 void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& stats) {
@@ -201,6 +217,7 @@ void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& s
 }  // namespace
 
 struct Metrics::Impl {
+  std::atomic<std::uint64_t> generation{0};
   prometheus::Registry registry;
   prometheus::Histogram* check_duration = nullptr;  // owned by registry
 };
@@ -227,6 +244,11 @@ void Metrics::ObserveCheckDuration(double seconds) {
   // A clock step could hand us nonsense; a NaN or negative sample would poison _sum for good.
   if (!std::isfinite(seconds) || seconds < 0) return;
   impl_->check_duration->Observe(seconds);
+  ++impl_->generation;
+}
+
+std::uint64_t Metrics::Generation() const {
+  return impl_->generation.load();
 }
 
 std::string Metrics::Render(const Snapshot& snapshot) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,10 @@ class Metrics {
 
   /// Every finished check, for mta_sts_exporter_check_duration_seconds.
   void ObserveCheckDuration(double seconds);
+
+  /// Changes whenever the process-level metrics do (each observed check): with the snapshot,
+  /// what decides whether a rendered exposition is still current.
+  std::uint64_t Generation() const;
 
   /// The whole exposition (text format 0.0.4).
   std::string Render(const Snapshot& snapshot) const;
