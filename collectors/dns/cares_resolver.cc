@@ -221,6 +221,19 @@ std::string ServerToCsvEntry(const std::string& server) {
   return entry + ":" + (port.empty() ? "53" : port);
 }
 
+/// Wraps a query's callback to count it out of the in-flight total (see kMaxInFlight).
+struct Counted {
+  ares_callback callback;
+  void* arg;
+  int* in_flight;
+};
+
+void OnCounted(void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
+  std::unique_ptr<Counted> counted(static_cast<Counted*>(arg));
+  --*counted->in_flight;
+  counted->callback(counted->arg, status, timeouts, abuf, alen);
+}
+
 }  // namespace
 
 struct CaresResolver::Channel {
@@ -275,6 +288,7 @@ CaresResolver::~CaresResolver() {
   (void)!write(wake_fd_, &one, sizeof one);
   loop_.join();
   // Queries handed over but never started: run them now so ares_destroy fails them cleanly.
+  for (auto& start : waiting_) start();
   for (auto& start : pending_) start();
   channel_.reset();
   close(wake_fd_);
@@ -292,18 +306,14 @@ void CaresResolver::Submit(std::function<void()> start_query) {
 Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
   auto* pending = new Pending<TxtAnswer>{{}, "TXT " + name};
   auto future = pending->promise.get_future();
-  Submit([this, name, pending] {
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_txt, OnTxt, pending);
-  });
+  Submit([this, name, pending] { Query(name, ns_t_txt, OnTxt, pending); });
   return future;
 }
 
 Lookup<MxAnswer> CaresResolver::Mx(const std::string& name) {
   auto* pending = new Pending<MxAnswer>{{}, "MX " + name};
   auto future = pending->promise.get_future();
-  Submit([this, name, pending] {
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_mx, OnMx, pending);
-  });
+  Submit([this, name, pending] { Query(name, ns_t_mx, OnMx, pending); });
   return future;
 }
 
@@ -312,23 +322,34 @@ Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
   pair->name = name;
   auto future = pair->promise.get_future();
   Submit([this, name, pair] {
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_a, OnAddress,
-               new AddressQuery{pair, false});
-    ares_query(channel_->handle, name.c_str(), ns_c_in, ns_t_aaaa, OnAddress,
-               new AddressQuery{pair, true});
+    Query(name, ns_t_a, OnAddress, new AddressQuery{pair, false});
+    Query(name, ns_t_aaaa, OnAddress, new AddressQuery{pair, true});
   });
   return future;
 }
 
+void CaresResolver::Query(const std::string& name, int type,
+                          void (*callback)(void*, int, int, unsigned char*, int), void* arg) {
+  ++in_flight_;
+  ares_query(channel_->handle, name.c_str(), ns_c_in, type, OnCounted,
+             new Counted{callback, arg, &in_flight_});
+}
+
 void CaresResolver::Loop() {
   for (;;) {
-    std::vector<std::function<void()>> starts;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
-      starts.swap(pending_);
+      for (auto& start : pending_) waiting_.push_back(std::move(start));
+      pending_.clear();
     }
-    for (auto& start : starts) start();
+    // At most about kMaxInFlight queries on the wire (an address lookup is two): a burst of
+    // thousands on one UDP socket would overrun the server's and the kernel's buffers.
+    while (!waiting_.empty() && in_flight_ < kMaxInFlight) {
+      auto start = std::move(waiting_.front());
+      waiting_.pop_front();
+      start();
+    }
 
     std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> socks{};
     int bitmask = ares_getsock(channel_->handle, socks.data(), ARES_GETSOCK_MAXNUM);
