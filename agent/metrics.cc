@@ -38,6 +38,9 @@ using Labels = std::vector<ClientMetric::Label>;
 constexpr std::array kCheckDurationBuckets = {0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
                                               1.0,  2.5,   5.0,  10.0, 20.0, 30.0};
 
+// Domains whose series are gathered before they are written out (see Render).
+constexpr std::size_t kDomainsPerChunk = 1000;
+
 // The mode state set (CONTRACT.md): one series per value, 1 for the current one.
 constexpr std::array<std::string_view, 4> kModeValues = {"enforce", "testing", "none", "unknown"};
 
@@ -218,6 +221,7 @@ void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& s
 
 struct Metrics::Impl {
   std::atomic<std::uint64_t> generation{0};
+  std::atomic<std::size_t> last_size{0};  // of the previous exposition, for reserve()
   prometheus::Registry registry;
   prometheus::Histogram* check_duration = nullptr;  // owned by registry
 };
@@ -270,31 +274,62 @@ std::string Metrics::Render(const Snapshot& snapshot) const {
     order.emplace_back(process[i].name, mine.size() + i);
   std::sort(order.begin(), order.end());
 
-  std::ostringstream out;
+  // The text grows into one buffer sized from the previous render, family by family: no
+  // doubling reallocations (two copies alive at once) and no final copy out of a stream.
+  std::string out;
+  out.reserve(impl_->last_size.load() + impl_->last_size.load() / 8);
   const prometheus::TextSerializer serializer;
   std::vector<MetricFamily> one(1);
-  for (const auto& [name, index] : order) {
-    if (index >= mine.size()) {
-      one[0] = std::move(process[index - mine.size()]);
-    } else {
-      MetricFamily& family = *mine[index];
-      built.selected = &family;
-      if (&family == &built.domains_watched) {
-        Add(family, {}, static_cast<double>(snapshot.domains.size()));
-      } else if (&family == &built.reload_ok) {
-        Add(family, {}, Bit(snapshot.config_last_reload_successful));
-      } else {
-        for (const auto& [domain, state] : snapshot.domains) built.AddDomain(domain, state);
-        for (const auto& [hook, stats] : snapshot.webhooks) built.AddWebhook(hook, stats);
-      }
-      one[0] = std::move(family);
-    }
-    if (one[0].metric.empty()) continue;  // a family without a series says nothing
+  bool header_written = false;  // of the family being written
+  // Writes the series gathered in `from` and empties it. A family is written in chunks of
+  // kDomainsPerChunk domains, so memory holds one chunk's series, not a family's; the chunks come
+  // in domain order and every series starts with its domain label, so sorting each chunk sorts
+  // the whole family. Its HELP and TYPE lines are written once, from the first chunk.
+  auto flush = [&](MetricFamily& from) {
+    if (from.metric.empty()) return;  // a family without a series says nothing
+    one[0].name = from.name;
+    one[0].help = from.help;
+    one[0].type = from.type;
+    one[0].metric = std::move(from.metric);
+    from.metric.clear();
     if (one[0].type != MetricType::Histogram) SortSeries(one[0]);
-    serializer.Serialize(out, one);
-    one[0] = MetricFamily{};  // free this family's series before building the next
+    std::ostringstream part;
+    serializer.Serialize(part, one);
+    one[0].metric = {};  // free the chunk's series before writing out its text
+    std::string_view text = part.view();
+    while (header_written && !text.empty() && text.front() == '#') {
+      text.remove_prefix(std::min(text.size(), text.find('\n') + 1));
+    }
+    header_written = true;
+    out.append(text);
+  };
+  for (const auto& [name, index] : order) {
+    header_written = false;
+    if (index >= mine.size()) {
+      flush(process[index - mine.size()]);
+      continue;
+    }
+    MetricFamily& family = *mine[index];
+    built.selected = &family;
+    if (&family == &built.domains_watched) {
+      Add(family, {}, static_cast<double>(snapshot.domains.size()));
+    } else if (&family == &built.reload_ok) {
+      Add(family, {}, Bit(snapshot.config_last_reload_successful));
+    } else {
+      std::size_t in_chunk = 0;
+      for (const auto& [domain, state] : snapshot.domains) {
+        built.AddDomain(domain, state);
+        if (++in_chunk == kDomainsPerChunk) {
+          flush(family);
+          in_chunk = 0;
+        }
+      }
+      for (const auto& [hook, stats] : snapshot.webhooks) built.AddWebhook(hook, stats);
+    }
+    flush(family);
   }
-  return out.str();
+  impl_->last_size = out.size();
+  return out;
 }
 
 }  // namespace mtasts::agent
