@@ -376,6 +376,7 @@ int App::Run() {
       return 2;
     }
   }
+  malloc_trim(0);  // a large config's YAML tree is gone by now: give its memory back
 
   HttpHandlers handlers;
   handlers.metrics = [this] {
