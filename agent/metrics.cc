@@ -256,6 +256,17 @@ std::uint64_t Metrics::Generation() const {
 }
 
 std::string Metrics::Render(const Snapshot& snapshot) const {
+  // One buffer sized from the previous render: no doubling reallocations (two copies alive at
+  // once) and no final copy out of a stream.
+  std::string out;
+  out.reserve(impl_->last_size.load() + impl_->last_size.load() / 8);
+  Render(snapshot, [&out](std::string_view text) { out.append(text); });
+  impl_->last_size = out.size();
+  return out;
+}
+
+void Metrics::Render(const Snapshot& snapshot,
+                     const std::function<void(std::string_view)>& write) const {
   SnapshotFamilies built;
   std::vector<MetricFamily*> mine;
   for (MetricFamily* family :
@@ -274,10 +285,6 @@ std::string Metrics::Render(const Snapshot& snapshot) const {
     order.emplace_back(process[i].name, mine.size() + i);
   std::sort(order.begin(), order.end());
 
-  // The text grows into one buffer sized from the previous render, family by family: no
-  // doubling reallocations (two copies alive at once) and no final copy out of a stream.
-  std::string out;
-  out.reserve(impl_->last_size.load() + impl_->last_size.load() / 8);
   const prometheus::TextSerializer serializer;
   std::vector<MetricFamily> one(1);
   bool header_written = false;  // of the family being written
@@ -301,7 +308,7 @@ std::string Metrics::Render(const Snapshot& snapshot) const {
       text.remove_prefix(std::min(text.size(), text.find('\n') + 1));
     }
     header_written = true;
-    out.append(text);
+    write(text);
   };
   for (const auto& [name, index] : order) {
     header_written = false;
@@ -328,8 +335,6 @@ std::string Metrics::Render(const Snapshot& snapshot) const {
     }
     flush(family);
   }
-  impl_->last_size = out.size();
-  return out;
 }
 
 }  // namespace mtasts::agent

@@ -9,28 +9,94 @@
 
 namespace mtasts::agent {
 
-std::string GzipCompress(std::string_view data) {
-  z_stream stream{};
+struct GzipWriter::Stream {
+  z_stream z{};
+};
+
+GzipWriter::GzipWriter() : stream_(std::make_unique<Stream>()) {
   // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
+  if (deflateInit2(&stream_->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("zlib: deflateInit2 failed");  // out of memory
   }
-  std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int status = deflate(&stream, Z_FINISH);  // deflateBound: one call always suffices
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (status != Z_STREAM_END) throw std::runtime_error("zlib: deflate did not finish");
+}
+
+GzipWriter::~GzipWriter() {
+  deflateEnd(&stream_->z);
+}
+
+void GzipWriter::Deflate(std::string_view data, int flush) {
+  z_stream& z = stream_->z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  for (;;) {
+    const std::size_t used = out_.size();
+    const std::size_t room = std::max<std::size_t>(64 * 1024, data.size() / 4);
+    out_.resize(used + room);
+    z.next_out = reinterpret_cast<Bytef*>(out_.data() + used);
+    z.avail_out = static_cast<uInt>(room);
+    const int status = deflate(&z, flush);
+    out_.resize(used + room - z.avail_out);
+    if (status == Z_STREAM_ERROR) throw std::runtime_error("zlib: deflate failed");
+    if (flush == Z_FINISH ? status == Z_STREAM_END : (z.avail_in == 0 && z.avail_out != 0)) {
+      return;
+    }
+  }
+}
+
+void GzipWriter::Write(std::string_view data) {
+  // zlib counts in uInt: hand over large pieces in slices.
+  constexpr std::size_t kSlice = std::size_t{1} << 30;
+  while (!data.empty()) {
+    const std::string_view slice = data.substr(0, kSlice);
+    Deflate(slice, Z_NO_FLUSH);
+    data.remove_prefix(slice.size());
+  }
+}
+
+std::string GzipWriter::Finish() {
+  Deflate({}, Z_FINISH);
+  out_.shrink_to_fit();
+  return std::move(out_);
+}
+
+std::string GzipCompress(std::string_view data) {
+  GzipWriter writer;
+  writer.Write(data);
+  return writer.Finish();
+}
+
+Result<std::string> GzipDecompress(std::string_view gzip) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return Error{"zlib: inflateInit2 failed"};
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzip.data()));
+  z.avail_in = static_cast<uInt>(gzip.size());
+  std::string out;
+  int status = Z_OK;
+  for (;;) {
+    const std::size_t used = out.size();
+    const std::size_t room = std::max<std::size_t>(64 * 1024, gzip.size() * 4);
+    out.resize(used + room);
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+    z.avail_out = static_cast<uInt>(room);
+    status = inflate(&z, Z_NO_FLUSH);
+    const bool full = z.avail_out == 0;
+    out.resize(used + room - z.avail_out);
+    // Go on while there is progress or only room was lacking; Z_BUF_ERROR with room left means
+    // the input ended before the stream did.
+    if (status == Z_OK || (status == Z_BUF_ERROR && full)) continue;
+    break;
+  }
+  inflateEnd(&z);
+  if (status != Z_STREAM_END) return Error{"not a complete gzip stream"};
   return out;
 }
 
-const std::string& MetricsPage::gzip() const {
-  std::call_once(gzip_once_, [this] { gzip_ = GzipCompress(text_); });
-  return gzip_;
+std::string MetricsPage::Text() const {
+  auto text = GzipDecompress(gzip_);
+  // Only ever holds what GzipWriter made: failing to inflate it is a bug.
+  if (!text) throw std::logic_error("cached /metrics page: " + text.error().message);
+  return std::move(text).value();
 }
 
 bool AcceptsGzip(std::string_view header) {
@@ -67,6 +133,7 @@ std::shared_ptr<const MetricsPage> MetricsCache::Get(
     const std::function<std::string(const Snapshot&)>& render) {
   std::lock_guard lock(mutex_);
   if (!page_ || snapshot_ != snapshot || generation_ != generation) {
+    page_.reset();  // the previous page's memory is free before the next is made
     page_ = std::make_shared<const MetricsPage>(render(*snapshot));
     snapshot_ = std::move(snapshot);
     generation_ = generation;

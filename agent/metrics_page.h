@@ -8,25 +8,47 @@
 #include <string_view>
 
 #include "agent/result_store.h"
+#include "collectors/common/result.h"
 
 namespace mtasts::agent {
 
-/// One rendered exposition, shared by every scrape until the next change: the text, and its
-/// gzip form (RFC 1952) compressed on first demand and kept. Thread-safe.
-class MetricsPage {
+/// gzip (RFC 1952) made piece by piece, with zlib at its default level: the input need never be
+/// in memory whole.
+class GzipWriter {
  public:
-  explicit MetricsPage(std::string text) : text_(std::move(text)) {}
-  const std::string& text() const { return text_; }
-  const std::string& gzip() const;
+  GzipWriter();
+  ~GzipWriter();
+  GzipWriter(const GzipWriter&) = delete;
+  GzipWriter& operator=(const GzipWriter&) = delete;
+  void Write(std::string_view data);
+  /// Ends the stream and hands over the compressed bytes; the writer is spent.
+  std::string Finish();
 
  private:
-  std::string text_;
-  mutable std::once_flag gzip_once_;
-  mutable std::string gzip_;
+  void Deflate(std::string_view data, int flush);
+  struct Stream;
+  std::unique_ptr<Stream> stream_;
+  std::string out_;
 };
 
-/// gzip (RFC 1952) of `data` with zlib at its default level.
+/// gzip of `data` in one go.
 std::string GzipCompress(std::string_view data);
+/// The bytes a gzip stream holds; an error for anything else.
+Result<std::string> GzipDecompress(std::string_view gzip);
+
+/// One rendered exposition, shared by every scrape until the next change. It is kept only
+/// gzip-compressed, as scrapers (Prometheus) ask for it: ~1/18 of the text's size, so holding it
+/// costs little memory; a plain request inflates it. Immutable.
+class MetricsPage {
+ public:
+  explicit MetricsPage(std::string gzip) : gzip_(std::move(gzip)) {}
+  const std::string& gzip() const { return gzip_; }
+  /// The exposition text (inflated on each call).
+  std::string Text() const;
+
+ private:
+  std::string gzip_;
+};
 
 /// True when an Accept-Encoding header value accepts gzip (RFC 9110 §12.5.3: "gzip", "x-gzip"
 /// or "*", without q=0).
@@ -37,6 +59,7 @@ bool AcceptsGzip(std::string_view accept_encoding);
 /// duration histogram). A scrape waits at most for a render in progress, never for a check.
 class MetricsCache {
  public:
+  /// `render` returns the page's gzip bytes.
   std::shared_ptr<const MetricsPage> Get(std::shared_ptr<const Snapshot> snapshot,
                                          std::uint64_t generation,
                                          const std::function<std::string(const Snapshot&)>& render);
