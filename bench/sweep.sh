@@ -36,7 +36,8 @@ say "check --json, $n domains"
 $measure --out "$r/check_all.m" "$bin" check --json "${net[@]}" "${domains[@]}" >"$r/check_all.json" 2>"$r/check_all.err" || true
 fact check_all_healthy "$(healthy <"$r/check_all.json")"
 say "check --json, the $sample-domain sample"
-$measure --out "$r/check_sample.m" "$bin" check --json "${net[@]}" $(cat "$r/sample.txt") >"$r/check_sample.json" 2>"$r/check_sample.err" || true
+mapfile -t sampled <"$r/sample.txt"
+$measure --out "$r/check_sample.m" "$bin" check --json "${net[@]}" "${sampled[@]}" >"$r/check_sample.json" 2>"$r/check_sample.err" || true
 fact check_sample_healthy "$(healthy <"$r/check_sample.json")"
 
 # 3. The daemon's first round over the N domains, then /metrics.
