@@ -31,7 +31,7 @@ void GzipWriter::Deflate(std::string_view data, int flush) {
   z.avail_in = static_cast<uInt>(data.size());
   for (;;) {
     const std::size_t used = out_.size();
-    const std::size_t room = std::max<std::size_t>(64 * 1024, data.size() / 4);
+    const std::size_t room = std::max<std::size_t>(std::size_t{64} * 1024, data.size() / 4);
     out_.resize(used + room);
     z.next_out = reinterpret_cast<Bytef*>(out_.data() + used);
     z.avail_out = static_cast<uInt>(room);
@@ -75,7 +75,7 @@ Result<std::string> GzipDecompress(std::string_view gzip) {
   int status = Z_OK;
   for (;;) {
     const std::size_t used = out.size();
-    const std::size_t room = std::max<std::size_t>(64 * 1024, gzip.size() * 4);
+    const std::size_t room = std::max<std::size_t>(std::size_t{64} * 1024, gzip.size() * 4);
     out.resize(used + room);
     z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
     z.avail_out = static_cast<uInt>(room);
