@@ -72,10 +72,18 @@ Result<std::string> GzipDecompress(std::string_view gzip) {
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzip.data()));
   z.avail_in = static_cast<uInt>(gzip.size());
   std::string out;
+  if (gzip.size() >= 18) {
+    // The trailer's ISIZE is the length modulo 2^32: reserve it, so a large page is inflated
+    // into one allocation instead of a doubling series (two copies alive at once).
+    const auto* end = reinterpret_cast<const unsigned char*>(gzip.data() + gzip.size());
+    out.reserve(std::uint32_t{end[-4]} | std::uint32_t{end[-3]} << 8 |
+                std::uint32_t{end[-2]} << 16 | std::uint32_t{end[-1]} << 24);
+  }
   int status = Z_OK;
   for (;;) {
     const std::size_t used = out.size();
-    const std::size_t room = std::max<std::size_t>(std::size_t{64} * 1024, gzip.size() * 4);
+    const std::size_t room =
+        std::max<std::size_t>(std::size_t{64} * 1024, out.capacity() - out.size());
     out.resize(used + room);
     z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
     z.avail_out = static_cast<uInt>(room);
