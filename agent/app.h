@@ -11,6 +11,7 @@
 
 #include "agent/http_server.h"
 #include "agent/metrics.h"
+#include "agent/metrics_page.h"
 #include "agent/result_store.h"
 #include "agent/scheduler.h"
 #include "agent/state_file.h"
@@ -31,6 +32,7 @@ struct DaemonFlags {
   std::optional<std::chrono::milliseconds> check_timeout;
   std::optional<std::uint16_t> smtp_port;  // hidden test flag --smtp.port
   bool probe_mx = false;                   // --probe-mx: probe the MX hosts of every domain
+  std::optional<Shard> shard;
 };
 
 /// The daemon: config, scheduler, result store, state file, metrics and the HTTP listener,
@@ -62,6 +64,7 @@ class App {
   DaemonFlags flags_;
   ResultStore store_;
   Metrics metrics_;
+  MetricsCache metrics_cache_;
   std::unique_ptr<StateFile> state_file_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<HttpServer> http_;

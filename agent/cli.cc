@@ -19,6 +19,7 @@
 #include "collectors/common/domain_name.h"
 #include "collectors/common/duration.h"
 #include "collectors/common/report_json.h"
+#include "collectors/common/shard.h"
 #include "config/config_loader.h"
 
 namespace mtasts::agent {
@@ -31,8 +32,9 @@ constexpr std::size_t kMaxParallelChecks = 32;
 
 constexpr const char* kUsage = R"(Usage:
   mta-sts-exporter [--config.file=FILE] [--web.listen-address=HOST:PORT]
-                   [--log.level=debug|info|warn|error] [--log.format=logfmt|json] [network flags]
-  mta-sts-exporter check  [--json] [network flags] DOMAIN...
+                   [--log.level=debug|info|warn|error] [--log.format=logfmt|json]
+                   [--shard=K/N] [network flags]
+  mta-sts-exporter check  [--json] [--shard=K/N] [network flags] DOMAIN...
   mta-sts-exporter policy [--json] [network flags] DOMAIN
   mta-sts-exporter config check FILE
   mta-sts-exporter --version | --help
@@ -48,6 +50,9 @@ Network flags:
 
 check exits 0 when every domain is enforced with no critical or high issue, 1 otherwise,
 2 for bad usage or a bad domain name. policy exits 0 when a valid policy was retrieved.
+--shard=K/N (K from 0 to N-1) keeps only the domains whose hash falls in shard K of N (the
+first 8 octets of SHA-256 over the A-label, modulo N; README "Sharding"); it overrides the
+config file's shard: for the daemon, and makes check skip the other domains.
 )";
 
 struct CommandLine {
@@ -62,6 +67,7 @@ struct CommandLine {
   std::optional<std::string> listen_address;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  std::optional<Shard> shard;
 };
 
 class UsageError : public std::runtime_error {
@@ -137,6 +143,10 @@ CommandLine Parse(int argc, char** argv) {
       }
       cl.network.smtp_port = static_cast<std::uint16_t>(port);
       cl.smtp_port_given = true;
+    } else if (name == "--shard") {
+      auto shard = ParseShard(take_value());
+      if (!shard) throw UsageError("--shard: " + shard.error().message);
+      cl.shard = shard.value();
     } else if (name == "--config.file") {
       cl.config_file = take_value();
     } else if (name == "--web.listen-address") {
@@ -283,6 +293,12 @@ std::optional<std::vector<DomainReport>> RunChecks(const CommandLine& cl,
                                                    bool policy_only) {
   auto domains = NormalizeAll(names);
   if (!domains) return std::nullopt;
+  if (cl.shard) {
+    const std::size_t given = domains->size();
+    *domains = FilterShard(*domains, *cl.shard);
+    std::cerr << "mta-sts-exporter: shard " << FormatShard(*cl.shard) << ": checking "
+              << domains->size() << " of " << given << " domains\n";
+  }
   auto checker = MakeChecker(cl.network);
   if (!checker) {
     std::cerr << "mta-sts-exporter: " << checker.error().message << "\n";
@@ -320,6 +336,7 @@ int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
 
 int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   if (names.size() != 1) throw UsageError("policy needs exactly one DOMAIN");
+  if (cl.shard) throw UsageError("--shard applies to the daemon and to check, not to policy");
   auto checked = RunChecks(cl, names, true);
   if (!checked) return kExitUsage;
   const DomainReport& report = checked->front();
@@ -360,6 +377,7 @@ int RunDaemon(const CommandLine& cl) {
   if (cl.timeout_given) flags.check_timeout = cl.network.check_timeout;
   if (cl.smtp_port_given) flags.smtp_port = cl.network.smtp_port;
   flags.probe_mx = cl.probe_mx;
+  flags.shard = cl.shard;
   App app(flags);
   return app.Run();
 }

@@ -180,8 +180,22 @@ void HttpServer::Routes() {
   s.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(kLandingPage, "text/html; charset=utf-8");
   });
-  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(handlers_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  s.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    // The page is rendered once per change and shared. A fixed-length provider makes httplib
+    // send the bytes as they are, never compressing them again.
+    auto page = handlers_.metrics();
+    const bool gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
+    // The page is kept gzip-compressed; a plain request gets it inflated, for itself only.
+    auto body = gzip ? std::shared_ptr<const std::string>(page, &page->gzip())
+                     : std::make_shared<const std::string>(page->Text());
+    if (gzip) res.set_header("Content-Encoding", "gzip");
+    res.set_header("Vary", "Accept-Encoding");
+    res.set_content_provider(
+        body->size(), "text/plain; version=0.0.4; charset=utf-8",
+        [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          sink.write(body->data() + offset, std::min(length, body->size() - offset));
+          return true;
+        });
   });
   s.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("Healthy.\n", "text/plain");

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/metrics_page.h"
 #include "agent/rate_limiter.h"
 #include "collectors/common/report.h"
 #include "collectors/common/result.h"
@@ -21,7 +22,7 @@ namespace mtasts::agent {
 
 /// What the listener serves; the daemon wires these to its parts.
 struct HttpHandlers {
-  std::function<std::string()> metrics;                           // text exposition
+  std::function<std::shared_ptr<const MetricsPage>()> metrics;    // the current exposition
   std::function<DomainReport(const std::string& domain)> check;   // live, SSRF-guarded
   std::function<DomainReport(const std::string& domain)> policy;  // live, SSRF-guarded
   std::function<bool()> ready;

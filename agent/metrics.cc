@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -37,6 +38,9 @@ using Labels = std::vector<ClientMetric::Label>;
 // from a cached answer (10 ms) to a slow, generous budget (30 s); anything longer lands in +Inf.
 constexpr std::array kCheckDurationBuckets = {0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
                                               1.0,  2.5,   5.0,  10.0, 20.0, 30.0};
+
+// Domains whose series are gathered before they are written out (see Render).
+constexpr std::size_t kDomainsPerChunk = 1000;
 
 // The mode state set (CONTRACT.md): one series per value, 1 for the current one.
 constexpr std::array<std::string_view, 4> kModeValues = {"enforce", "testing", "none", "unknown"};
@@ -146,8 +150,11 @@ struct SnapshotFamilies {
   /// When set, only this family is filled: Render builds and writes one family at a time, so
   /// memory holds one family's series, not every series of every domain.
   const MetricFamily* selected = nullptr;
+  bool Wants(const MetricFamily& family) const {
+    return selected == nullptr || selected == &family;
+  }
   void Put(MetricFamily& family, Labels labels, double value) const {
-    if (selected == nullptr || selected == &family) Add(family, std::move(labels), value);
+    if (Wants(family)) Add(family, std::move(labels), value);
   }
 
   void AddDomain(const std::string& domain, const DomainState& state);
@@ -155,45 +162,57 @@ struct SnapshotFamilies {
   void AddWebhook(const std::string& name, const WebhookStats& stats);
 };
 
+// Each render pass fills one family (`selected`), so every series below is guarded by Wants():
+// labels are built only for the family being filled, not for all of them on every pass.
 void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& state) {
   const ClientMetric::Label by_domain{"domain", domain};
-  Put(posture_changes, {by_domain}, static_cast<double>(state.posture_changes));
-  if (state.next_check_ms != 0) Put(next_check, {by_domain}, Seconds(state.next_check_ms));
+  if (Wants(posture_changes)) {
+    Put(posture_changes, {by_domain}, static_cast<double>(state.posture_changes));
+  }
+  if (state.next_check_ms != 0 && Wants(next_check)) {
+    Put(next_check, {by_domain}, Seconds(state.next_check_ms));
+  }
   if (!state.report) return;  // not checked yet: nothing observed to publish
   const DomainReport& report = *state.report;
 
   const policy::Policy* valid_policy =
       report.policy.valid && report.policy.policy.has_value() ? &*report.policy.policy : nullptr;
 
-  Put(enforced, {by_domain}, Bit(report.enforced));
-  const std::string_view current_mode =
-      valid_policy != nullptr ? policy::ModeName(valid_policy->mode) : "unknown";
-  for (std::string_view value : kModeValues) {
-    Put(mode, {by_domain, {"mode", std::string(value)}}, Bit(value == current_mode));
+  if (Wants(enforced)) Put(enforced, {by_domain}, Bit(report.enforced));
+  if (Wants(mode)) {
+    const std::string_view current_mode =
+        valid_policy != nullptr ? policy::ModeName(valid_policy->mode) : "unknown";
+    for (std::string_view value : kModeValues) {
+      Put(mode, {by_domain, {"mode", std::string(value)}}, Bit(value == current_mode));
+    }
   }
 
-  std::map<Severity, int> per_severity;
-  for (const Issue& active : report.issues) {
-    ++per_severity[active.severity];
-    Put(issue,
-        {by_domain,
-         {"code", std::string(IssueCodeName(active.code))},
-         {"severity", std::string(SeverityName(active.severity))}},
-        1);
+  if (Wants(issue)) {
+    for (const Issue& active : report.issues) {
+      Put(issue,
+          {by_domain,
+           {"code", std::string(IssueCodeName(active.code))},
+           {"severity", std::string(SeverityName(active.severity))}},
+          1);
+    }
   }
-  for (Severity severity : kAllSeverities) {
-    Put(issues, {by_domain, {"severity", std::string(SeverityName(severity))}},
-        per_severity[severity]);
+  if (Wants(issues)) {
+    std::map<Severity, int> per_severity;
+    for (const Issue& active : report.issues) ++per_severity[active.severity];
+    for (Severity severity : kAllSeverities) {
+      Put(issues, {by_domain, {"severity", std::string(SeverityName(severity))}},
+          per_severity[severity]);
+    }
   }
 
-  Put(record_present, {by_domain}, Bit(report.sts_record.found));
-  Put(policy_valid, {by_domain}, Bit(report.policy.valid));
-  Put(tls_rpt_present, {by_domain}, Bit(report.tls_rpt.found));
-  if (valid_policy != nullptr) Put(max_age, {by_domain}, valid_policy->max_age);
+  if (Wants(record_present)) Put(record_present, {by_domain}, Bit(report.sts_record.found));
+  if (Wants(policy_valid)) Put(policy_valid, {by_domain}, Bit(report.policy.valid));
+  if (Wants(tls_rpt_present)) Put(tls_rpt_present, {by_domain}, Bit(report.tls_rpt.found));
+  if (valid_policy != nullptr && Wants(max_age)) Put(max_age, {by_domain}, valid_policy->max_age);
 
   // Present when either half is known; the unknown half is the empty string.
   const std::string* version = valid_policy != nullptr ? &valid_policy->version : nullptr;
-  if (report.sts_record.id.has_value() || version != nullptr) {
+  if ((report.sts_record.id.has_value() || version != nullptr) && Wants(policy_info)) {
     Put(policy_info,
         {by_domain,
          {"id", report.sts_record.id.value_or("")},
@@ -201,18 +220,22 @@ void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& s
         1);
   }
 
-  if (report.history && report.history->policy_first_seen_ms) {
+  if (report.history && report.history->policy_first_seen_ms && Wants(policy_first_seen)) {
     Put(policy_first_seen, {by_domain}, Seconds(*report.history->policy_first_seen_ms));
   }
-  if (report.policy.certificate && report.policy.certificate->not_after) {
+  if (report.policy.certificate && report.policy.certificate->not_after &&
+      Wants(policy_cert_expiry)) {
     Put(policy_cert_expiry, {by_domain},
         static_cast<double>(*report.policy.certificate->not_after));
   }
-  AddMxProbes(by_domain, report.mx);
+  if (!report.mx.probes.empty() &&
+      (Wants(mx_starttls) || Wants(mx_cert_valid) || Wants(mx_cert_expiry))) {
+    AddMxProbes(by_domain, report.mx);
+  }
 
-  Put(check_success, {by_domain}, Bit(report.check_complete));
-  Put(last_check, {by_domain}, Seconds(report.checked_at_ms));
-  Put(last_duration, {by_domain}, report.duration_seconds);
+  if (Wants(check_success)) Put(check_success, {by_domain}, Bit(report.check_complete));
+  if (Wants(last_check)) Put(last_check, {by_domain}, Seconds(report.checked_at_ms));
+  if (Wants(last_duration)) Put(last_duration, {by_domain}, report.duration_seconds);
 }
 
 /// One series per MX host, folding its addresses: 0 when any address fails, the earliest expiry.
@@ -249,6 +272,8 @@ void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& s
 }  // namespace
 
 struct Metrics::Impl {
+  std::atomic<std::uint64_t> generation{0};
+  std::atomic<std::size_t> last_size{0};  // of the previous exposition, for reserve()
   prometheus::Registry registry;
   prometheus::Histogram* check_duration = nullptr;  // owned by registry
 };
@@ -275,9 +300,25 @@ void Metrics::ObserveCheckDuration(double seconds) {
   // A clock step could hand us nonsense; a NaN or negative sample would poison _sum for good.
   if (!std::isfinite(seconds) || seconds < 0) return;
   impl_->check_duration->Observe(seconds);
+  ++impl_->generation;
+}
+
+std::uint64_t Metrics::Generation() const {
+  return impl_->generation.load();
 }
 
 std::string Metrics::Render(const Snapshot& snapshot) const {
+  // One buffer sized from the previous render: no doubling reallocations (two copies alive at
+  // once) and no final copy out of a stream.
+  std::string out;
+  out.reserve(impl_->last_size.load() + impl_->last_size.load() / 8);
+  Render(snapshot, [&out](std::string_view text) { out.append(text); });
+  impl_->last_size = out.size();
+  return out;
+}
+
+void Metrics::Render(const Snapshot& snapshot,
+                     const std::function<void(std::string_view)>& write) const {
   SnapshotFamilies built;
   std::vector<MetricFamily*> mine;
   for (MetricFamily* family : {&built.enforced,
@@ -313,31 +354,56 @@ std::string Metrics::Render(const Snapshot& snapshot) const {
     order.emplace_back(process[i].name, mine.size() + i);
   std::sort(order.begin(), order.end());
 
-  std::ostringstream out;
   const prometheus::TextSerializer serializer;
   std::vector<MetricFamily> one(1);
-  for (const auto& [name, index] : order) {
-    if (index >= mine.size()) {
-      one[0] = std::move(process[index - mine.size()]);
-    } else {
-      MetricFamily& family = *mine[index];
-      built.selected = &family;
-      if (&family == &built.domains_watched) {
-        Add(family, {}, static_cast<double>(snapshot.domains.size()));
-      } else if (&family == &built.reload_ok) {
-        Add(family, {}, Bit(snapshot.config_last_reload_successful));
-      } else {
-        for (const auto& [domain, state] : snapshot.domains) built.AddDomain(domain, state);
-        for (const auto& [hook, stats] : snapshot.webhooks) built.AddWebhook(hook, stats);
-      }
-      one[0] = std::move(family);
-    }
-    if (one[0].metric.empty()) continue;  // a family without a series says nothing
+  bool header_written = false;  // of the family being written
+  // Writes the series gathered in `from` and empties it. A family is written in chunks of
+  // kDomainsPerChunk domains, so memory holds one chunk's series, not a family's; the chunks come
+  // in domain order and every series starts with its domain label, so sorting each chunk sorts
+  // the whole family. Its HELP and TYPE lines are written once, from the first chunk.
+  auto flush = [&](MetricFamily& from) {
+    if (from.metric.empty()) return;  // a family without a series says nothing
+    one[0].name = from.name;
+    one[0].help = from.help;
+    one[0].type = from.type;
+    one[0].metric = std::move(from.metric);
+    from.metric.clear();
     if (one[0].type != MetricType::Histogram) SortSeries(one[0]);
-    serializer.Serialize(out, one);
-    one[0] = MetricFamily{};  // free this family's series before building the next
+    std::ostringstream part;
+    serializer.Serialize(part, one);
+    one[0].metric = {};  // free the chunk's series before writing out its text
+    std::string_view text = part.view();
+    while (header_written && !text.empty() && text.front() == '#') {
+      text.remove_prefix(std::min(text.size(), text.find('\n') + 1));
+    }
+    header_written = true;
+    write(text);
+  };
+  for (const auto& [name, index] : order) {
+    header_written = false;
+    if (index >= mine.size()) {
+      flush(process[index - mine.size()]);
+      continue;
+    }
+    MetricFamily& family = *mine[index];
+    built.selected = &family;
+    if (&family == &built.domains_watched) {
+      Add(family, {}, static_cast<double>(snapshot.domains.size()));
+    } else if (&family == &built.reload_ok) {
+      Add(family, {}, Bit(snapshot.config_last_reload_successful));
+    } else {
+      std::size_t in_chunk = 0;
+      for (const auto& [domain, state] : snapshot.domains) {
+        built.AddDomain(domain, state);
+        if (++in_chunk == kDomainsPerChunk) {
+          flush(family);
+          in_chunk = 0;
+        }
+      }
+      for (const auto& [hook, stats] : snapshot.webhooks) built.AddWebhook(hook, stats);
+    }
+    flush(family);
   }
-  return out.str();
 }
 
 }  // namespace mtasts::agent

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "agent/result_store.h"
 
@@ -22,8 +25,15 @@ class Metrics {
   /// Every finished check, for mta_sts_exporter_check_duration_seconds.
   void ObserveCheckDuration(double seconds);
 
+  /// Changes whenever the process-level metrics do (each observed check): with the snapshot,
+  /// what decides whether a rendered exposition is still current.
+  std::uint64_t Generation() const;
+
   /// The whole exposition (text format 0.0.4).
   std::string Render(const Snapshot& snapshot) const;
+  /// The same bytes, handed to `write` piece by piece as they are produced (one family, or one
+  /// chunk of a family, at a time), so the whole text need never be in memory at once.
+  void Render(const Snapshot& snapshot, const std::function<void(std::string_view)>& write) const;
 
  private:
   struct Impl;

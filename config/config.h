@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/common/shard.h"
 #include "config/network_settings.h"
 
 namespace mtasts::config {
@@ -56,6 +57,7 @@ struct Config {
   std::vector<DomainEntry> domains;  // required key, may be empty: the daemon then only serves
                                      // the API
   std::vector<WebhookSettings> webhooks;
+  Shard shard;  // this instance watches only the domains of its shard (default: all of them)
 };
 
 }  // namespace mtasts::config

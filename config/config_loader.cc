@@ -528,6 +528,20 @@ void ReadDomainWebhooks(const Reader& r, const Field& field,
   }
 }
 
+/// `shard: {index: K, count: N}`: both keys required, 1 <= N <= kMaxShards, 0 <= K < N.
+void ReadShard(const Reader& r, const Field& field, Shard& out) {
+  const Section s(r, field, {"index", "count"});
+  const Field& count = r.Require(s, "count");
+  const Field& index = r.Require(s, "index");
+  out.count = r.Integer(count, 1, kMaxShards);
+  const int value = r.Integer(index, 0, kMaxShards);
+  if (value >= out.count) {
+    r.Fail(index, "must be below shard.count (" + std::to_string(out.count) +
+                      "; shards are numbered from 0), got " + std::to_string(value));
+  }
+  out.index = value;
+}
+
 void ReadDomains(const Reader& r, const Field& field,
                  const std::map<std::string, YAML::Mark>& hooks, std::vector<DomainEntry>& out) {
   if (!field.value.IsSequence()) {
@@ -581,7 +595,7 @@ Config Read(const std::string& text, const std::string& path) {
   r.CheckStructure(root_node, "", 0, visited);
 
   const std::set<std::string> top_keys = {"state_dir", "network",  "schedule", "api",
-                                          "domains",   "webhooks", "probe_mx"};
+                                          "domains",   "webhooks", "probe_mx", "shard"};
   const Field root_field{"", root_node, YAML::Mark::null_mark(), false};
   if (!root_node.IsMap()) {
     r.Fail(root_node.Mark(), "",
@@ -604,6 +618,7 @@ Config Read(const std::string& text, const std::string& path) {
   if (const Field* f = root.Get("api"); f != nullptr && !f->value.IsNull()) {
     ReadApi(r, *f, config.api);
   }
+  if (const Field* f = root.Get("shard")) ReadShard(r, *f, config.shard);
   std::map<std::string, YAML::Mark> hook_names;
   if (const Field* f = root.Get("webhooks"); f != nullptr && !f->value.IsNull()) {
     ReadWebhooks(r, Field{f->path, f->value, f->key_mark, true}, config.webhooks, hook_names);

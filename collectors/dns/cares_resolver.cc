@@ -242,6 +242,19 @@ std::string ServerToCsvEntry(const std::string& server) {
   return entry + ":" + (port.empty() ? "53" : port);
 }
 
+/// Wraps a query's callback to count it out of the in-flight total (see kMaxInFlight).
+struct Counted {
+  ares_callback callback;
+  void* arg;
+  int* in_flight;
+};
+
+void OnCounted(void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
+  std::unique_ptr<Counted> counted(static_cast<Counted*>(arg));
+  --*counted->in_flight;
+  counted->callback(counted->arg, status, timeouts, abuf, alen);
+}
+
 }  // namespace
 
 /// The configured template, and the channels of the lookups in flight. Every lookup gets a
@@ -313,6 +326,7 @@ CaresResolver::~CaresResolver() {
   (void)!write(wake_fd_, &one, sizeof one);
   loop_.join();
   // Queries handed over but never started: run them now so ares_destroy fails them cleanly.
+  for (auto& start : waiting_) start();
   for (auto& start : pending_) start();
   channel_.reset();
   close(wake_fd_);
@@ -334,7 +348,7 @@ Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
     int status = ARES_SUCCESS;
     ares_channel channel = channel_->Fresh(status);
     if (channel == nullptr) return OnTxt(pending, status, 0, nullptr, 0);
-    ares_query(channel, name.c_str(), ns_c_in, ns_t_txt, OnTxt, pending);
+    Query(channel, name, ns_t_txt, OnTxt, pending);
   });
   return future;
 }
@@ -346,7 +360,7 @@ Lookup<MxAnswer> CaresResolver::Mx(const std::string& name) {
     int status = ARES_SUCCESS;
     ares_channel channel = channel_->Fresh(status);
     if (channel == nullptr) return OnMx(pending, status, 0, nullptr, 0);
-    ares_query(channel, name.c_str(), ns_c_in, ns_t_mx, OnMx, pending);
+    Query(channel, name, ns_t_mx, OnMx, pending);
   });
   return future;
 }
@@ -364,8 +378,8 @@ Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
       OnAddress(new AddressQuery{pair, true}, status, 0, nullptr, 0);
       return;
     }
-    ares_query(channel, name.c_str(), ns_c_in, ns_t_a, OnAddress, new AddressQuery{pair, false});
-    ares_query(channel, name.c_str(), ns_c_in, ns_t_aaaa, OnAddress, new AddressQuery{pair, true});
+    Query(channel, name, ns_t_a, OnAddress, new AddressQuery{pair, false});
+    Query(channel, name, ns_t_aaaa, OnAddress, new AddressQuery{pair, true});
   });
   return future;
 }
@@ -396,21 +410,35 @@ Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
       ares_free_string(query);
       return OnTlsa(pending, status, 0, nullptr, 0);
     }
-    ares_send(channel, query, length, OnTlsa, pending);
+    ++in_flight_;
+    ares_send(channel, query, length, OnCounted, new Counted{OnTlsa, pending, &in_flight_});
     ares_free_string(query);
   });
   return future;
 }
 
+void CaresResolver::Query(ares_channel channel, const std::string& name, int type,
+                          void (*callback)(void*, int, int, unsigned char*, int), void* arg) {
+  ++in_flight_;
+  ares_query(channel, name.c_str(), ns_c_in, type, OnCounted,
+             new Counted{callback, arg, &in_flight_});
+}
+
 void CaresResolver::Loop() {
   for (;;) {
-    std::vector<std::function<void()>> starts;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
-      starts.swap(pending_);
+      for (auto& start : pending_) waiting_.push_back(std::move(start));
+      pending_.clear();
     }
-    for (auto& start : starts) start();
+    // At most about kMaxInFlight queries on the wire (an address lookup is two): a burst of
+    // thousands on one UDP socket would overrun the server's and the kernel's buffers.
+    while (!waiting_.empty() && in_flight_ < kMaxInFlight) {
+      auto start = std::move(waiting_.front());
+      waiting_.pop_front();
+      start();
+    }
     ReapFinished();
 
     // Every socket of every live channel, with the channel it belongs to.

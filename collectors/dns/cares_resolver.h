@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include "collectors/dns/resolver.h"
+
+struct ares_channeldata;  // c-ares: ares_channel is a pointer to it
 
 namespace mtasts::dns {
 
@@ -23,9 +26,13 @@ struct ResolverOptions {
 /// The Resolver on c-ares. One event-loop thread owns every channel (c-ares 1.18 channels are
 /// not thread-safe), one channel per lookup so that a hostile server's failures stay with the
 /// lookup that met them; callers hand queries over through a queue and wake the loop through an
-/// eventfd. c-ares statuses are translated to Presence/Error here and only here.
+/// eventfd. At most about kMaxInFlight queries are outstanding at once; the rest wait their turn
+/// in the queue (their callers' deadlines still bound them). c-ares statuses are translated to
+/// Presence/Error here and only here.
 class CaresResolver final : public Resolver {
  public:
+  static constexpr int kMaxInFlight = 128;
+
   /// Throws std::runtime_error when c-ares cannot start or a server address is malformed: a
   /// fatal start-up error naming the value.
   explicit CaresResolver(const ResolverOptions& options);
@@ -41,6 +48,9 @@ class CaresResolver final : public Resolver {
  private:
   struct Channel;
   void Submit(std::function<void()> start_query);
+  /// Starts one query on the loop thread, counted in in_flight_ until its callback runs.
+  void Query(ares_channeldata* channel, const std::string& name, int type,
+             void (*callback)(void*, int, int, unsigned char*, int), void* arg);
   void Loop();
   void ReapFinished();  // destroys the channels whose lookups have all ended
 
@@ -48,6 +58,8 @@ class CaresResolver final : public Resolver {
   std::mutex mutex_;
   std::vector<std::function<void()>> pending_;  // guarded by mutex_
   bool stopping_ = false;                       // guarded by mutex_
+  std::deque<std::function<void()>> waiting_;   // loop thread only: handed over, not started
+  int in_flight_ = 0;                           // loop thread only (and the destructor)
   int wake_fd_ = -1;
   std::thread loop_;
 };

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdio>
@@ -22,9 +23,24 @@
 
 extern char** environ;
 
+#include "collectors/common/shard.h"
 #include "tests/integration/daemon_support.h"
 
 namespace {
+
+std::string Gunzip(const std::string& data) {
+  z_stream stream{};
+  if (inflateInit2(&stream, 15 + 16) != Z_OK) return "(inflateInit2 failed)";
+  std::string out(16 << 20, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const int status = inflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return status == Z_STREAM_END ? out : "(not a complete gzip stream)";
+}
 
 using namespace mtasts::world;  // NOLINT: test support
 
@@ -102,6 +118,21 @@ TEST_F(DaemonTest, MetricsAfterTheFirstRound) {
   EXPECT_LE(next - last, 86400 + 5);
   EXPECT_NE(daemon_->Log().find("msg=\"check finished\" domain=enforce.test"), std::string::npos);
 
+  // With Accept-Encoding: gzip the same exposition comes gzip-compressed, byte for byte.
+  {
+    httplib::Client raw("127.0.0.1", port_);
+    raw.set_decompress(false);
+    auto zipped = raw.Get("/metrics", {{"Accept-Encoding", "gzip"}});
+    ASSERT_TRUE(zipped);
+    EXPECT_EQ(zipped->get_header_value("Content-Encoding"), "gzip");
+    EXPECT_LT(zipped->body.size(), m.size());
+    EXPECT_EQ(Gunzip(zipped->body), Metrics());
+    auto plain = raw.Get("/metrics", {{"Accept-Encoding", "identity"}});
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->has_header("Content-Encoding"));
+    EXPECT_EQ(plain->body, Metrics());
+  }
+
   // The exposition passes promtool's own linter, on a real scrape.
   if (fs::exists("/usr/bin/promtool")) {
     WriteFile(dir_ / "scrape.prom", m);
@@ -114,6 +145,44 @@ TEST_F(DaemonTest, MetricsAfterTheFirstRound) {
     ADD_FAILURE() << "promtool is not installed (scripts/install-deps.sh --with-test installs it)";
   }
   EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+// shard: {index: K, count: 2} watches exactly the domains whose hash falls in shard K; the two
+// shards together watch the whole list, each domain once.
+TEST_F(DaemonTest, ShardsSplitTheDomainList) {
+  std::set<std::string> watched_by_both;
+  std::size_t total = 0;
+  for (int index = 0; index < 2; ++index) {
+    SCOPED_TRACE(index);
+    WriteFile(
+        dir_ / "config.yaml",
+        ConfigText(dir_, kDomains, "shard: {index: " + std::to_string(index) + ", count: 2}\n"));
+    Daemon daemon(dir_, port_);
+    daemon.Start();
+    ASSERT_TRUE(daemon.WaitReady());
+    auto res = daemon.Get("/metrics");
+    ASSERT_TRUE(res);
+    const std::string& m = res->body;
+    std::size_t expected = 0;
+    for (const auto& domain : kDomains) {
+      const bool mine = mtasts::ShardOf(domain, 2) == index;
+      expected += mine ? 1 : 0;
+      const bool present =
+          m.find("mta_sts_enforced{domain=\"" + domain + "\"}") != std::string::npos;
+      EXPECT_EQ(present, mine) << domain;
+      if (present) {
+        EXPECT_TRUE(watched_by_both.insert(domain).second) << domain;
+      }
+    }
+    EXPECT_EQ(Value(m, "mta_sts_exporter_domains_watched"), static_cast<double>(expected));
+    total += expected;
+    EXPECT_NE(daemon.Log().find("msg=\"sharded domain list\" shard=" + std::to_string(index) +
+                                "/2 listed=5"),
+              std::string::npos);
+    EXPECT_EQ(daemon.Stop(), 0);
+  }
+  EXPECT_EQ(total, kDomains.size());
+  EXPECT_EQ(watched_by_both.size(), kDomains.size());
 }
 
 TEST_F(DaemonTest, ApiAnswersEqualTheCommandLine) {

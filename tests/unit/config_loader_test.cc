@@ -50,6 +50,8 @@ const BadCase kBadCases[] = {
       {"bad_smtp_port.yaml", R"(2:14: network.smtp_port: must be between 1 and 65535, got 70000)"},
       {"bad_ehlo_name.yaml", R"(2:14: network.ehlo_name: "mail server" is not a domain name: it contains a space)"},
       {"bad_format.yaml", R"(4:13: webhooks[0].format: "xml" is not one of json | slack)"},
+      {"bad_shard_count.yaml", R"(2:26: shard.count: must be between 1 and 65536, got 0)"},
+      {"bad_shard_index.yaml", R"(3:10: shard.index: must be below shard.count (4; shards are numbered from 0), got 4)"},
       {"bad_webhook_name.yaml", R"(2:11: webhooks[0].name: "ops team" is not a valid webhook name (1-64 letters, digits, '_', '-' or '.', starting with a letter or digit))"},
       {"comments_only.yaml", R"(1:1: the file is empty (it needs at least a domains: list))"},
       {"complex_key.yaml", R"(1:3: a key must be a plain name, got a list)"},
@@ -70,12 +72,13 @@ const BadCase kBadCases[] = {
       {"missing_domains.yaml", R"(1:1: missing key "domains" (the list of mail domains to watch; [] for none))"},
       {"multiple_documents.yaml", R"(3:1: a second YAML document (after ---); the config is a single document)"},
       {"negative_number.yaml", R"(2:26: schedule.max_concurrent_checks: must be between 1 and 4096, got -1)"},
-      {"not_a_mapping.yaml", R"(1:1: the top level must be a mapping of api, domains, network, probe_mx, schedule, state_dir, webhooks, got a list)"},
+      {"not_a_mapping.yaml", R"(1:1: the top level must be a mapping of api, domains, network, probe_mx, schedule, shard, state_dir, webhooks, got a list)"},
       {"null_domains.yaml", R"(1:1: domains: expected a list of domains (write [] to watch none), got nothing (null))"},
       {"number_too_large.yaml", R"(4:19: webhooks[0].max_attempts: must be between 1 and 1000, got 99999999999999999999)"},
+      {"shard_without_count.yaml", R"(2:8: shard: missing key "count")"},
       {"unknown_domain_key.yaml", R"(3:5: domains[0].webhook: unknown key (known keys of domains[0]: name, probe_mx, webhooks))"},
       {"unknown_nested_key.yaml", R"(3:3: schedule.max_intervall: unknown key (known keys of schedule: confirmations, dns_interval, max_concurrent_checks, max_interval, min_interval))"},
-      {"unknown_top_key.yaml", R"(2:1: state_dri: unknown key (known keys: api, domains, network, probe_mx, schedule, state_dir, webhooks))"},
+      {"unknown_top_key.yaml", R"(2:1: state_dri: unknown key (known keys: api, domains, network, probe_mx, schedule, shard, state_dir, webhooks))"},
       {"unknown_webhook_key.yaml", R"(4:5: webhooks[0].retries: unknown key (known keys of webhooks[0]: events, format, headers, max_attempts, name, secret_file, timeout, url))"},
       {"unknown_webhook_reference.yaml", R"(8:21: domains[0].webhooks[1]: unknown webhook "opz" (defined webhooks: ops, sec))"},
       {"url_domain.yaml", R"(2:11: domains[0].name: "https://example.com/" is not a domain name: it is a URL; give the bare mail domain ("example.com"))"},
@@ -167,6 +170,8 @@ TEST(ConfigLoader, GoodFileSetsEveryKey) {
   EXPECT_EQ(config.api.rate_limit_burst, 5);
   EXPECT_EQ(config.api.max_concurrent_requests, 4);
 
+  EXPECT_EQ(config.shard, (Shard{2, 3}));
+
   ASSERT_EQ(config.domains.size(), 3U);
   EXPECT_EQ(config.domains[0].name, "example.com");
   EXPECT_FALSE(config.domains[0].webhooks.has_value());
@@ -214,6 +219,7 @@ void ExpectDefaults(const Config& config) {
   EXPECT_EQ(config.api.rate_limit_burst, 10);
   EXPECT_EQ(config.api.max_concurrent_requests, 16);
   EXPECT_TRUE(config.webhooks.empty());
+  EXPECT_EQ(config.shard, (Shard{0, 1}));
 }
 
 TEST(ConfigLoader, MinimalFileGetsEveryDefault) {
@@ -274,7 +280,7 @@ TEST(ConfigLoader, ParseConfigNamesThePathGiven) {
   ASSERT_FALSE(config.has_value());
   EXPECT_EQ(config.error().message,
             "/etc/inline.yaml:2:1: bogus: unknown key (known keys: api, domains, network, "
-            "probe_mx, schedule, state_dir, webhooks)");
+            "probe_mx, schedule, shard, state_dir, webhooks)");
 }
 
 TEST(ConfigLoader, UnreadableFiles) {

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -488,6 +490,68 @@ TEST(Metrics, MatchesGoldenFile) {
   std::ostringstream golden;
   golden << in.rdbuf();
   EXPECT_EQ(text, golden.str()) << "rerun with MTASTS_UPDATE_GOLDEN=1 to accept the new output";
+}
+
+}  // namespace
+}  // namespace mtasts::agent
+
+namespace mtasts::agent {
+namespace {
+
+// Families are written in chunks of domains (to bound the render's memory): across chunk
+// boundaries each family must still have one HELP and one TYPE line, its series in order, none
+// lost or repeated, also when the first chunks hold no series of a family.
+TEST(Metrics, ManyDomainsRenderAsOneOrderedFamilyEach) {
+  Snapshot snapshot;
+  constexpr int kDomains = 2600;
+  int with_issue = 0;
+  for (int i = 0; i < kDomains; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "d%05d.example", i);
+    std::vector<Issue> issues;
+    if (i >= 1500 && i % 7 == 0) {  // none in the first chunk
+      issues.push_back(MakeIssue(IssueCode::kModeTesting, Severity::kMedium));
+      ++with_issue;
+    }
+    snapshot.domains[name] = Checked(
+        Report(name, i % 11 == 0 ? std::nullopt : std::optional(policy::Mode::kEnforce), issues),
+        kNextCheckMs);
+  }
+  const Metrics metrics;
+  const std::string text = metrics.Render(snapshot);
+  EXPECT_EQ(metrics.Render(snapshot), text);
+
+  std::map<std::string, int> helps, types, series;
+  std::map<std::string, std::string> last;  // per family, the previous series line
+  for (const auto& line : Lines(text)) {
+    std::istringstream words(line);
+    std::string first, second;
+    words >> first >> second;
+    if (first == "#") {
+      ++(line.starts_with("# HELP ") ? helps
+                                     : types)[std::string(line.substr(7, line.find(' ', 7) - 7))];
+      continue;
+    }
+    const std::string family = line.substr(0, line.find_first_of("{ "));
+    ++series[family];
+    if (family.starts_with("mta_sts_exporter_check_duration_seconds")) continue;  // by le
+    EXPECT_LT(last[family], line) << "out of order in " << family;
+    last[family] = line;
+  }
+  for (const auto& [family, count] : series) {
+    if (family.find("_bucket") != std::string::npos || family.ends_with("_sum") ||
+        family.ends_with("_count")) {
+      continue;  // the histogram's parts share its HELP and TYPE
+    }
+    EXPECT_EQ(helps[family], 1) << family;
+    EXPECT_EQ(types[family], 1) << family;
+  }
+  EXPECT_EQ(series["mta_sts_enforced"], kDomains);
+  EXPECT_EQ(series["mta_sts_mode"], 4 * kDomains);
+  EXPECT_EQ(series["mta_sts_issues"], 5 * kDomains);
+  EXPECT_EQ(series["mta_sts_issue"], with_issue);
+  EXPECT_EQ(series["mta_sts_policy_max_age_seconds"], kDomains - (kDomains + 10) / 11);
+  EXPECT_EQ(series["mta_sts_next_check_timestamp_seconds"], kDomains);
 }
 
 }  // namespace

@@ -1,0 +1,152 @@
+#include "agent/metrics_page.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace mtasts::agent {
+
+struct GzipWriter::Stream {
+  z_stream z{};
+};
+
+GzipWriter::GzipWriter() : stream_(std::make_unique<Stream>()) {
+  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
+  if (deflateInit2(&stream_->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("zlib: deflateInit2 failed");  // out of memory
+  }
+}
+
+GzipWriter::~GzipWriter() {
+  deflateEnd(&stream_->z);
+}
+
+void GzipWriter::Deflate(std::string_view data, int flush) {
+  z_stream& z = stream_->z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  for (;;) {
+    const std::size_t used = out_.size();
+    const std::size_t room = std::max<std::size_t>(std::size_t{64} * 1024, data.size() / 4);
+    out_.resize(used + room);
+    z.next_out = reinterpret_cast<Bytef*>(out_.data() + used);
+    z.avail_out = static_cast<uInt>(room);
+    const int status = deflate(&z, flush);
+    out_.resize(used + room - z.avail_out);
+    if (status == Z_STREAM_ERROR) throw std::runtime_error("zlib: deflate failed");
+    if (flush == Z_FINISH ? status == Z_STREAM_END : (z.avail_in == 0 && z.avail_out != 0)) {
+      return;
+    }
+  }
+}
+
+void GzipWriter::Write(std::string_view data) {
+  // zlib counts in uInt: hand over large pieces in slices.
+  constexpr std::size_t kSlice = std::size_t{1} << 30;
+  while (!data.empty()) {
+    const std::string_view slice = data.substr(0, kSlice);
+    Deflate(slice, Z_NO_FLUSH);
+    data.remove_prefix(slice.size());
+  }
+}
+
+std::string GzipWriter::Finish() {
+  Deflate({}, Z_FINISH);
+  out_.shrink_to_fit();
+  return std::move(out_);
+}
+
+std::string GzipCompress(std::string_view data) {
+  GzipWriter writer;
+  writer.Write(data);
+  return writer.Finish();
+}
+
+Result<std::string> GzipDecompress(std::string_view gzip) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return Error{"zlib: inflateInit2 failed"};
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzip.data()));
+  z.avail_in = static_cast<uInt>(gzip.size());
+  std::string out;
+  if (gzip.size() >= 18) {
+    // The trailer's ISIZE is the length modulo 2^32: reserve it, so a large page is inflated
+    // into one allocation instead of a doubling series (two copies alive at once).
+    const auto* end = reinterpret_cast<const unsigned char*>(gzip.data() + gzip.size());
+    out.reserve(std::uint32_t{end[-4]} | std::uint32_t{end[-3]} << 8 |
+                std::uint32_t{end[-2]} << 16 | std::uint32_t{end[-1]} << 24);
+  }
+  int status = Z_OK;
+  for (;;) {
+    const std::size_t used = out.size();
+    const std::size_t room =
+        std::max<std::size_t>(std::size_t{64} * 1024, out.capacity() - out.size());
+    out.resize(used + room);
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+    z.avail_out = static_cast<uInt>(room);
+    status = inflate(&z, Z_NO_FLUSH);
+    const bool full = z.avail_out == 0;
+    out.resize(used + room - z.avail_out);
+    // Go on while there is progress or only room was lacking; Z_BUF_ERROR with room left means
+    // the input ended before the stream did.
+    if (status == Z_OK || (status == Z_BUF_ERROR && full)) continue;
+    break;
+  }
+  inflateEnd(&z);
+  if (status != Z_STREAM_END) return Error{"not a complete gzip stream"};
+  return out;
+}
+
+std::string MetricsPage::Text() const {
+  auto text = GzipDecompress(gzip_);
+  // Only ever holds what GzipWriter made: failing to inflate it is a bug.
+  if (!text) throw std::logic_error("cached /metrics page: " + text.error().message);
+  return std::move(text).value();
+}
+
+bool AcceptsGzip(std::string_view header) {
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    const auto semicolon = item.find(';');
+    std::string_view coding = item.substr(0, semicolon);
+    std::string_view params =
+        semicolon == std::string_view::npos ? std::string_view() : item.substr(semicolon + 1);
+    auto trim = [](std::string_view s) {
+      while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+      return s;
+    };
+    coding = trim(coding);
+    std::string lower(coding);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower != "gzip" && lower != "x-gzip" && lower != "*") continue;
+    params = trim(params);
+    if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
+      const std::string q(params.substr(2));
+      if (std::strtod(q.c_str(), nullptr) <= 0) continue;  // q=0: explicitly not acceptable
+    }
+    return true;
+  }
+  return false;
+}
+
+std::shared_ptr<const MetricsPage> MetricsCache::Get(
+    std::shared_ptr<const Snapshot> snapshot, std::uint64_t generation,
+    const std::function<std::string(const Snapshot&)>& render) {
+  std::lock_guard lock(mutex_);
+  if (!page_ || snapshot_ != snapshot || generation_ != generation) {
+    page_.reset();  // the previous page's memory is free before the next is made
+    page_ = std::make_shared<const MetricsPage>(render(*snapshot));
+    snapshot_ = std::move(snapshot);
+    generation_ = generation;
+  }
+  return page_;
+}
+
+}  // namespace mtasts::agent

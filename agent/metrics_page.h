@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "agent/result_store.h"
+#include "collectors/common/result.h"
+
+namespace mtasts::agent {
+
+/// gzip (RFC 1952) made piece by piece, with zlib at its default level: the input need never be
+/// in memory whole.
+class GzipWriter {
+ public:
+  GzipWriter();
+  ~GzipWriter();
+  GzipWriter(const GzipWriter&) = delete;
+  GzipWriter& operator=(const GzipWriter&) = delete;
+  void Write(std::string_view data);
+  /// Ends the stream and hands over the compressed bytes; the writer is spent.
+  std::string Finish();
+
+ private:
+  void Deflate(std::string_view data, int flush);
+  struct Stream;
+  std::unique_ptr<Stream> stream_;
+  std::string out_;
+};
+
+/// gzip of `data` in one go.
+std::string GzipCompress(std::string_view data);
+/// The bytes a gzip stream holds; an error for anything else.
+Result<std::string> GzipDecompress(std::string_view gzip);
+
+/// One rendered exposition, shared by every scrape until the next change. It is kept only
+/// gzip-compressed, as scrapers (Prometheus) ask for it: ~1/18 of the text's size, so holding it
+/// costs little memory; a plain request inflates it. Immutable.
+class MetricsPage {
+ public:
+  explicit MetricsPage(std::string gzip) : gzip_(std::move(gzip)) {}
+  const std::string& gzip() const { return gzip_; }
+  /// The exposition text (inflated on each call).
+  std::string Text() const;
+
+ private:
+  std::string gzip_;
+};
+
+/// True when an Accept-Encoding header value accepts gzip (RFC 9110 §12.5.3: "gzip", "x-gzip"
+/// or "*", without q=0).
+bool AcceptsGzip(std::string_view accept_encoding);
+
+/// Renders /metrics at most once per change. The key is the published snapshot (held, so its
+/// address cannot be reused) and a generation counter for what lives outside it (the check
+/// duration histogram). A scrape waits at most for a render in progress, never for a check.
+class MetricsCache {
+ public:
+  /// `render` returns the page's gzip bytes.
+  std::shared_ptr<const MetricsPage> Get(std::shared_ptr<const Snapshot> snapshot,
+                                         std::uint64_t generation,
+                                         const std::function<std::string(const Snapshot&)>& render);
+
+ private:
+  std::mutex mutex_;  // one render at a time: concurrent scrapes share it
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::uint64_t generation_ = 0;
+  std::shared_ptr<const MetricsPage> page_;
+};
+
+}  // namespace mtasts::agent

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The measurements of bench/run.sh, run inside bench/scale-world.sh (do not call directly).
+#   bench/sweep.sh BIN RESULTS_DIR SAMPLE
+# Writes RESULTS_DIR/*.m (measure.py lines: wall user sys maxrss status) and key=value facts in
+# RESULTS_DIR/facts for bench/report.py.
+set -euo pipefail
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+bin=$1 r=$2 sample=$3
+w=$SCALE_WORLD_DIR
+measure="python3 $here/measure.py"
+fact() { echo "$1=$2" >>"$r/facts"; }
+say() { echo "bench: $*" >&2; }
+clk=$(getconf CLK_TCK)
+cpu_of() { awk -v t="$clk" '{ printf "%.3f\n", ($14 + $15) / t }' "/proc/$1/stat"; }
+kib_of() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+
+mapfile -t domains <"$w/domains.txt"
+n=${#domains[@]}
+head -n "$sample" "$w/domains.txt" >"$r/sample.txt"
+fact domains "$n"
+fact sample "$sample"
+fact generation_ms "$(cat "$w/generation-ms")"
+net=(--dns.server="$SCALE_WORLD_DNS" --tls.ca-file="$SCALE_WORLD_CA"
+  --ssrf.allow-cidr="$SCALE_WORLD_ALLOW_CIDR" --check.timeout=30s)
+healthy() { # JSON array on stdin: how many reports are enforced with no issue at all
+  python3 -c 'import json,sys; a=json.load(sys.stdin); a=a if isinstance(a,list) else [a]; print(sum(1 for x in a if x.get("enforced") and not x.get("issues")))'
+}
+
+# 1. The bare handshake: openssl s_time -new against the same nginx, 10 s.
+say "openssl s_time"
+$measure --out "$r/s_time.m" openssl s_time -connect "$SCALE_WORLD_WEB" -new -time 10 >"$r/s_time.out" 2>&1
+fact s_time_handshakes "$(sed -n 's/^\([0-9]*\) connections in .*/\1/p' "$r/s_time.out" | head -1)"
+
+# 2. One full sweep with check --json.
+say "check --json, $n domains"
+$measure --out "$r/check_all.m" "$bin" check --json "${net[@]}" "${domains[@]}" >"$r/check_all.json" 2>"$r/check_all.err" || true
+fact check_all_healthy "$(healthy <"$r/check_all.json")"
+say "check --json, the $sample-domain sample"
+mapfile -t sampled <"$r/sample.txt"
+$measure --out "$r/check_sample.m" "$bin" check --json "${net[@]}" "${sampled[@]}" >"$r/check_sample.json" 2>"$r/check_sample.err" || true
+fact check_sample_healthy "$(healthy <"$r/check_sample.json")"
+
+# 3. The daemon's first round over the N domains, then /metrics.
+daemon() { # daemon NAME MIN_INTERVAL DOMAIN_FILE...: starts the daemon, waits for ready
+  local name=$1 min_interval=$2
+  shift 2
+  local dir="$r/$name"
+  mkdir -p "$dir/state"
+  {
+    echo "state_dir: $dir/state"
+    echo "network: {dns_servers: [\"$SCALE_WORLD_DNS\"], ca_file: $SCALE_WORLD_CA, ssrf_allow_cidrs: [\"$SCALE_WORLD_ALLOW_CIDR\"], check_timeout: 30s}"
+    echo "schedule: {min_interval: $min_interval, max_interval: 24h, dns_interval: 24h, max_concurrent_checks: 64}"
+    echo "domains:"
+    cat "$@" | sed 's/^/  - /'
+  } >"$dir/config.yaml"
+  local start
+  start=$(date +%s%N)
+  "$bin" --config.file="$dir/config.yaml" --web.listen-address=127.0.0.1:10099 --log.level=warn \
+    2>"$dir/log" &
+  daemon_pid=$!
+  local limit=${DAEMON_WAIT_S:-100000} ready=1
+  until curl -fs -o /dev/null 127.0.0.1:10099/-/ready; do
+    kill -0 "$daemon_pid" || { cat "$dir/log" >&2; exit 1; }
+    if (($(date +%s%N) - start > limit * 1000000000)); then
+      ready=0
+      break
+    fi
+    sleep 0.2
+  done
+  fact "${name}_ready" "$ready"
+  fact "${name}_ready_s" "$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+  fact "${name}_cpu_s" "$(cpu_of "$daemon_pid")"
+  fact "${name}_hwm_kib" "$(kib_of "$daemon_pid" VmHWM)"
+  fact "${name}_rss_kib" "$(kib_of "$daemon_pid" VmRSS)"
+  fact "${name}_threads" "$(ls "/proc/$daemon_pid/task" | wc -l)"
+}
+scrape() { # scrape NAME: 10 scrapes with gzip (as Prometheus asks), 10 plain, sizes; stops it
+  local name=$1 i
+  for i in $(seq 10); do
+    curl -fs -o /dev/null -H 'Accept-Encoding: gzip' -w '%{time_total}\n' 127.0.0.1:10099/metrics
+  done | sort -n >"$r/$name/scrape-times-gzip"
+  fact "${name}_scrape_gzip_median_s" "$(sed -n 5p "$r/$name/scrape-times-gzip")"
+  fact "${name}_scrape_gzip_max_s" "$(tail -1 "$r/$name/scrape-times-gzip")"
+  fact "${name}_hwm_after_gzip_scrapes_kib" "$(kib_of "$daemon_pid" VmHWM)"
+  curl -fs -o "$r/$name/metrics" 127.0.0.1:10099/metrics
+  for i in $(seq 10); do
+    curl -fs -o /dev/null -w '%{time_total}\n' 127.0.0.1:10099/metrics
+  done | sort -n >"$r/$name/scrape-times"
+  fact "${name}_scrape_median_s" "$(sed -n 5p "$r/$name/scrape-times")"
+  fact "${name}_scrape_max_s" "$(tail -1 "$r/$name/scrape-times")"
+  fact "${name}_metrics_bytes" "$(wc -c <"$r/$name/metrics")"
+  fact "${name}_metrics_lines" "$(wc -l <"$r/$name/metrics")"
+  fact "${name}_metrics_gzip_bytes" "$(curl -fs -H 'Accept-Encoding: gzip' 127.0.0.1:10099/metrics | wc -c)"
+  fact "${name}_metrics_gzip_encoding" "$(curl -fs -o /dev/null -D - -H 'Accept-Encoding: gzip' 127.0.0.1:10099/metrics | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ee]ncoding: //p')"
+  fact "${name}_hwm_after_scrapes_kib" "$(kib_of "$daemon_pid" VmHWM)"
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid" || true
+}
+say "daemon, first round over $n domains"
+# min_interval 1s: the start-up spread of first checks (20 ms apart, within min_interval) would
+# otherwise make the first round last N x 20 ms; healthy domains are next due in max_interval.
+daemon daemon_n 1s "$w/domains.txt"
+fact daemon_n_enforced "$(grep -c "^mta_sts_enforced{.*} 1$" <(curl -fs 127.0.0.1:10099/metrics) || true)"
+scrape daemon_n
+
+# 4. 100,000 watched domains (BENCH_BIG overrides, for a quick try of the script): the N healthy ones plus (100,000 - N) names the world's DNS
+# answers NXDOMAIN for (a check of those is the DNS lookups only).
+big=${BENCH_BIG:-100000}
+fact big "$big"
+say "daemon, $big domains"
+seq -f 'x%06g.absent.test' 1 $((big - n)) >"$r/absent.txt"
+# min_interval 1m: a domain without a policy is re-checked every min_interval, so a shorter one
+# would keep re-checking the NXDOMAIN names; the first round is spread over 1 minute. dnsmasq
+# looks TXT and MX names up by a linear scan of its records, so on a busy machine the first round
+# over 100,000 can take many minutes: the figures are taken when it is done or after
+# BENCH_BIG_WAIT seconds (default 300), and the report says how many domains had been checked.
+DAEMON_WAIT_S=${BENCH_BIG_WAIT:-300} daemon daemon_100k 1m "$w/domains.txt" "$r/absent.txt"
+fact daemon_100k_checked "$(curl -fs 127.0.0.1:10099/metrics | grep -c '^mta_sts_check_success{' || true)"
+scrape daemon_100k
+
+# 5. blackbox_exporter: per domain an HTTPS probe of the policy URL and DNS probes of the two
+# TXT names and the MX (the DNS prober takes the name from its module, hence 3 modules a domain).
+say "blackbox_exporter, $sample domains"
+bb="$r/blackbox"
+mkdir -p "$bb/out"
+{
+  echo "modules:"
+  echo "  policy:"
+  echo "    prober: http"
+  echo "    timeout: 30s"
+  echo "    http: {method: GET, valid_status_codes: [200], fail_if_not_ssl: true, preferred_ip_protocol: ip4, ip_protocol_fallback: false, tls_config: {ca_file: $SCALE_WORLD_CA}}"
+  i=0
+  while read -r d; do
+    i=$((i + 1))
+    for q in "sts _mta-sts.$d TXT" "rpt _smtp._tls.$d TXT" "mx $d MX"; do
+      set -- $q
+      echo "  $1_$i: {prober: dns, timeout: 30s, dns: {query_name: \"$2\", query_type: $3, transport_protocol: udp, preferred_ip_protocol: ip4, ip_protocol_fallback: false, valid_rcodes: [NOERROR], validate_answer_rrs: {fail_if_none_matches_regexp: [\".\"]}}}"
+    done
+  done <"$r/sample.txt"
+} >"$bb/blackbox.yml"
+prometheus-blackbox-exporter --config.file="$bb/blackbox.yml" --web.listen-address=127.0.0.1:9115 \
+  --log.level=warn >"$bb/log" 2>&1 &
+bb_pid=$!
+until curl -fs -o /dev/null 127.0.0.1:9115/-/healthy; do
+  kill -0 "$bb_pid" || { cat "$bb/log" >&2; exit 1; }
+  sleep 0.2
+done
+i=0
+while read -r d; do
+  i=$((i + 1))
+  echo "url = \"http://127.0.0.1:9115/probe?module=policy&target=https://mta-sts.$d/.well-known/mta-sts.txt\""
+  echo "output = \"$bb/out/$i-policy\""
+  for m in sts rpt mx; do
+    echo "url = \"http://127.0.0.1:9115/probe?module=${m}_$i&target=$SCALE_WORLD_DNS\""
+    echo "output = \"$bb/out/$i-$m\""
+  done
+done <"$r/sample.txt" >"$bb/curl.cfg"
+cpu0=$(cpu_of "$bb_pid")
+$measure --out "$r/blackbox_driver.m" curl -s --parallel --parallel-max 32 -K "$bb/curl.cfg"
+cpu1=$(cpu_of "$bb_pid")
+fact blackbox_cpu_s "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.3f", b - a }')"
+fact blackbox_hwm_kib "$(kib_of "$bb_pid" VmHWM)"
+# A domain counts when all four of its probes succeeded.
+fact blackbox_healthy "$(for f in "$bb"/out/*-policy; do
+  b=${f%-policy}
+  grep -qx 'probe_success 1' "$f" "$b-sts" "$b-rpt" "$b-mx" 2>/dev/null &&
+    [[ $(grep -lx 'probe_success 1' "$f" "$b-sts" "$b-rpt" "$b-mx" | wc -l) == 4 ]] && echo ok
+done | wc -l)"
+kill -TERM "$bb_pid"
+wait "$bb_pid" || true
+
+# 6. mta-sts-query (postfix-mta-sts-resolver): one process per domain, 8 at a time; it trusts
+# the system store, so SSL_CERT_FILE names the world's CA.
+say "mta-sts-query, $sample domains"
+mkdir -p "$r/query"
+SSL_CERT_FILE=$SCALE_WORLD_CA $measure --out "$r/query.m" \
+  xargs -P 8 -I{} sh -c 'mta-sts-query -v error {} >"$0/{}" 2>&1' "$r/query" <"$r/sample.txt"
+fact query_healthy "$(grep -l "'mode': 'enforce'\|mode.*enforce" "$r"/query/* 2>/dev/null | wc -l)"
+say "done"

@@ -1,0 +1,99 @@
+#include "agent/metrics_page.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <string>
+
+namespace mtasts::agent {
+namespace {
+
+std::string Gunzip(const std::string& data) {
+  z_stream stream{};
+  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);  // gzip only
+  std::string out(1 << 20, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return out;
+}
+
+TEST(MetricsPage, GzipWriterMakesOneGzipStreamOfItsPieces) {
+  std::string text;
+  GzipWriter writer;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string line = "mta_sts_enforced{domain=\"d" + std::to_string(i) + ".test\"} 1\n";
+    text += line;
+    writer.Write(line);
+  }
+  const std::string gz = writer.Finish();
+  ASSERT_GE(gz.size(), 2U);
+  EXPECT_EQ(static_cast<unsigned char>(gz[0]), 0x1f);  // RFC 1952 magic
+  EXPECT_EQ(static_cast<unsigned char>(gz[1]), 0x8b);
+  EXPECT_LT(gz.size(), text.size() / 5);
+  EXPECT_EQ(Gunzip(gz), text);  // zlib's own inflate agrees
+  EXPECT_EQ(GzipDecompress(gz).value(), text);
+  EXPECT_EQ(Gunzip(GzipCompress(text)), text);
+  EXPECT_EQ(GzipDecompress(GzipCompress("")).value(), "");
+
+  const MetricsPage page(gz);
+  EXPECT_EQ(page.gzip(), gz);
+  EXPECT_EQ(page.Text(), text);
+}
+
+TEST(MetricsPage, DecompressRefusesWhatIsNotACompleteGzipStream) {
+  const std::string gz = GzipCompress(std::string(100000, 'x'));
+  EXPECT_FALSE(GzipDecompress(gz.substr(0, gz.size() / 2)).has_value());
+  EXPECT_FALSE(GzipDecompress("plain text").has_value());
+  EXPECT_FALSE(GzipDecompress("").has_value());
+}
+
+TEST(MetricsPage, AcceptsGzipAsRfc9110Says) {
+  EXPECT_TRUE(AcceptsGzip("gzip"));
+  EXPECT_TRUE(AcceptsGzip("GZIP"));
+  EXPECT_TRUE(AcceptsGzip("x-gzip"));
+  EXPECT_TRUE(AcceptsGzip("*"));
+  EXPECT_TRUE(AcceptsGzip("br, gzip;q=0.5"));
+  EXPECT_TRUE(AcceptsGzip("deflate , gzip ; q=1"));
+  EXPECT_TRUE(AcceptsGzip("gzip, deflate"));  // what httplib's client and Prometheus send
+  EXPECT_FALSE(AcceptsGzip(""));
+  EXPECT_FALSE(AcceptsGzip("identity"));
+  EXPECT_FALSE(AcceptsGzip("br, deflate"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0.000"));
+  EXPECT_FALSE(AcceptsGzip("gzipped"));
+}
+
+TEST(MetricsCache, RendersOncePerSnapshotAndGeneration) {
+  MetricsCache cache;
+  int renders = 0;
+  auto render = [&](const Snapshot& s) {
+    ++renders;
+    return "domains " + std::to_string(s.domains.size()) + " render " + std::to_string(renders);
+  };
+  auto first = std::make_shared<const Snapshot>();
+  auto a = cache.Get(first, 1, render);
+  auto b = cache.Get(first, 1, render);
+  EXPECT_EQ(renders, 1);
+  EXPECT_EQ(a, b);  // the very same page
+  EXPECT_EQ(a->gzip(), "domains 0 render 1");
+
+  auto c = cache.Get(first, 2, render);  // a check was observed: the histogram changed
+  EXPECT_EQ(renders, 2);
+  EXPECT_EQ(c->gzip(), "domains 0 render 2");
+
+  Snapshot changed;
+  changed.domains["example.com"] = DomainState{};
+  auto second = std::make_shared<const Snapshot>(changed);
+  auto d = cache.Get(second, 2, render);  // a new snapshot was published
+  EXPECT_EQ(renders, 3);
+  EXPECT_EQ(d->gzip(), "domains 1 render 3");
+  EXPECT_EQ(a->gzip(), "domains 0 render 1");  // a page handed out stays valid
+}
+
+}  // namespace
+}  // namespace mtasts::agent
