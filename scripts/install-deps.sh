@@ -12,8 +12,10 @@ build_packages=(
 )
 # The test world: a real DNS server, a real HTTPS server, a CA made with openssl, network
 # namespaces (iproute2, util-linux's unshare) and a DNS client for diagnostics; prometheus ships
-# promtool, which lints the golden metrics exposition.
-test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus)
+# promtool, which lints the golden metrics exposition; clang and its runtime (libFuzzer, ASan)
+# build the fuzz targets; nftables counts the packets of the SSRF proof.
+test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus
+  clang libclang-rt-14-dev nftables)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi
