@@ -22,7 +22,8 @@ constexpr std::string_view kTimeoutReply =
     "Content-Length: 40\r\n\r\nthe request did not arrive in time; bye\n";
 constexpr std::string_view kTooLargeReply =
     "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
-    "Content-Type: text/plain\r\nContent-Length: 40\r\n\r\nthe request line and headers are too big";
+    "Content-Type: text/plain\r\nContent-Length: 40\r\n\r\nthe request line and headers are too "
+    "big";
 
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -250,9 +251,9 @@ void ConnectionGate::Expire() {
 }
 
 void ConnectionGate::Evict() {
-  auto oldest = std::min_element(waiting_.begin(), waiting_.end(), [](const auto& a, const auto& b) {
-    return a.second.since < b.second.since;
-  });
+  auto oldest = std::min_element(
+      waiting_.begin(), waiting_.end(),
+      [](const auto& a, const auto& b) { return a.second.since < b.second.since; });
   if (oldest != waiting_.end()) {
     Close(oldest->first, oldest->second.bytes.empty() ? "" : kTimeoutReply);
   }

@@ -387,14 +387,11 @@ Result<bool> HttpServer::Start(const std::string& listen_address) {
   server_->RaiseBacklog();
   workers_ = std::make_unique<httplib::ThreadPool>(kWorkers);
   operator_workers_ = std::make_unique<httplib::ThreadPool>(kOperatorWorkers);
-  gate_ = std::make_unique<ConnectionGate>(ConnectionGate::Limits{},
-                                           [this](ConnectionGate::Ready ready) {
-                                             auto& pool = ready.priority ? *operator_workers_
-                                                                         : *workers_;
-                                             pool.enqueue([this, r = std::move(ready)]() mutable {
-                                               ServeConnection(std::move(r));
-                                             });
-                                           });
+  gate_ = std::make_unique<ConnectionGate>(
+      ConnectionGate::Limits{}, [this](ConnectionGate::Ready ready) {
+        auto& pool = ready.priority ? *operator_workers_ : *workers_;
+        pool.enqueue([this, r = std::move(ready)]() mutable { ServeConnection(std::move(r)); });
+      });
   server_->on_accept = [this](int sock) { gate_->Add(sock); };
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return true;

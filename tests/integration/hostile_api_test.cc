@@ -84,7 +84,8 @@ class Prober {
         const std::string path = (i++ % 2 == 0) ? "/metrics" : "/-/healthy";
         const auto start = Clock::now();
         const std::string response = Request(port_, path, "", std::chrono::seconds(3));
-        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
         {
           std::lock_guard lock(mutex_);
           ++probes_;
@@ -212,11 +213,13 @@ TEST_F(HostileApiTest, OversizedHeadsAndQueryStringsAreRefusedFast) {
   const std::string long_query = "/v1/check?domain=" + std::string(9000, 'a') + ".test";
   EXPECT_EQ(StatusOf(Request(port_, long_query)), 414);
   // A single header line of 12 KiB (httplib: 8 KiB per line): 400, the head refused.
-  const int one = StatusOf(Request(port_, "/-/healthy", "X-Big: " + std::string(12000, 'b') + "\r\n"));
+  const int one =
+      StatusOf(Request(port_, "/-/healthy", "X-Big: " + std::string(12000, 'b') + "\r\n"));
   EXPECT_TRUE(one == 400 || one == 431) << one;
   // Headers adding up to more than 16 KiB: 431 from the listener, without reading further.
   std::string many;
-  for (int i = 0; i < 40; ++i) many += "X-H" + std::to_string(i) + ": " + std::string(1000, 'c') + "\r\n";
+  for (int i = 0; i < 40; ++i)
+    many += "X-H" + std::to_string(i) + ": " + std::string(1000, 'c') + "\r\n";
   EXPECT_EQ(StatusOf(Request(port_, "/-/healthy", many)), 431);
   // An endless head (1 MiB of headers sent as fast as possible) is cut at 16 KiB.
   {
@@ -234,7 +237,8 @@ TEST_F(HostileApiTest, OversizedHeadsAndQueryStringsAreRefusedFast) {
   for (int i = 0; i < 200; ++i) {
     clients.emplace_back([&] {
       std::string headers;
-      for (int h = 0; h < 15; ++h) headers += "X-F" + std::to_string(h) + ": " + std::string(1000, 'e') + "\r\n";
+      for (int h = 0; h < 15; ++h)
+        headers += "X-F" + std::to_string(h) + ": " + std::string(1000, 'e') + "\r\n";
       if (StatusOf(Request(port_, "/v1/meta", headers)) == 200) ++answered;
     });
   }
@@ -275,23 +279,23 @@ TEST_F(HostileApiTest, ThousandsOfConcurrentRequests) {
 TEST_F(HostileApiTest, InvalidUtf8AndHomoglyphDomains) {
   Prober prober(port_);
   // Invalid UTF-8, overlong forms, lone surrogates, controls, NULs: 400 naming the problem.
-  for (const char* bad : {"%FF%FE.test", "%C0%AE.test", "%ED%A0%80.test", "a%00b.test",
-                          "%E2%80%AE.test", "enforce.test%0d%0aX-Injected:%201", "%C3.test",
-                          "xn--.test", "xn--zz-.test"}) {
+  for (const char* bad :
+       {"%FF%FE.test", "%C0%AE.test", "%ED%A0%80.test", "a%00b.test", "%E2%80%AE.test",
+        "enforce.test%0d%0aX-Injected:%201", "%C3.test", "xn--.test", "xn--zz-.test"}) {
     SCOPED_TRACE(bad);
     const std::string response = Request(port_, std::string("/v1/check?domain=") + bad);
     EXPECT_EQ(StatusOf(response), 400) << response;
     EXPECT_EQ(response.find("\r\nX-Injected"), std::string::npos) << "no header injection";
   }
   // Homoglyphs are other domains: checked under their own A-label, never as the ASCII look-alike.
-  for (const std::string homoglyph : {"ex\xD0\xB0mple.test", "\xD0\xB5nforce.test",
-                                      "enf\xCE\xBFrce.test"}) {
+  for (const std::string homoglyph :
+       {"ex\xD0\xB0mple.test", "\xD0\xB5nforce.test", "enf\xCE\xBFrce.test"}) {
     SCOPED_TRACE(homoglyph);
     const auto expected = NormalizeDomain(homoglyph);
     ASSERT_TRUE(expected.has_value());
     ASSERT_EQ(expected.value().rfind("xn--", 0), 0U) << expected.value();
-    const std::string response =
-        Request(port_, "/v1/check?domain=" + PercentEncode(homoglyph), "", std::chrono::seconds(15));
+    const std::string response = Request(port_, "/v1/check?domain=" + PercentEncode(homoglyph), "",
+                                         std::chrono::seconds(15));
     ASSERT_EQ(StatusOf(response), 200) << response;
     const auto body = json::parse(response.substr(response.find("\r\n\r\n") + 4), nullptr, false);
     ASSERT_FALSE(body.is_discarded()) << response;

@@ -58,21 +58,27 @@ void Knock(const std::string& address) {
 }
 
 json CheckJson(const std::string& domains) {
-  const std::string command = std::string(MTASTS_BINARY) + " check --json --dns.server=" +
-                              Env("MTASTS_WORLD_DNS") + " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
-                              " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") +
-                              " --check.timeout=3s " + domains;
+  const std::string command =
+      std::string(MTASTS_BINARY) + " check --json --dns.server=" + Env("MTASTS_WORLD_DNS") +
+      " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
+      " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=3s " + domains;
   return json::parse(Capture(command), nullptr, false);
 }
 
 // The refused policy hosts of with-world.sh's ssrf_dns, by address.
 const std::vector<std::pair<std::string, std::string>> kRefused = {
-    {"ssrf-loopback.test", "127.0.0.1"},     {"ssrf-private.test", "10.0.0.1"},
-    {"ssrf-metadata.test", "169.254.169.254"}, {"ssrf-cgnat.test", "100.64.0.1"},
-    {"ssrf-zero.test", "0.0.0.0"},           {"ssrf-ula.test", "fd00::1"},
-    {"ssrf-mapped.test", "::ffff:10.0.0.1"}, {"ssrf-nat64.test", "64:ff9b::a00:1"},
-    {"ssrf-6to4.test", "2002:a00:1::1"},     {"ssrf-teredo.test", "2001:0:4136:e378:8000:63bf:f5ff:fffe"},
-    {"private-host.test", "10.0.0.1"},       {"mixed-host.test", "10.0.0.1"},
+    {"ssrf-loopback.test", "127.0.0.1"},
+    {"ssrf-private.test", "10.0.0.1"},
+    {"ssrf-metadata.test", "169.254.169.254"},
+    {"ssrf-cgnat.test", "100.64.0.1"},
+    {"ssrf-zero.test", "0.0.0.0"},
+    {"ssrf-ula.test", "fd00::1"},
+    {"ssrf-mapped.test", "::ffff:10.0.0.1"},
+    {"ssrf-nat64.test", "64:ff9b::a00:1"},
+    {"ssrf-6to4.test", "2002:a00:1::1"},
+    {"ssrf-teredo.test", "2001:0:4136:e378:8000:63bf:f5ff:fffe"},
+    {"private-host.test", "10.0.0.1"},
+    {"mixed-host.test", "10.0.0.1"},
     {"ssrf-mixed6.test", "fd00::1"},
 };
 
@@ -81,7 +87,8 @@ class SsrfPacketTest : public ::testing::Test {
   static void SetUpTestSuite() {
     // The refused addresses on lo (10.0.0.1 and 127.0.0.1 are there already), so that nothing
     // but the guard stands between the exporter and a SYN.
-    for (const char* a : {"169.254.169.254/32", "100.64.0.1/32"}) Shell(std::string("ip addr add ") + a + " dev lo");
+    for (const char* a : {"169.254.169.254/32", "100.64.0.1/32"})
+      Shell(std::string("ip addr add ") + a + " dev lo");
     for (const char* a : {"fd00::1/128", "64:ff9b::a00:1/128", "2002:a00:1::1/128",
                           "2001:0:4136:e378:8000:63bf:f5ff:fffe/128"}) {
       Shell(std::string("ip -6 addr add ") + a + " dev lo nodad");
@@ -101,7 +108,8 @@ class SsrfPacketTest : public ::testing::Test {
       chain += "    " + match + " tcp flags & (syn|ack) == syn counter name " + name + "\n";
     }
     rules += "  counter syn_elsewhere { }\n";
-    chain += "    ip daddr != 203.0.113.10 tcp flags & (syn|ack) == syn counter name syn_elsewhere\n";
+    chain +=
+        "    ip daddr != 203.0.113.10 tcp flags & (syn|ack) == syn counter name syn_elsewhere\n";
     chain += "    meta nfproto ipv6 tcp flags & (syn|ack) == syn counter name syn_elsewhere\n";
     rules += chain + "  }\n}\n";
     std::ofstream(Env("MTASTS_WORLD_DIR") + "/ssrf.nft") << rules;
