@@ -136,8 +136,8 @@ class ConnectionStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
-    if (status_ == 0 && size >= 12 && std::memcmp(ptr, "HTTP/1.1 ", 9) == 0) {
-      status_ = std::atoi(std::string(ptr + 9, 3).c_str());
+    if (status_ == 0 && size >= 12 && std::memcmp(ptr, "HTTP/1.1 ", 9) == 0 && ptr[9] != '1') {
+      status_ = std::atoi(std::string(ptr + 9, 3).c_str());  // the final status, not 100 Continue
     }
     if (fd_ < 0) {
       out_.append(ptr, size);

@@ -57,7 +57,7 @@ class HttpServer {
   Result<bool> Configure(const config::ApiSettings& api);
 
   /// Serves one raw HTTP/1.1 request from memory, as the listener would serve it from
-  /// `remote_addr`, and returns the raw response (empty when the request is incomplete). The same
+  /// `remote_addr`, and returns the raw response (empty without a request line). The same
   /// parsing, routing, validation and handlers, with no socket: for the fuzzer and tests.
   std::string ServeBytes(std::string_view request, const std::string& remote_addr = "127.0.0.1");
 

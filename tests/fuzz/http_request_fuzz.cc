@@ -52,8 +52,11 @@ std::string KeysFile() {
   return path;
 }
 
-// The body after the blank line of a raw response.
-std::string Body(const std::string& response) {
+// The body after the blank line of a raw response (after any 100 Continue interim response,
+// which httplib sends for `Expect: 100-continue`).
+std::string Body(std::string response) {
+  constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  while (response.rfind(kContinue, 0) == 0) response.erase(0, kContinue.size());
   const auto end = response.find("\r\n\r\n");
   return end == std::string::npos ? std::string() : response.substr(end + 4);
 }
