@@ -49,6 +49,7 @@ run() {
   [[ -d $seeds ]] || { echo "run-fuzzers: no seed corpus $seeds" >&2; return 1; }
   [[ -f $here/$t.dict ]] && dict=(-dict="$here/$t.dict")
   mkdir -p "$work"
+  rm -f "$build/artifacts/$t-"*
   "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$t-" "${dict[@]}" "$work" "$seeds" \
     >"$build/logs/$t.log" 2>&1
