@@ -212,6 +212,9 @@ void ConnectionGate::Admit(int fd, std::string carry, int served) {
     return;
   }
   waiting_[fd] = Waiting{std::move(carry), served, now, deadline};
+  // A client usually sends its request right after connecting: read it now, so that a burst of
+  // connections with their requests already in flight does not fill the gate and evict itself.
+  OnReadable(fd);
 }
 
 void ConnectionGate::OnReadable(int fd) {

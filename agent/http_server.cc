@@ -155,8 +155,8 @@ class ConnectionStream final : public httplib::Stream {
   int socket() const override { return fd_; }
 
   std::string Leftover() const { return in_.substr(pos_); }
-  int status() const { return status_; }  // of the response written, 0 before
-  const std::string& output() const { return out_; }
+  int ResponseStatus() const { return status_; }  // of the response written, 0 before
+  const std::string& Output() const { return out_; }
 
  private:
   bool Wait(short events, Clock::time_point until) const {
@@ -401,9 +401,13 @@ void HttpServer::ServeConnection(ConnectionGate::Ready ready) {
   const auto deadline = std::chrono::steady_clock::now() + ConnectionGate::Limits{}.request_timeout;
   ConnectionStream stream(ready.fd, std::move(ready.bytes), deadline);
   const bool last = ready.served + 1 >= kKeepAliveMaxCount || stopping_;
-  // After an error the request may not have been read to its end (httplib stops at a URI or
-  // header line over its limits), so the connection ends there instead of parsing the rest.
-  if (server_->Serve(stream, last) && stream.status() < 400 && !stopping_) {
+  // After a refused request (400, 408, 413, 414, 431) the request may not have been read to its
+  // end (httplib stops at a URI or header line over its limits), so the connection ends there
+  // instead of parsing the rest as the next request.
+  const auto refused = [](int status) {
+    return status == 400 || status == 408 || status == 413 || status == 414 || status == 431;
+  };
+  if (server_->Serve(stream, last) && !refused(stream.ResponseStatus()) && !stopping_) {
     gate_->Add(ready.fd, stream.Leftover(), ready.served + 1);
     return;
   }
@@ -415,7 +419,7 @@ std::string HttpServer::ServeBytes(std::string_view request, const std::string& 
   ConnectionStream stream(-1, std::string(request), std::chrono::steady_clock::time_point::max(),
                           remote_addr);
   server_->Serve(stream, true);
-  return stream.output();
+  return stream.Output();
 }
 
 void HttpServer::Stop() {
