@@ -1,8 +1,14 @@
 #include "agent/http_server.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -98,7 +104,121 @@ json Meta() {
             "/-/ready", "/-/reload"}}};
 }
 
+// How the listener bounds its clients (README "HTTP endpoints"; ConnectionGate).
+constexpr int kWorkers = 32;
+constexpr int kOperatorWorkers = 4;
+constexpr int kKeepAliveMaxCount = 100;
+constexpr std::chrono::seconds kWriteTimeout{10};
+
+/// One connection's bytes for httplib: first what the gate already read, then the socket, every
+/// read bounded by the request's deadline and every write by kWriteTimeout. With fd -1 it is an
+/// in-memory exchange (ServeBytes): reads end with the given bytes, writes are collected.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ConnectionStream(int fd, std::string bytes, Clock::time_point deadline, std::string remote = {})
+      : fd_(fd), in_(std::move(bytes)), deadline_(deadline), remote_(std::move(remote)) {}
+
+  bool is_readable() const override {
+    return pos_ < in_.size() || (fd_ >= 0 && Wait(POLLIN, deadline_));
+  }
+  bool is_writable() const override {
+    return fd_ < 0 || Wait(POLLOUT, Clock::now() + kWriteTimeout);
+  }
+  ssize_t read(char* ptr, size_t size) override {
+    if (pos_ >= in_.size()) {
+      in_.clear();
+      pos_ = 0;
+      if (fd_ < 0) return 0;
+      if (!Wait(POLLIN, deadline_)) return -1;
+      char buf[4096];
+      const ssize_t got = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (got <= 0) return got;
+      in_.assign(buf, static_cast<std::size_t>(got));
+    }
+    const std::size_t n = std::min(size, in_.size() - pos_);
+    std::memcpy(ptr, in_.data() + pos_, n);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (status_ == 0 && size >= 12 && std::memcmp(ptr, "HTTP/1.1 ", 9) == 0 && ptr[9] != '1') {
+      status_ = std::atoi(std::string(ptr + 9, 3).c_str());  // the final status, not 100 Continue
+    }
+    if (fd_ < 0) {
+      out_.append(ptr, size);
+      return static_cast<ssize_t>(size);
+    }
+    if (!is_writable()) return -1;
+    return send(fd_, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    Address(getpeername, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    Address(getsockname, ip, port);
+  }
+  int socket() const override { return fd_; }
+
+  std::string Leftover() const { return in_.substr(pos_); }
+  int ResponseStatus() const { return status_; }  // of the response written, 0 before
+  const std::string& Output() const { return out_; }
+
+ private:
+  bool Wait(short events, Clock::time_point until) const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, events, 0};
+    return poll(&p, 1, static_cast<int>(left.count())) > 0 && (p.revents & events) != 0;
+  }
+  void Address(int (*get)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
+    ip = remote_;
+    port = 0;
+    if (fd_ < 0) return;
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (get(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+    char host[NI_MAXHOST];
+    char serv[NI_MAXSERV];
+    if (getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+      ip = host;
+      port = std::atoi(serv);
+    }
+  }
+
+  int fd_;
+  std::string in_;
+  std::size_t pos_ = 0;
+  std::string out_;
+  int status_ = 0;
+  Clock::time_point deadline_;
+  std::string remote_;
+};
+
 }  // namespace
+
+/// cpp-httplib's server with its connection handling replaced: accepted sockets go to the gate,
+/// and complete requests are served through process_request (httplib's parsing and routing).
+class HttpServer::Listener : public httplib::Server {
+ public:
+  std::function<void(int)> on_accept;
+
+  /// Serves one request; false when the connection must close afterwards.
+  bool Serve(httplib::Stream& stream, bool last) {
+    bool closed = false;
+    const bool ok = process_request(stream, last, closed, nullptr);
+    return ok && !closed && !last;
+  }
+  /// httplib listens with a backlog of 5; a burst of connects must not be dropped.
+  void RaiseBacklog() { ::listen(svr_sock_.load(), SOMAXCONN); }
+
+ private:
+  bool process_and_close_socket(int sock) override {
+    on_accept(sock);
+    return true;
+  }
+};
 
 struct HttpServer::Access {
   std::set<std::string> keys;  // empty: no key required
@@ -133,7 +253,7 @@ Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text) 
 }
 
 HttpServer::HttpServer(HttpHandlers handlers, const config::ApiSettings& api)
-    : handlers_(std::move(handlers)), server_(std::make_unique<httplib::Server>()) {
+    : handlers_(std::move(handlers)), server_(std::make_unique<Listener>()) {
   auto configured = Configure(api);
   if (!configured) throw std::runtime_error(configured.error().message);
   Routes();
@@ -168,13 +288,9 @@ Result<bool> HttpServer::Configure(const config::ApiSettings& api) {
 
 void HttpServer::Routes() {
   httplib::Server& s = *server_;
-  // A bounded pool: each connection holds a thread only while a request is read or served,
-  // and reading a request may take at most 5 s.
-  s.new_task_queue = [] { return new httplib::ThreadPool(32); };
-  s.set_read_timeout(5, 0);
-  s.set_write_timeout(10, 0);
-  s.set_keep_alive_max_count(100);
-  s.set_keep_alive_timeout(5);
+  // httplib's accept loop only hands sockets to the gate (Listener::process_and_close_socket);
+  // the gate and ServeConnection bound reading, keep-alive and writing.
+  s.new_task_queue = [] { return new httplib::ThreadPool(1); };
   s.set_payload_max_length(std::size_t{64} * 1024);
 
   s.Get("/", [](const httplib::Request&, httplib::Response& res) {
@@ -288,14 +404,57 @@ Result<bool> HttpServer::Start(const std::string& listen_address) {
     }
     port_ = port;
   }
+  server_->RaiseBacklog();
+  workers_ = std::make_unique<httplib::ThreadPool>(kWorkers);
+  operator_workers_ = std::make_unique<httplib::ThreadPool>(kOperatorWorkers);
+  gate_ = std::make_unique<ConnectionGate>(
+      ConnectionGate::Limits{}, [this](ConnectionGate::Ready ready) {
+        auto& pool = ready.priority ? *operator_workers_ : *workers_;
+        pool.enqueue([this, r = std::move(ready)]() mutable { ServeConnection(std::move(r)); });
+      });
+  server_->on_accept = [this](int sock) { gate_->Add(sock); };
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return true;
+}
+
+void HttpServer::ServeConnection(ConnectionGate::Ready ready) {
+  const auto deadline = std::chrono::steady_clock::now() + ConnectionGate::Limits{}.request_timeout;
+  ConnectionStream stream(ready.fd, std::move(ready.bytes), deadline);
+  const bool last = ready.served + 1 >= kKeepAliveMaxCount || stopping_;
+  // After a refused request (400, 408, 413, 414, 431) the request may not have been read to its
+  // end (httplib stops at a URI or header line over its limits), so the connection ends there
+  // instead of parsing the rest as the next request.
+  const auto refused = [](int status) {
+    return status == 400 || status == 408 || status == 413 || status == 414 || status == 431;
+  };
+  if (server_->Serve(stream, last) && !refused(stream.ResponseStatus()) && !stopping_) {
+    gate_->Add(ready.fd, stream.Leftover(), ready.served + 1);
+    return;
+  }
+  shutdown(ready.fd, SHUT_RDWR);
+  close(ready.fd);
+}
+
+std::string HttpServer::ServeBytes(std::string_view request, const std::string& remote_addr) {
+  ConnectionStream stream(-1, std::string(request), std::chrono::steady_clock::time_point::max(),
+                          remote_addr);
+  server_->Serve(stream, true);
+  return stream.Output();
 }
 
 void HttpServer::Stop() {
   if (thread_.joinable()) {
     server_->stop();
     thread_.join();
+  }
+  // No new connection arrives now. Waiting ones are closed; requests being served finish.
+  stopping_ = true;
+  if (gate_) gate_->Stop();
+  if (workers_) {
+    workers_->shutdown();
+    operator_workers_->shutdown();
+    workers_.reset();
+    operator_workers_.reset();
   }
 }
 

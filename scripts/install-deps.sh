@@ -15,9 +15,10 @@ build_packages=(
 # promtool, which lints the golden metrics exposition, and the server the end-to-end test scrapes
 # with; postfix is the world's SMTP servers for the MX STARTTLS probe (the world runs its own
 # instance; the system one is left unconfigured); dpkg-dev's dpkg-shlibdeps computes the Debian
-# package's Depends.
+# package's Depends; clang and its runtime (libFuzzer, ASan) build the fuzz targets; nftables
+# counts the packets of the SSRF proof.
 test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus
-  postfix dpkg-dev)
+  postfix dpkg-dev clang libclang-rt-14-dev nftables)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi

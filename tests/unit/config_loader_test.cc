@@ -283,6 +283,28 @@ TEST(ConfigLoader, ParseConfigNamesThePathGiven) {
             "probe_mx, schedule, shard, state_dir, webhooks)");
 }
 
+// Found by the config fuzzer (tests/fuzz/corpus/config_loader/regression-*): yaml-cpp 0.7 never
+// gets past a top-level ',' outside a flow collection, and YAML::LoadAll grew without end.
+TEST(ConfigLoader, AStrayCommaIsAnErrorNotAnEndlessLoop) {
+  const std::pair<std::string, std::string> cases[] = {
+      {",", "x.yaml:1:1: not valid YAML: unexpected ','"},
+      {"&a,", "x.yaml:1:3: not valid YAML: unexpected ','"},
+      {"!t,", "x.yaml:1:3: not valid YAML: unexpected ','"},
+      {"---\n,", "x.yaml:2:1: not valid YAML: unexpected ','"},
+      {"domains: []\n---\n,", "x.yaml:3:1: not valid YAML: unexpected ','"},
+      {std::string("&oa1, ; *alsics1& *\x89\n\n"), "x.yaml:1:5: not valid YAML: unexpected ','"},
+  };
+  for (const auto& [text, message] : cases) {
+    SCOPED_TRACE(text);
+    auto config = ParseConfig(text, "x.yaml");
+    ASSERT_FALSE(config.has_value());
+    EXPECT_EQ(config.error().message.rfind(message, 0), 0U) << config.error().message;
+  }
+  // Commas where YAML allows them still load.
+  EXPECT_TRUE(ParseConfig("domains: [example.com, example.org]\n", "x.yaml").has_value());
+  EXPECT_TRUE(ParseConfig("state_dir: /a,b\ndomains: []\n", "x.yaml").has_value());
+}
+
 TEST(ConfigLoader, UnreadableFiles) {
   const std::string missing = TestFile("does-not-exist.yaml");
   auto config = LoadConfig(missing);

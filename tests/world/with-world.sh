@@ -508,7 +508,28 @@ EOF
         echo "host-record=mta-sts.$d,$ip"
       done
     done
+    ssrf_dns
   } >"$conf"
+}
+
+# The SSRF proof (tests/integration/ssrf_packet_test.cc): policy hosts on refused addresses of
+# every kind, outside postures.tsv. Only their A/AAAA records exist; the test puts the addresses
+# on lo itself, so that a connection attempt would really send a packet.
+ssrf_dns() {
+  cat <<EOF
+# SSRF proof names
+host-record=mta-sts.ssrf-loopback.test,127.0.0.1
+host-record=mta-sts.ssrf-private.test,10.0.0.1
+host-record=mta-sts.ssrf-metadata.test,169.254.169.254
+host-record=mta-sts.ssrf-cgnat.test,100.64.0.1
+host-record=mta-sts.ssrf-zero.test,0.0.0.0
+host-record=mta-sts.ssrf-ula.test,fd00::1
+host-record=mta-sts.ssrf-mapped.test,::ffff:10.0.0.1
+host-record=mta-sts.ssrf-nat64.test,64:ff9b::a00:1
+host-record=mta-sts.ssrf-6to4.test,2002:a00:1::1
+host-record=mta-sts.ssrf-teredo.test,2001:0:4136:e378:8000:63bf:f5ff:fffe
+host-record=mta-sts.ssrf-mixed6.test,203.0.113.10,fd00::1
+EOF
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,172 @@
+// The SSRF guard as the policy fetch uses it (RetrievePolicy), over one address of every refused
+// range of the IANA special-purpose registries and every embedded-IPv4 form: alone, and mixed
+// with public addresses in any position, the policy host is refused whole and nothing is
+// dialled. The fetcher is real but every deadline here has already passed, so even a wrongly
+// allowed address would end in "no time left" before any socket is opened.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <string>
+#include <vector>
+
+#include "collectors/policy/policy_check.h"
+
+namespace mtasts::policy {
+namespace {
+
+struct Row {
+  const char* address;
+  const char* range;  // what the refusal must name
+};
+
+// One address per refused range (IPv4 and IPv6 registries, plus the forms that embed IPv4).
+const Row kRefused[] = {
+    {"0.0.0.0", "0.0.0.0/8"},
+    {"0.1.2.3", "0.0.0.0/8"},
+    {"10.0.0.1", "10.0.0.0/8"},
+    {"100.64.0.1", "100.64.0.0/10"},
+    {"127.0.0.1", "127.0.0.0/8"},
+    {"169.254.169.254", "169.254.0.0/16"},
+    {"172.16.0.1", "172.16.0.0/12"},
+    {"192.0.0.8", "192.0.0.0/24"},
+    {"192.0.2.1", "192.0.2.0/24"},
+    {"192.31.196.1", "192.31.196.0/24"},
+    {"192.52.193.1", "192.52.193.0/24"},
+    {"192.88.99.1", "192.88.99.0/24"},
+    {"192.168.1.1", "192.168.0.0/16"},
+    {"192.175.48.1", "192.175.48.0/24"},
+    {"198.18.0.1", "198.18.0.0/15"},
+    {"198.51.100.1", "198.51.100.0/24"},
+    {"203.0.113.1", "203.0.113.0/24"},
+    {"224.0.0.1", "224.0.0.0/4"},
+    {"240.0.0.1", "240.0.0.0/4"},
+    {"255.255.255.255", "255.255.255.255/32"},
+    {"::", "::/128"},
+    {"::1", "::1/128"},
+    {"::ffff:8.8.8.8", "::ffff:0:0/96"},  // IPv4-mapped, even of a public address
+    {"::ffff:127.0.0.1", "embeds 127.0.0.1"},
+    {"::8.8.8.8", "::/96 (IPv4-compatible"},
+    {"::10.0.0.1", "embeds 10.0.0.1"},
+    {"64:ff9b::a00:1", "which is in 10.0.0.0/8"},  // NAT64 of a private address
+    {"64:ff9b::7f00:1", "which is in 127.0.0.0/8"},
+    {"64:ff9b::a9fe:a9fe", "which is in 169.254.0.0/16"},
+    {"64:ff9b:1::808:808", "64:ff9b:1::/48"},  // local-use NAT64, whatever it embeds
+    {"100::1", "100::/64"},
+    {"2001::1", "2001::/32 (Teredo"},
+    {"2001:0:4136:e378:8000:63bf:f5ff:fffe", "embeds client 10.0.0.1"},
+    {"2001:1::1", "2001:1::1/128"},
+    {"2001:1::2", "2001:1::2/128"},
+    {"2001:2::1", "2001:2::/48"},
+    {"2001:3::1", "2001:3::/32"},
+    {"2001:4:112::1", "2001:4:112::/48"},
+    {"2001:10::1", "2001:10::/28"},
+    {"2001:20::1", "2001:20::/28"},
+    {"2001:30::1", "2001:30::/28"},
+    {"2001:100::1", "2001::/23"},
+    {"2001:db8::1", "2001:db8::/32"},
+    {"2002:a00:1::1", "which is in 10.0.0.0/8"},  // 6to4 of a private address
+    {"2002:7f00:1::1", "which is in 127.0.0.0/8"},
+    {"2002::1", "which is in 0.0.0.0/8"},
+    {"2620:4f:8000::1", "2620:4f:8000::/48"},
+    {"3fff::1", "3fff::/20"},
+    {"5f00::1", "5f00::/16"},
+    {"fc00::1", "fc00::/7"},
+    {"fd00::1", "fc00::/7"},
+    {"fe80::1", "fe80::/10"},
+    {"fec0::1", "fec0::/10"},
+    {"ff02::1", "ff00::/8"},
+    {"4000::1", "outside 2000::/3"},
+};
+
+const char* const kPublic4 = "8.8.8.8";
+const char* const kPublic6 = "2606:4700::1111";
+
+net::IpAddress Ip(const char* text) {
+  const auto ip = net::IpAddress::Parse(text);
+  EXPECT_TRUE(ip.has_value()) << text;
+  return ip.value_or(net::IpAddress{});
+}
+
+dns::Lookup<dns::AddressAnswer> Answer(const std::vector<const char*>& addresses) {
+  std::promise<Result<dns::AddressAnswer>> promise;
+  dns::AddressAnswer answer;
+  answer.presence = dns::Presence::kFound;
+  for (const char* a : addresses) answer.addresses.push_back(Ip(a));
+  promise.set_value(answer);
+  return promise.get_future();
+}
+
+class SsrfTable : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto trust = net::TrustStore::Load("");
+    ASSERT_TRUE(trust.has_value()) << trust.error().message;
+    fetcher_ = new net::HttpsFetcher(trust.value());
+  }
+  static void TearDownTestSuite() {
+    delete fetcher_;
+    fetcher_ = nullptr;
+  }
+
+  static PolicyRetrieval Retrieve(const std::vector<const char*>& addresses) {
+    auto lookup = Answer(addresses);
+    const Deadline passed = Deadline::After(std::chrono::milliseconds(-1));
+    return RetrievePolicy("example.com", lookup, net::AddressPolicy{}, *fetcher_, passed);
+  }
+
+  static net::HttpsFetcher* fetcher_;
+};
+
+net::HttpsFetcher* SsrfTable::fetcher_ = nullptr;
+
+TEST_F(SsrfTable, EveryRefusedAddressRefusesTheHostAloneAndInAnyMix) {
+  for (const Row& row : kRefused) {
+    const std::vector<std::vector<const char*>> answers = {
+        {row.address},           {kPublic4, row.address},
+        {row.address, kPublic4}, {kPublic4, kPublic6, row.address},
+        {row.address, kPublic6},
+    };
+    for (const auto& answer : answers) {
+      std::string label;
+      for (const char* a : answer) label += std::string(a) + " ";
+      SCOPED_TRACE("answer: " + label);
+      const PolicyRetrieval r = Retrieve(answer);
+      EXPECT_EQ(r.stage, PolicyRetrieval::Stage::kRefused);
+      EXPECT_FALSE(r.fetch.has_value()) << "nothing may be dialled";
+      ASSERT_EQ(r.refused.size(), 1U);
+      EXPECT_EQ(r.refused[0].rfind(Ip(row.address).ToString() + ": ", 0), 0U) << r.refused[0];
+      EXPECT_NE(r.refused[0].find(row.range), std::string::npos) << r.refused[0];
+      EXPECT_NE(r.message.find("no connection was made"), std::string::npos) << r.message;
+      if (answer.size() > 1) {
+        EXPECT_NE(r.message.find("refused whole"), std::string::npos) << r.message;
+      }
+    }
+  }
+}
+
+TEST_F(SsrfTable, EveryRefusedAddressIsNamedInOneAnswer) {
+  std::vector<const char*> all;
+  for (const Row& row : kRefused) all.push_back(row.address);
+  all.push_back(kPublic4);
+  const PolicyRetrieval r = Retrieve(all);
+  EXPECT_EQ(r.stage, PolicyRetrieval::Stage::kRefused);
+  EXPECT_EQ(r.refused.size(), std::size(kRefused));
+  EXPECT_FALSE(r.fetch.has_value());
+}
+
+TEST_F(SsrfTable, PublicAnswersGoToTheFetcherWithTheVettedAddress) {
+  // Public IPv4, public IPv6, and the NAT64/6to4 forms of a public IPv4 address.
+  for (const char* address : {kPublic4, kPublic6, "64:ff9b::808:808", "2002:808:808::1"}) {
+    SCOPED_TRACE(address);
+    const PolicyRetrieval r = Retrieve({address});
+    ASSERT_EQ(r.stage, PolicyRetrieval::Stage::kFetched);
+    ASSERT_TRUE(r.fetch.has_value());
+    EXPECT_EQ(r.fetch->address, Ip(address).ToString());
+    // The deadline had passed: the fetcher gave up before opening a socket.
+    EXPECT_EQ(r.fetch->kind, net::FetchResult::Kind::kTimeout);
+    EXPECT_NE(r.fetch->message.find("no time left"), std::string::npos) << r.fetch->message;
+  }
+}
+
+}  // namespace
+}  // namespace mtasts::policy
