@@ -1,12 +1,11 @@
 #include "agent/history.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 
 #include "collectors/check/domain_checker.h"
 #include "collectors/common/report_json.h"
+#include "collectors/common/sha256.h"
 
 namespace mtasts::agent {
 namespace {
@@ -14,19 +13,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kEnforce = "enforce";
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* const kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
-  }
-  return out;
-}
 
 std::int64_t Later(std::int64_t from_ms, std::uint32_t seconds) {
   return from_ms + static_cast<std::int64_t>(seconds) * 1000;

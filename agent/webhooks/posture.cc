@@ -1,9 +1,8 @@
 #include "agent/webhooks/posture.h"
 
-#include <openssl/evp.h>
-
 #include <set>
 
+#include "collectors/common/sha256.h"
 #include "collectors/policy/policy_parser.h"
 
 namespace mtasts::agent::webhooks {
@@ -13,19 +12,6 @@ using nlohmann::json;
 
 json OptionalJson(const std::optional<std::string>& value) {
   return value ? json(*value) : json(nullptr);
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* const kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
-  }
-  return out;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "collectors/net/certificate_verify.h"
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include <ctime>
@@ -64,6 +66,62 @@ CertificateInfo VerifyCertificateFor(X509* leaf, STACK_OF(X509) * untrusted, X50
   info.verify_code = ok == 1 ? X509_V_OK : error;
   if (!info.verified) info.verify_error = X509_verify_cert_error_string(error);
   return info;
+}
+
+std::string FormatCertificateDate(std::int64_t unix_seconds) {
+  std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string JoinCertificateNames(const std::vector<std::string>& names) {
+  if (names.empty()) return "no DNS name (subjectAltName)";
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 5; ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > 5) out += " and " + std::to_string(names.size() - 5) + " more";
+  return out;
+}
+
+std::string DescribeCertificateFailure(std::string_view where, std::string_view name,
+                                       const CertificateInfo& cert, std::string_view rule) {
+  const std::string peer(where);
+  switch (cert.verify_code) {
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+      return peer + " presents a certificate for " + JoinCertificateNames(cert.dns_names) +
+             "; it must be valid for " + std::string(name) +
+             (rule.empty() ? std::string() : " (" + std::string(rule) + ")");
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return "the certificate of " + peer + " expired" +
+             (cert.not_after ? " on " + FormatCertificateDate(*cert.not_after) : std::string());
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "the certificate of " + peer + " is not valid yet";
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+      return peer + " presents a self-signed certificate (" + cert.subject +
+             "); it must chain to a trusted root";
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return "the certificate chain of " + peer +
+             " does not lead to a trusted root (issuer: " + cert.issuer + ")";
+    default: return "the certificate of " + peer + " is not valid: " + cert.verify_error;
+  }
+}
+
+std::string DrainOpenSslErrors(std::string_view when_none) {
+  std::string out;
+  while (unsigned long code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? std::string(when_none) : out;
 }
 
 }  // namespace mtasts::net

@@ -20,14 +20,7 @@ namespace mtasts::net {
 namespace {
 
 std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
+  return DrainOpenSslErrors("unknown OpenSSL error");
 }
 
 /// What the verify callback needs and what it leaves behind, one per fetch.

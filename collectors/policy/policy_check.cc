@@ -1,60 +1,15 @@
 #include "collectors/policy/policy_check.h"
 
-#include <openssl/x509_vfy.h>
-
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 
+#include "collectors/net/certificate_verify.h"
 #include "collectors/policy/policy_parser.h"
 
 namespace mtasts::policy {
 namespace {
 
 constexpr std::uint32_t kShortMaxAge = 86400;
-
-std::string Date(std::int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  if (names.empty()) return "no DNS name (subjectAltName)";
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 5; ++i) {
-    if (i > 0) out += ", ";
-    out += names[i];
-  }
-  if (names.size() > 5) out += " and " + std::to_string(names.size() - 5) + " more";
-  return out;
-}
-
-/// A message a person can act on, from what the certificate check saw.
-std::string DescribeCertificateFailure(const std::string& host, const net::CertificateInfo& cert) {
-  switch (cert.verify_code) {
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-      return host + " presents a certificate for " + JoinNames(cert.dns_names) +
-             "; it must be valid for " + host + " (RFC 8461 §3.3)";
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return "the certificate of " + host + " expired" +
-             (cert.not_after ? " on " + Date(*cert.not_after) : std::string());
-    case X509_V_ERR_CERT_NOT_YET_VALID: return "the certificate of " + host + " is not valid yet";
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-      return host + " presents a self-signed certificate (" + cert.subject +
-             "); it must chain to a trusted root";
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return "the certificate chain of " + host +
-             " does not lead to a trusted root (issuer: " + cert.issuer + ")";
-    default: return "the certificate of " + host + " is not valid: " + cert.verify_error;
-  }
-}
 
 }  // namespace
 
@@ -168,8 +123,9 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval, bool
                       fetch.message + " (64 KiB limit, RFC 8461 §3.3); senders may discard it");
       return;
     case Kind::kCertificateInvalid:
-      out.error =
-          fetch.certificate ? DescribeCertificateFailure(host, *fetch.certificate) : fetch.message;
+      out.error = fetch.certificate ? net::DescribeCertificateFailure(
+                                          host, host, *fetch.certificate, "RFC 8461 §3.3")
+                                    : fetch.message;
       report.AddIssue(IssueCode::kPolicyTlsInvalid, *out.error);
       return;
     case Kind::kConnectFailed:

@@ -1,60 +1,17 @@
 #include "collectors/smtp/mx_probe_check.h"
 
-#include <openssl/x509_vfy.h>
-
 #include <algorithm>
-#include <ctime>
 #include <future>
 
+#include "collectors/net/certificate_verify.h"
 #include "collectors/policy/policy_check.h"
 
 namespace mtasts::smtp {
 namespace {
 
-std::string Date(std::int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
 std::string Days(std::int64_t seconds) {
   const std::int64_t days = seconds / 86400;
   return days == 1 ? "1 day" : std::to_string(days) + " days";
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  if (names.empty()) return "no DNS name (subjectAltName)";
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 5; ++i) out += (i > 0 ? ", " : "") + names[i];
-  if (names.size() > 5) out += " and " + std::to_string(names.size() - 5) + " more";
-  return out;
-}
-
-/// Why a certificate failed, in words a mail admin can act on (RFC 8461 §4.2).
-std::string DescribeCertificateFailure(const std::string& where, const std::string& host,
-                                       const net::CertificateInfo& cert) {
-  switch (cert.verify_code) {
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-      return where + " presents a certificate for " + JoinNames(cert.dns_names) +
-             "; it must be valid for " + host;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return "the certificate of " + where + " expired" +
-             (cert.not_after ? " on " + Date(*cert.not_after) : std::string());
-    case X509_V_ERR_CERT_NOT_YET_VALID: return "the certificate of " + where + " is not valid yet";
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-      return where + " presents a self-signed certificate (" + cert.subject +
-             "); it must chain to a trusted root";
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return "the certificate chain of " + where +
-             " does not lead to a trusted root (issuer: " + cert.issuer + ")";
-    default: return "the certificate of " + where + " is not valid: " + cert.verify_error;
-  }
 }
 
 }  // namespace
@@ -202,13 +159,14 @@ void ApplyMxObservation(const MxObservation& observation, std::int64_t now, Doma
           probe.cert_names = cert.dns_names;
           probe.cert_not_after = cert.not_after;
           if (!cert.verified) {
-            probe.cert_error = DescribeCertificateFailure(where, host.host, cert);
+            probe.cert_error = net::DescribeCertificateFailure(where, host.host, cert);
             report.AddIssue(IssueCode::kMxCertInvalid, cert_severity,
                             *probe.cert_error + " (RFC 8461 §4.2)" + consequence);
           } else if (cert.not_after && *cert.not_after - now < kExpiryWarningSeconds) {
             report.AddIssue(IssueCode::kMxCertExpiring,
-                            "the certificate of " + where + " expires on " + Date(*cert.not_after) +
-                                ", in " + Days(std::max<std::int64_t>(*cert.not_after - now, 0)) +
+                            "the certificate of " + where + " expires on " +
+                                net::FormatCertificateDate(*cert.not_after) + ", in " +
+                                Days(std::max<std::int64_t>(*cert.not_after - now, 0)) +
                                 "; renew it before senders refuse it");
           }
           break;
@@ -226,7 +184,8 @@ void ApplyPolicyCertExpiry(std::int64_t now, DomainReport& report) {
   if (left >= kExpiryWarningSeconds) return;
   report.AddIssue(IssueCode::kPolicyCertExpiring,
                   "the certificate of " + policy::PolicyHost(report.domain) + " expires on " +
-                      Date(*cert->not_after) + ", in " + Days(std::max<std::int64_t>(left, 0)) +
+                      net::FormatCertificateDate(*cert->not_after) + ", in " +
+                      Days(std::max<std::int64_t>(left, 0)) +
                       "; once it lapses senders cannot refresh the policy");
 }
 

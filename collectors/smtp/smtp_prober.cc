@@ -33,14 +33,8 @@ struct Failure {
 };
 
 std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "the peer closed the connection or sent something that is not TLS" : out;
+  return net::DrainOpenSslErrors(
+      "the peer closed the connection or sent something that is not TLS");
 }
 
 /// The ASCII text of a peer's line, control characters shown as '?', for messages.
