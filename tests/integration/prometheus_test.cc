@@ -481,7 +481,8 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
   // MtaStsMxTlsBroken follows the severity (critical in enforce, warning in testing), and
   // its description names the failing MX host (a query in the template, on the real series).
   std::map<std::string, std::pair<std::string, std::string>> mx_tls;  // domain -> severity, text
-  for (const auto& alert : api.Get("/api/v1/alerts")["alerts"]) {
+  const json alerts = api.Get("/api/v1/alerts")["alerts"];
+  for (const auto& alert : alerts) {
     if (alert["state"] == "firing" && alert["labels"]["alertname"] == "MtaStsMxTlsBroken") {
       mx_tls[alert["labels"]["domain"]] = {alert["labels"]["severity"],
                                            alert["annotations"]["description"]};
