@@ -4,9 +4,9 @@
 //   - every query of the Grafana dashboard (panels, annotations, the domain variable), with the
 //     dashboard's variables substituted, returns data with at least one number in it;
 //   - every alert the world's postures call for is firing (derived from postures.tsv: not
-//     enforced, policy unreachable, MX not covered, TLS-RPT missing; plus a downgrade made during
-//     the test and a webhook that cannot be reached), no other per-domain alert fires, and
-//     nothing fires for the good domains;
+//     enforced, policy unreachable, MX not covered, TLS-RPT missing, MX TLS broken, MX
+//     unreachable, certificate expiring; plus a downgrade made during the test and a webhook that
+//     cannot be reached), no other per-domain alert fires, and nothing fires for the good domains;
 //   - every rule evaluates without error.
 //
 // The rules are loaded from a copy made by this test in which every `for:` is 1s instead of the
@@ -289,8 +289,9 @@ class PrometheusTest : public ::testing::Test {
 };
 
 TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
-  // The daemon: every world domain, re-checked every few seconds, two webhooks: one answered by
-  // a receiver here, one whose port nobody listens on.
+  // The daemon: every world domain, re-checked every few seconds, probing the MX hosts (the
+  // world's postfix hosts; postures.tsv lists the codes of `check --probe-mx`), two webhooks: one
+  // answered by a receiver here, one whose port nobody listens on.
   const int exporter_port = FreePort();
   const int receiver_port = FreePort();
   const int dead_port = FreePort();
@@ -302,6 +303,7 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
       "state_dir: " + (dir_ / "state").string() + "\n" + NetworkSection() +
           "schedule:\n  min_interval: 1s\n  max_interval: 4s\n  dns_interval: 1h\n"
           "  confirmations: 2\n"
+          "probe_mx: true\n"
           "webhooks:\n"
           "  - name: ops\n    url: http://127.0.0.1:" +
           std::to_string(receiver_port) +
@@ -390,6 +392,15 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
     }
     if (p.codes.count("mx_not_covered") != 0) expected.insert("MtaStsMxNotCovered " + p.domain);
     if (p.codes.count("tls_rpt_missing") != 0) expected.insert("MtaStsTlsRptMissing " + p.domain);
+    // The MX probe and the certificates (the world has no certificate under 2 days from expiry,
+    // so MtaStsCertificateExpiresSoon fires for none).
+    if (p.codes.count("mx_starttls_missing") != 0 || p.codes.count("mx_cert_invalid") != 0) {
+      expected.insert("MtaStsMxTlsBroken " + p.domain);
+    }
+    if (p.codes.count("mx_unreachable") != 0) expected.insert("MtaStsMxUnreachable " + p.domain);
+    if (p.codes.count("mx_cert_expiring") != 0 || p.codes.count("policy_cert_expiring") != 0) {
+      expected.insert("MtaStsCertificateExpiring " + p.domain);
+    }
   }
   // A check that could not finish (a lookup unanswered) alerts too (MtaStsChecksFailing). Every
   // world check runs to the end (a policy fetch that times out is an answer: policy_fetch_failed),
@@ -460,9 +471,28 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
         "MtaStsPolicyUnreachable policy-404.test policy_missing",
         "MtaStsPolicyUnreachable wrong-cert.test policy_tls_invalid",
         "MtaStsMxNotCovered mx-uncovered.test", "MtaStsTlsRptMissing no-tlsrpt.test",
-        "MtaStsDowngradedFromEnforce multi-string-txt.test"}) {
+        "MtaStsDowngradedFromEnforce multi-string-txt.test",
+        "MtaStsMxTlsBroken mx-no-starttls.test", "MtaStsMxTlsBroken mx-wrong-cert.test",
+        "MtaStsMxUnreachable mx-down.test", "MtaStsCertificateExpiring mx-expiring.test",
+        "MtaStsCertificateExpiring policy-expiring.test"}) {
     EXPECT_EQ(actual.count(a), 1U) << a;
   }
+
+  // MtaStsMxTlsBroken follows the severity (critical in enforce, warning in testing), and
+  // its description names the failing MX host (a query in the template, on the real series).
+  std::map<std::string, std::pair<std::string, std::string>> mx_tls;  // domain -> severity, text
+  const json alerts = api.Get("/api/v1/alerts")["alerts"];
+  for (const auto& alert : alerts) {
+    if (alert["state"] == "firing" && alert["labels"]["alertname"] == "MtaStsMxTlsBroken") {
+      mx_tls[alert["labels"]["domain"]] = {alert["labels"]["severity"],
+                                           alert["annotations"]["description"]};
+    }
+  }
+  EXPECT_EQ(mx_tls["mx-no-starttls.test"].first, "critical");
+  EXPECT_NE(mx_tls["mx-no-starttls.test"].second.find("MX host(s): mx1.mx-no-starttls.test "),
+            std::string::npos)
+      << mx_tls["mx-no-starttls.test"].second;
+  EXPECT_EQ(mx_tls["mx-testing.test"].first, "warning");
 
   // Every rule evaluates without error (a many-to-many match, say, shows only at run time).
   json groups = api.Get("/api/v1/rules")["groups"];
