@@ -173,6 +173,16 @@ inline std::string ConfigText(const fs::path& dir, const std::vector<std::string
   return text;
 }
 
+/// An empty directory for the running test: PREFIX-PID-TESTNAME under the temp dir.
+inline fs::path FreshTestDir(const std::string& prefix) {
+  fs::path dir =
+      fs::temp_directory_path() / (prefix + "-" + std::to_string(getpid()) + "-" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
 inline void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
 }

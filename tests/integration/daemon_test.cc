@@ -53,11 +53,7 @@ json Stable(json report) {
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mtasts-daemon-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = FreshTestDir("mtasts-daemon");
     port_ = FreePort();
     daemon_ = std::make_unique<Daemon>(dir_, port_);
   }

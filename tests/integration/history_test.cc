@@ -43,11 +43,7 @@ const std::string kLastCheck = R"(mta_sts_last_check_timestamp_seconds{domain="e
 class HistoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mtasts-history-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = FreshTestDir("mtasts-history");
     policy_file_ = fs::path(Env("MTASTS_WORLD_DIR")) / "www/enforce.test/.well-known/mta-sts.txt";
     WriteFile(policy_file_, kPolicy);
     // Fast schedule: a full check every ~2 s.

@@ -71,11 +71,7 @@ const std::string kPolicy =
 class WebhookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mtasts-webhook-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = FreshTestDir("mtasts-webhook");
     policy_file_ = fs::path(Env("MTASTS_WORLD_DIR")) / "www/enforce.test/.well-known/mta-sts.txt";
     WriteFile(policy_file_, kPolicy);
     receiver_port_ = FreePort();
