@@ -10,7 +10,9 @@
 #include <ctime>
 #include <iostream>
 #include <set>
+#include <system_error>
 
+#include "agent/internal_errors.h"
 #include "agent/log.h"
 #include "agent/webhooks/message.h"
 #include "build_info.h"
@@ -356,11 +358,14 @@ void App::PersistLoop() {
     if (dirty_) {
       dirty_ = false;
       lock.unlock();
-      auto saved = state_file_->Save(*store_.Get());
-      if (!saved && !last_failed) {
-        Log(LogLevel::kError, "cannot save state", {{"error", saved.error().message}});
-      }
-      last_failed = !saved;
+      // What escapes a save is logged and counted; the next change is saved afresh.
+      RunGuarded(ThreadKind::kPersist, "saving the state", [&] {
+        auto saved = state_file_->Save(*store_.Get());
+        if (!saved && !last_failed) {
+          Log(LogLevel::kError, "cannot save state", {{"error", saved.error().message}});
+        }
+        last_failed = !saved;
+      });
       lock.lock();
     }
     if (stopping) return;
@@ -440,8 +445,13 @@ int App::Run() {
     Log(LogLevel::kError, "cannot start", {{"error", listening.error().message}});
     return 2;
   }
-  persister_ = std::thread([this] { PersistLoop(); });
-  scheduler_->Start();
+  try {
+    persister_ = std::thread([this] { PersistLoop(); });
+    scheduler_->Start();
+  } catch (const std::system_error& e) {
+    Log(LogLevel::kError, "cannot start: no threads", {{"error", e.what()}});
+    return 2;
+  }
   Log(LogLevel::kInfo, "mta-sts-exporter started",
       {{"version", kVersion},
        {"revision", kRevision},

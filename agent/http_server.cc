@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 
+#include "agent/internal_errors.h"
 #include "build_info.h"
 #include "collectors/common/domain_name.h"
 #include "collectors/common/report_json.h"
@@ -385,10 +386,14 @@ void HttpServer::Routes() {
       Reply(res, res.status, nullptr, res.status == 404 ? "no such endpoint" : "request refused");
     }
   });
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
-        Reply(res, 500, nullptr, "internal error");
-      });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                             const std::exception_ptr& error) {
+    // A handler threw: logged and counted (mta_sts_exporter_internal_errors_total).
+    if (error) {
+      RunGuarded(ThreadKind::kHttp, "a request handler", [&] { std::rethrow_exception(error); });
+    }
+    Reply(res, 500, nullptr, "internal error");
+  });
 }
 
 Result<bool> HttpServer::Start(const std::string& listen_address) {
@@ -410,7 +415,11 @@ Result<bool> HttpServer::Start(const std::string& listen_address) {
   gate_ = std::make_unique<ConnectionGate>(
       ConnectionGate::Limits{}, [this](ConnectionGate::Ready ready) {
         auto& pool = ready.priority ? *operator_workers_ : *workers_;
-        pool.enqueue([this, r = std::move(ready)]() mutable { ServeConnection(std::move(r)); });
+        pool.enqueue([this, r = std::move(ready)]() mutable {
+          // A pool thread must not end on an exception (the process would): logged and counted.
+          RunGuarded(ThreadKind::kHttp, "serving a connection",
+                     [&] { ServeConnection(std::move(r)); });
+        });
       });
   server_->on_accept = [this](int sock) { gate_->Add(sock); };
   thread_ = std::thread([this] { server_->listen_after_bind(); });
