@@ -433,7 +433,8 @@ int App::Run() {
     return Checker()->CheckPolicyOnly(domain);
   };
   handlers.ready = [this] { return scheduler_->FirstRoundDone(); };
-  handlers.reload = [this] { return Reload(); };
+  // Lifecycle endpoints only when asked for (README "Lifecycle"); SIGHUP works regardless.
+  if (flags_.enable_lifecycle) handlers.reload = [this] { return Reload(); };
   try {
     http_ = std::make_unique<HttpServer>(handlers, config.value().api);
   } catch (const std::runtime_error& e) {

@@ -33,10 +33,12 @@ struct DaemonFlags {
   std::optional<std::uint16_t> smtp_port;  // hidden test flag --smtp.port
   bool probe_mx = false;                   // --probe-mx: probe the MX hosts of every domain
   std::optional<Shard> shard;
+  bool enable_lifecycle = false;  // --web.enable-lifecycle: POST /-/reload is served (else 403)
 };
 
 /// The daemon: config, scheduler, result store, state file, metrics and the HTTP listener,
-/// wired together. Run() blocks until SIGTERM/SIGINT; SIGHUP and POST /-/reload reload.
+/// wired together. Run() blocks until SIGTERM/SIGINT; SIGHUP reloads, and so does POST
+/// /-/reload with --web.enable-lifecycle.
 class App {
  public:
   explicit App(DaemonFlags flags);

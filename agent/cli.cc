@@ -32,8 +32,8 @@ constexpr std::size_t kMaxParallelChecks = 32;
 
 constexpr const char* kUsage = R"(Usage:
   mta-sts-exporter [--config.file=FILE] [--web.listen-address=HOST:PORT]
-                   [--log.level=debug|info|warn|error] [--log.format=logfmt|json]
-                   [--shard=K/N] [network flags]
+                   [--web.enable-lifecycle] [--log.level=debug|info|warn|error]
+                   [--log.format=logfmt|json] [--shard=K/N] [network flags]
   mta-sts-exporter check  [--json] [--shard=K/N] [network flags] DOMAIN...
   mta-sts-exporter policy [--json] [network flags] DOMAIN
   mta-sts-exporter config check FILE
@@ -47,6 +47,9 @@ Network flags:
   --check.timeout=DURATION    budget for one whole domain check (default: 10s)
   --probe-mx                  also probe every MX host: STARTTLS and its certificate on port 25
                               (daemon: for every domain, as probe_mx: true)
+
+--web.enable-lifecycle serves POST /-/reload (without it: 403; with api.keys_file it also
+needs a valid x-api-key). SIGHUP reloads the config either way.
 
 check exits 0 when every domain is enforced with no critical or high issue, 1 otherwise,
 2 for bad usage or a bad domain name. policy exits 0 when a valid policy was retrieved.
@@ -63,6 +66,7 @@ struct CommandLine {
   config::NetworkSettings network;  // defaults, overridden by the flags given
   bool dns_given = false, ca_given = false, cidr_given = false, timeout_given = false;
   bool probe_mx = false, smtp_port_given = false;
+  bool enable_lifecycle = false;
   std::optional<std::string> config_file;
   std::optional<std::string> listen_address;
   std::optional<std::string> log_level;
@@ -149,6 +153,9 @@ CommandLine Parse(int argc, char** argv) {
       cl.shard = shard.value();
     } else if (name == "--config.file") {
       cl.config_file = take_value();
+    } else if (name == "--web.enable-lifecycle") {
+      no_value();
+      cl.enable_lifecycle = true;
     } else if (name == "--web.listen-address") {
       cl.listen_address = take_value();
     } else if (name == "--log.level") {
@@ -378,6 +385,7 @@ int RunDaemon(const CommandLine& cl) {
   if (cl.smtp_port_given) flags.smtp_port = cl.network.smtp_port;
   flags.probe_mx = cl.probe_mx;
   flags.shard = cl.shard;
+  flags.enable_lifecycle = cl.enable_lifecycle;
   App app(flags);
   return app.Run();
 }

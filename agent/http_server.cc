@@ -323,10 +323,32 @@ void HttpServer::Routes() {
     res.set_content(ready ? "Ready.\n" : "Not ready: the first round of checks is running.\n",
                     "text/plain");
   });
-  s.Post("/-/reload", [this](const httplib::Request&, httplib::Response& res) {
-    auto reloaded = handlers_.reload();
+  // Lifecycle endpoints as Prometheus has them: only with --web.enable-lifecycle (the daemon then
+  // sets the handler), and with API keys configured only for a valid key. Why a reload failed
+  // goes to the log, never to the client (it names files).
+  s.Post("/-/reload", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!handlers_.reload) {
+      res.status = 403;
+      res.set_content("Lifecycle API is not enabled.\n", "text/plain");
+      return;
+    }
+    std::shared_ptr<Access> access;
+    {
+      std::lock_guard lock(access_mutex_);
+      access = access_;
+    }
+    if (!access->keys.empty()) {
+      const std::string key = req.get_header_value("x-api-key");
+      if (key.empty() || access->keys.count(key) == 0) {
+        res.status = 401;
+        res.set_content(key.empty() ? "Missing API key (header x-api-key).\n" : "Wrong API key.\n",
+                        "text/plain");
+        return;
+      }
+    }
+    const bool reloaded = handlers_.reload().has_value();
     res.status = reloaded ? 200 : 500;
-    res.set_content(reloaded ? "Reloaded.\n" : "Reload failed: " + reloaded.error().message + "\n",
+    res.set_content(reloaded ? "Reloaded.\n" : "Reload failed; see the exporter's log.\n",
                     "text/plain");
   });
 
