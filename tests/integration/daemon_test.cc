@@ -348,6 +348,40 @@ TEST_F(DaemonTest, ReloadNeedsTheLifecycleFlagAndAKey) {
   EXPECT_EQ(daemon_->Stop(), 0);
 }
 
+// A webhook secret that is not valid Standard Webhooks base64 is a config error naming the file
+// (never its content): the daemon refuses to start, and a reload to it keeps the running one.
+// whsec_==== once wrapped a size_t in the deliverer thread and ended the process at every start.
+TEST_F(DaemonTest, ABadWebhookSecretIsAConfigError) {
+  const std::string hooks =
+      "webhooks:\n  - name: ops\n    url: http://127.0.0.1:1/hook\n"
+      "    secret_file: " +
+      (dir_ / "ops.secret").string() + "\n";
+  WriteFile(dir_ / "ops.secret", "whsec_====\n");
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"enforce.test"}, hooks));
+  daemon_->Start();
+  EXPECT_EQ(daemon_->Wait(std::chrono::seconds(10)), 2) << "a bad config: exit 2";
+  std::string log = daemon_->Log();
+  EXPECT_NE(log.find((dir_ / "ops.secret").string()), std::string::npos) << log;
+  EXPECT_NE(log.find("base64"), std::string::npos) << log;
+  EXPECT_EQ(log.find("===="), std::string::npos) << "the secret is never logged:\n" << log;
+
+  WriteFile(dir_ / "ops.secret", "whsec_a2V5c2VjcmV0a2V5MTIz\n");
+  daemon_->Start({"--web.enable-lifecycle"});
+  ASSERT_TRUE(daemon_->WaitReady());
+  for (const char* bad : {"whsec_!!!!", "whsec_"}) {
+    SCOPED_TRACE(bad);
+    ReplaceFile(dir_ / "ops.secret", std::string(bad) + "\n");
+    auto res = daemon_->Reload();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 500);
+    EXPECT_EQ(Value(Metrics(), "mta_sts_exporter_config_last_reload_successful"), 0);
+  }
+  log = daemon_->Log();
+  EXPECT_EQ(log.find("!!!!"), std::string::npos) << log;
+  ASSERT_TRUE(daemon_->Get("/-/healthy"));
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
 TEST_F(DaemonTest, RestartRestoresStateWithoutCountingAChange) {
   WriteFile(dir_ / "config.yaml", ConfigText(dir_, kDomains));
   daemon_->Start();
