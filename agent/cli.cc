@@ -14,6 +14,7 @@
 
 #include "agent/app.h"
 #include "agent/log.h"
+#include "agent/terminal_text.h"
 #include "build_info.h"
 #include "collectors/check/checker_factory.h"
 #include "collectors/common/domain_name.h"
@@ -188,10 +189,20 @@ const char* SeverityColour(Severity severity) {
   return "0";
 }
 
+// Everything below that comes from the network (records, host names, policy text, messages
+// quoting them) goes through TerminalSafe: a TXT record must not be able to drive the terminal.
+
+/// Network strings, each made terminal-safe, joined.
 std::string Join(const std::vector<std::string>& items, const char* separator = ", ") {
   std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + TerminalSafe(item);
   return out;
+}
+
+/// The JSON text of `value`; bytes that are not UTF-8 (a TXT record may hold any) become
+/// U+FFFD instead of aborting the output of every domain.
+std::string JsonText(const nlohmann::json& value) {
+  return value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void PrintIssues(const DomainReport& report, const Palette& palette) {
@@ -203,21 +214,21 @@ void PrintIssues(const DomainReport& report, const Palette& palette) {
     std::string severity(SeverityName(issue.severity));
     for (auto& c : severity) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::cout << "  " << palette.Paint(severity, SeverityColour(issue.severity)) << " "
-              << IssueCodeName(issue.code) << ": " << issue.message << "\n";
+              << IssueCodeName(issue.code) << ": " << TerminalSafe(issue.message) << "\n";
   }
 }
 
 void PrintReport(const DomainReport& report, const Palette& palette) {
   const auto& policy = report.policy.policy;
-  std::cout << palette.Paint(report.domain, "1") << "  "
+  std::cout << palette.Paint(TerminalSafe(report.domain), "1") << "  "
             << (report.enforced ? palette.Paint("ENFORCED", "1;32")
                                 : palette.Paint("NOT ENFORCED", "1;31"))
             << "\n";
   std::cout << "  STS record: "
-            << (report.sts_record.record ? *report.sts_record.record
+            << (report.sts_record.record ? TerminalSafe(*report.sts_record.record)
                                          : (report.sts_record.found ? "ambiguous" : "none"))
             << "\n";
-  std::cout << "  policy:     " << report.policy.url;
+  std::cout << "  policy:     " << TerminalSafe(report.policy.url);
   if (policy) {
     std::cout << "  mode " << policy::ModeName(policy->mode) << ", max_age " << policy->max_age
               << ", mx " << Join(policy->mx);
@@ -228,18 +239,19 @@ void PrintReport(const DomainReport& report, const Palette& palette) {
   if (!report.mx.uncovered.empty())
     std::cout << "  (uncovered: " << Join(report.mx.uncovered) << ")";
   for (const auto& probe : report.mx.probes) {
-    std::cout << "\n    " << probe.host << (probe.address.empty() ? "" : " (" + probe.address + ")")
-              << ": ";
+    std::cout << "\n    " << TerminalSafe(probe.host)
+              << (probe.address.empty() ? "" : " (" + TerminalSafe(probe.address) + ")") << ": ";
     if (probe.starttls) {
-      std::cout << "STARTTLS " << probe.tls_version.value_or("?") << ", certificate "
+      std::cout << "STARTTLS " << TerminalSafe(probe.tls_version.value_or("?")) << ", certificate "
                 << (probe.cert_valid.value_or(false) ? "valid" : "INVALID");
     } else {
-      std::cout << probe.error.value_or("no STARTTLS");
+      std::cout << TerminalSafe(probe.error.value_or("no STARTTLS"));
     }
   }
   for (const auto& dane : report.mx.dane) {
     if (dane.tlsa_present) {
-      std::cout << "\n    DANE " << dane.host << ": " << dane.records.size() << " TLSA record(s)"
+      std::cout << "\n    DANE " << TerminalSafe(dane.host) << ": " << dane.records.size()
+                << " TLSA record(s)"
                 << (dane.dnssec_validated ? ", DNSSEC validated" : ", not DNSSEC validated");
     }
   }
@@ -325,11 +337,11 @@ int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
   }
   if (cl.json) {
     if (reports.size() == 1) {
-      std::cout << ReportToJson(reports[0]).dump(2) << "\n";
+      std::cout << JsonText(ReportToJson(reports[0])) << "\n";
     } else {
       nlohmann::json all = nlohmann::json::array();
       for (const auto& report : reports) all.push_back(ReportToJson(report));
-      std::cout << all.dump(2) << "\n";
+      std::cout << JsonText(all) << "\n";
     }
   } else {
     Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
@@ -348,13 +360,14 @@ int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   if (!checked) return kExitUsage;
   const DomainReport& report = checked->front();
   if (cl.json) {
-    std::cout << PolicyToJson(report).dump(2) << "\n";
+    std::cout << JsonText(PolicyToJson(report)) << "\n";
   } else {
     Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
-    std::cout << palette.Paint(report.policy.url, "1") << "\n";
-    if (report.policy.body)
-      std::cout << *report.policy.body
-                << (report.policy.body->empty() || report.policy.body->back() == '\n' ? "" : "\n");
+    std::cout << palette.Paint(TerminalSafe(report.policy.url), "1") << "\n";
+    if (report.policy.body) {
+      const std::string body = TerminalSafeLines(*report.policy.body);
+      std::cout << body << (body.empty() || body.back() == '\n' ? "" : "\n");
+    }
     PrintIssues(report, palette);
   }
   return report.policy.valid ? kExitOk : kExitFindings;
