@@ -238,7 +238,7 @@ Result<bool> App::StartWebhooks(const config::Config& config,
                                                              hook.headers.end());
     const std::string name = hook.name;
     const std::string format = hook.format;
-    const std::optional<std::string> secret = secrets.at(hook.name);
+    const std::optional<std::string>& secret = secrets.at(hook.name);  // copied by the render
     auto deliverer = std::make_unique<webhooks::Deliverer>(
         options, *outbox_,
         [format, secret, headers](const webhooks::PendingEvent& event, std::int64_t now) {
