@@ -10,7 +10,9 @@
 #include <ctime>
 #include <iostream>
 #include <set>
+#include <system_error>
 
+#include "agent/internal_errors.h"
 #include "agent/log.h"
 #include "agent/webhooks/message.h"
 #include "build_info.h"
@@ -120,6 +122,8 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
     if (!made) return made.error();
     checker = std::move(made).value();
   }
+  auto secrets = LoadSecrets(config);
+  if (!secrets) return secrets.error();
   if (http_) {
     auto configured = http_->Configure(config.api);
     if (!configured) return configured;
@@ -128,7 +132,7 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
     Log(LogLevel::kWarn, "state_dir changes take effect at the next start",
         {{"running", config_->state_dir}, {"configured", config.state_dir}});
   }
-  auto hooks_started = StartWebhooks(config);
+  auto hooks_started = StartWebhooks(config, secrets.value());
   if (!hooks_started) return hooks_started;
   {
     std::lock_guard lock(checker_mutex_);
@@ -173,8 +177,8 @@ Result<bool> App::Apply(const config::Config& config, bool initial) {
   return true;
 }
 
-Result<bool> App::StartWebhooks(const config::Config& config) {
-  // Secrets first: a missing or empty secret file must fail before anything is replaced.
+Result<std::map<std::string, std::optional<std::string>>> App::LoadSecrets(
+    const config::Config& config) const {
   std::map<std::string, std::optional<std::string>> secrets;
   for (const auto& hook : config.webhooks) {
     if (hook.secret_file.empty()) {
@@ -183,15 +187,48 @@ Result<bool> App::StartWebhooks(const config::Config& config) {
     }
     auto secret = webhooks::LoadSecret(hook.secret_file);
     if (!secret) return secret.error();
-    secrets[hook.name] = secret.value();
+    secrets[hook.name] = std::move(secret).value();
   }
+  return secrets;
+}
+
+namespace {
+
+/// Whether a running deliverer can go on as it is: everything that shapes a delivery is the
+/// same (`events` only filters what is queued, and the secret is compared by the caller).
+bool SameDelivery(const config::WebhookSettings& a, const config::WebhookSettings& b) {
+  return a.url == b.url && a.format == b.format && a.timeout == b.timeout &&
+         a.max_attempts == b.max_attempts && a.headers == b.headers;
+}
+
+}  // namespace
+
+Result<bool> App::StartWebhooks(const config::Config& config,
+                                const std::map<std::string, std::optional<std::string>>& secrets) {
   std::map<std::string, std::optional<std::vector<std::string>>> domain_hooks;
   for (const auto& entry : config.domains) domain_hooks[entry.name] = entry.webhooks;
 
   std::lock_guard lock(webhooks_mutex_);
-  for (auto& [name, deliverer] : deliverers_) deliverer->Stop();  // pending stay in the outbox
-  deliverers_.clear();
+  // A reload must not restart what did not change: restarting a deliverer cut its backoff short
+  // (README "Lifecycle"). What is replaced or gone stops first; its pending events stay in the
+  // outbox with their progress, for the new deliverer to carry on from.
+  std::map<std::string, std::unique_ptr<webhooks::Deliverer>> kept;
   for (const auto& hook : config.webhooks) {
+    auto running = deliverers_.find(hook.name);
+    if (running == deliverers_.end()) continue;
+    auto old = std::find_if(webhook_settings_.begin(), webhook_settings_.end(),
+                            [&](const config::WebhookSettings& s) { return s.name == hook.name; });
+    if (old != webhook_settings_.end() && SameDelivery(*old, hook) &&
+        webhook_secrets_[hook.name] == secrets.at(hook.name)) {
+      kept[hook.name] = std::move(running->second);
+      deliverers_.erase(running);
+    }
+  }
+  for (auto& [name, deliverer] : deliverers_) deliverer->Stop();
+  deliverers_ = std::move(kept);
+
+  for (const auto& hook : config.webhooks) {
+    if (deliverers_.count(hook.name) != 0) continue;  // kept running
     webhooks::DelivererOptions options;
     options.name = hook.name;
     options.url = hook.url;
@@ -201,7 +238,7 @@ Result<bool> App::StartWebhooks(const config::Config& config) {
                                                              hook.headers.end());
     const std::string name = hook.name;
     const std::string format = hook.format;
-    const std::optional<std::string> secret = secrets[hook.name];
+    const std::optional<std::string>& secret = secrets.at(hook.name);  // copied by the render
     auto deliverer = std::make_unique<webhooks::Deliverer>(
         options, *outbox_,
         [format, secret, headers](const webhooks::PendingEvent& event, std::int64_t now) {
@@ -227,6 +264,7 @@ Result<bool> App::StartWebhooks(const config::Config& config) {
     deliverers_[hook.name] = std::move(deliverer);
   }
   webhook_settings_ = config.webhooks;
+  webhook_secrets_ = secrets;
   domain_webhooks_ = std::move(domain_hooks);
   return true;
 }
@@ -257,7 +295,10 @@ void App::Emit(const std::string& domain, const webhooks::Observation& observati
       continue;
     }
     store_.Update([&](Snapshot& s) { ++s.webhooks[hook.name].queue_length; });
-    deliverers_.at(hook.name)->Enqueue(added.value());
+    // Without a running deliverer (its start failed) the event waits in the outbox.
+    if (auto deliverer = deliverers_.find(hook.name); deliverer != deliverers_.end()) {
+      deliverer->second->Enqueue(added.value());
+    }
   }
 }
 
@@ -356,11 +397,14 @@ void App::PersistLoop() {
     if (dirty_) {
       dirty_ = false;
       lock.unlock();
-      auto saved = state_file_->Save(*store_.Get());
-      if (!saved && !last_failed) {
-        Log(LogLevel::kError, "cannot save state", {{"error", saved.error().message}});
-      }
-      last_failed = !saved;
+      // What escapes a save is logged and counted; the next change is saved afresh.
+      RunGuarded(ThreadKind::kPersist, "saving the state", [&] {
+        auto saved = state_file_->Save(*store_.Get());
+        if (!saved && !last_failed) {
+          Log(LogLevel::kError, "cannot save state", {{"error", saved.error().message}});
+        }
+        last_failed = !saved;
+      });
       lock.lock();
     }
     if (stopping) return;
@@ -428,7 +472,8 @@ int App::Run() {
     return Checker()->CheckPolicyOnly(domain);
   };
   handlers.ready = [this] { return scheduler_->FirstRoundDone(); };
-  handlers.reload = [this] { return Reload(); };
+  // Lifecycle endpoints only when asked for (README "Lifecycle"); SIGHUP works regardless.
+  if (flags_.enable_lifecycle) handlers.reload = [this] { return Reload(); };
   try {
     http_ = std::make_unique<HttpServer>(handlers, config.value().api);
   } catch (const std::runtime_error& e) {
@@ -440,8 +485,13 @@ int App::Run() {
     Log(LogLevel::kError, "cannot start", {{"error", listening.error().message}});
     return 2;
   }
-  persister_ = std::thread([this] { PersistLoop(); });
-  scheduler_->Start();
+  try {
+    persister_ = std::thread([this] { PersistLoop(); });
+    scheduler_->Start();
+  } catch (const std::system_error& e) {
+    Log(LogLevel::kError, "cannot start: no threads", {{"error", e.what()}});
+    return 2;
+  }
   Log(LogLevel::kInfo, "mta-sts-exporter started",
       {{"version", kVersion},
        {"revision", kRevision},

@@ -33,10 +33,12 @@ struct DaemonFlags {
   std::optional<std::uint16_t> smtp_port;  // hidden test flag --smtp.port
   bool probe_mx = false;                   // --probe-mx: probe the MX hosts of every domain
   std::optional<Shard> shard;
+  bool enable_lifecycle = false;  // --web.enable-lifecycle: POST /-/reload is served (else 403)
 };
 
 /// The daemon: config, scheduler, result store, state file, metrics and the HTTP listener,
-/// wired together. Run() blocks until SIGTERM/SIGINT; SIGHUP and POST /-/reload reload.
+/// wired together. Run() blocks until SIGTERM/SIGINT; SIGHUP reloads, and so does POST
+/// /-/reload with --web.enable-lifecycle.
 class App {
  public:
   explicit App(DaemonFlags flags);
@@ -53,9 +55,15 @@ class App {
   Result<bool> Apply(const config::Config& config, bool initial);
   void OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms);
   void PersistLoop();
-  /// Starts a deliverer per configured webhook (stopping the previous ones); secrets are read
-  /// here, so a missing secret file fails the start or the reload.
-  Result<bool> StartWebhooks(const config::Config& config);
+  /// Every webhook's secret (nullopt: unsigned), read and validated: a missing file or a bad
+  /// secret fails the start or the reload before anything running is replaced.
+  Result<std::map<std::string, std::optional<std::string>>> LoadSecrets(
+      const config::Config& config) const;
+  /// Runs a deliverer per configured webhook. One whose delivery settings and secret did not
+  /// change keeps running untouched; one that must be rebuilt carries on from the attempts and
+  /// backoff its events have in the outbox; one no longer configured stops (its events stay).
+  Result<bool> StartWebhooks(const config::Config& config,
+                             const std::map<std::string, std::optional<std::string>>& secrets);
   void Emit(const std::string& domain, const webhooks::Observation& observation);
   std::shared_ptr<const DomainChecker> Checker() const;
   /// Whether `domain`'s checks probe its MX hosts: its entry's probe_mx, else the top level.
@@ -77,9 +85,10 @@ class App {
   std::optional<config::Config> config_;          // the running config; guarded by reload_mutex_
 
   std::unique_ptr<webhooks::Outbox> outbox_;
-  std::mutex webhooks_mutex_;  // guards the three below (swapped on reload)
+  std::mutex webhooks_mutex_;  // guards the four below (swapped on reload)
   std::map<std::string, std::unique_ptr<webhooks::Deliverer>> deliverers_;
   std::vector<config::WebhookSettings> webhook_settings_;
+  std::map<std::string, std::optional<std::string>> webhook_secrets_;  // what each runs with
   std::map<std::string, std::optional<std::vector<std::string>>> domain_webhooks_;
 
   std::mutex persist_mutex_;

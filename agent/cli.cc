@@ -14,6 +14,7 @@
 
 #include "agent/app.h"
 #include "agent/log.h"
+#include "agent/terminal_text.h"
 #include "build_info.h"
 #include "collectors/check/checker_factory.h"
 #include "collectors/common/domain_name.h"
@@ -32,8 +33,8 @@ constexpr std::size_t kMaxParallelChecks = 32;
 
 constexpr const char* kUsage = R"(Usage:
   mta-sts-exporter [--config.file=FILE] [--web.listen-address=HOST:PORT]
-                   [--log.level=debug|info|warn|error] [--log.format=logfmt|json]
-                   [--shard=K/N] [network flags]
+                   [--web.enable-lifecycle] [--log.level=debug|info|warn|error]
+                   [--log.format=logfmt|json] [--shard=K/N] [network flags]
   mta-sts-exporter check  [--json] [--shard=K/N] [network flags] DOMAIN...
   mta-sts-exporter policy [--json] [network flags] DOMAIN
   mta-sts-exporter config check FILE
@@ -47,6 +48,9 @@ Network flags:
   --check.timeout=DURATION    budget for one whole domain check (default: 10s)
   --probe-mx                  also probe every MX host: STARTTLS and its certificate on port 25
                               (daemon: for every domain, as probe_mx: true)
+
+--web.enable-lifecycle serves POST /-/reload (without it: 403; with api.keys_file it also
+needs a valid x-api-key). SIGHUP reloads the config either way.
 
 check exits 0 when every domain is enforced with no critical or high issue, 1 otherwise,
 2 for bad usage or a bad domain name. policy exits 0 when a valid policy was retrieved.
@@ -63,6 +67,7 @@ struct CommandLine {
   config::NetworkSettings network;  // defaults, overridden by the flags given
   bool dns_given = false, ca_given = false, cidr_given = false, timeout_given = false;
   bool probe_mx = false, smtp_port_given = false;
+  bool enable_lifecycle = false;
   std::optional<std::string> config_file;
   std::optional<std::string> listen_address;
   std::optional<std::string> log_level;
@@ -149,6 +154,9 @@ CommandLine Parse(int argc, char** argv) {
       cl.shard = shard.value();
     } else if (name == "--config.file") {
       cl.config_file = take_value();
+    } else if (name == "--web.enable-lifecycle") {
+      no_value();
+      cl.enable_lifecycle = true;
     } else if (name == "--web.listen-address") {
       cl.listen_address = take_value();
     } else if (name == "--log.level") {
@@ -181,10 +189,20 @@ const char* SeverityColour(Severity severity) {
   return "0";
 }
 
+// Everything below that comes from the network (records, host names, policy text, messages
+// quoting them) goes through TerminalSafe: a TXT record must not be able to drive the terminal.
+
+/// Network strings, each made terminal-safe, joined.
 std::string Join(const std::vector<std::string>& items, const char* separator = ", ") {
   std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + TerminalSafe(item);
   return out;
+}
+
+/// The JSON text of `value`; bytes that are not UTF-8 (a TXT record may hold any) become
+/// U+FFFD instead of aborting the output of every domain.
+std::string JsonText(const nlohmann::json& value) {
+  return value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void PrintIssues(const DomainReport& report, const Palette& palette) {
@@ -196,21 +214,21 @@ void PrintIssues(const DomainReport& report, const Palette& palette) {
     std::string severity(SeverityName(issue.severity));
     for (auto& c : severity) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::cout << "  " << palette.Paint(severity, SeverityColour(issue.severity)) << " "
-              << IssueCodeName(issue.code) << ": " << issue.message << "\n";
+              << IssueCodeName(issue.code) << ": " << TerminalSafe(issue.message) << "\n";
   }
 }
 
 void PrintReport(const DomainReport& report, const Palette& palette) {
   const auto& policy = report.policy.policy;
-  std::cout << palette.Paint(report.domain, "1") << "  "
+  std::cout << palette.Paint(TerminalSafe(report.domain), "1") << "  "
             << (report.enforced ? palette.Paint("ENFORCED", "1;32")
                                 : palette.Paint("NOT ENFORCED", "1;31"))
             << "\n";
   std::cout << "  STS record: "
-            << (report.sts_record.record ? *report.sts_record.record
+            << (report.sts_record.record ? TerminalSafe(*report.sts_record.record)
                                          : (report.sts_record.found ? "ambiguous" : "none"))
             << "\n";
-  std::cout << "  policy:     " << report.policy.url;
+  std::cout << "  policy:     " << TerminalSafe(report.policy.url);
   if (policy) {
     std::cout << "  mode " << policy::ModeName(policy->mode) << ", max_age " << policy->max_age
               << ", mx " << Join(policy->mx);
@@ -221,18 +239,19 @@ void PrintReport(const DomainReport& report, const Palette& palette) {
   if (!report.mx.uncovered.empty())
     std::cout << "  (uncovered: " << Join(report.mx.uncovered) << ")";
   for (const auto& probe : report.mx.probes) {
-    std::cout << "\n    " << probe.host << (probe.address.empty() ? "" : " (" + probe.address + ")")
-              << ": ";
+    std::cout << "\n    " << TerminalSafe(probe.host)
+              << (probe.address.empty() ? "" : " (" + TerminalSafe(probe.address) + ")") << ": ";
     if (probe.starttls) {
-      std::cout << "STARTTLS " << probe.tls_version.value_or("?") << ", certificate "
+      std::cout << "STARTTLS " << TerminalSafe(probe.tls_version.value_or("?")) << ", certificate "
                 << (probe.cert_valid.value_or(false) ? "valid" : "INVALID");
     } else {
-      std::cout << probe.error.value_or("no STARTTLS");
+      std::cout << TerminalSafe(probe.error.value_or("no STARTTLS"));
     }
   }
   for (const auto& dane : report.mx.dane) {
     if (dane.tlsa_present) {
-      std::cout << "\n    DANE " << dane.host << ": " << dane.records.size() << " TLSA record(s)"
+      std::cout << "\n    DANE " << TerminalSafe(dane.host) << ": " << dane.records.size()
+                << " TLSA record(s)"
                 << (dane.dnssec_validated ? ", DNSSEC validated" : ", not DNSSEC validated");
     }
   }
@@ -318,11 +337,11 @@ int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
   }
   if (cl.json) {
     if (reports.size() == 1) {
-      std::cout << ReportToJson(reports[0]).dump(2) << "\n";
+      std::cout << JsonText(ReportToJson(reports[0])) << "\n";
     } else {
       nlohmann::json all = nlohmann::json::array();
       for (const auto& report : reports) all.push_back(ReportToJson(report));
-      std::cout << all.dump(2) << "\n";
+      std::cout << JsonText(all) << "\n";
     }
   } else {
     Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
@@ -341,13 +360,14 @@ int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   if (!checked) return kExitUsage;
   const DomainReport& report = checked->front();
   if (cl.json) {
-    std::cout << PolicyToJson(report).dump(2) << "\n";
+    std::cout << JsonText(PolicyToJson(report)) << "\n";
   } else {
     Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
-    std::cout << palette.Paint(report.policy.url, "1") << "\n";
-    if (report.policy.body)
-      std::cout << *report.policy.body
-                << (report.policy.body->empty() || report.policy.body->back() == '\n' ? "" : "\n");
+    std::cout << palette.Paint(TerminalSafe(report.policy.url), "1") << "\n";
+    if (report.policy.body) {
+      const std::string body = TerminalSafeLines(*report.policy.body);
+      std::cout << body << (body.empty() || body.back() == '\n' ? "" : "\n");
+    }
     PrintIssues(report, palette);
   }
   return report.policy.valid ? kExitOk : kExitFindings;
@@ -378,6 +398,7 @@ int RunDaemon(const CommandLine& cl) {
   if (cl.smtp_port_given) flags.smtp_port = cl.network.smtp_port;
   flags.probe_mx = cl.probe_mx;
   flags.shard = cl.shard;
+  flags.enable_lifecycle = cl.enable_lifecycle;
   App app(flags);
   return app.Run();
 }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 
+#include "agent/internal_errors.h"
 #include "build_info.h"
 #include "collectors/common/domain_name.h"
 #include "collectors/common/report_json.h"
@@ -322,10 +323,32 @@ void HttpServer::Routes() {
     res.set_content(ready ? "Ready.\n" : "Not ready: the first round of checks is running.\n",
                     "text/plain");
   });
-  s.Post("/-/reload", [this](const httplib::Request&, httplib::Response& res) {
-    auto reloaded = handlers_.reload();
+  // Lifecycle endpoints as Prometheus has them: only with --web.enable-lifecycle (the daemon then
+  // sets the handler), and with API keys configured only for a valid key. Why a reload failed
+  // goes to the log, never to the client (it names files).
+  s.Post("/-/reload", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!handlers_.reload) {
+      res.status = 403;
+      res.set_content("Lifecycle API is not enabled.\n", "text/plain");
+      return;
+    }
+    std::shared_ptr<Access> access;
+    {
+      std::lock_guard lock(access_mutex_);
+      access = access_;
+    }
+    if (!access->keys.empty()) {
+      const std::string key = req.get_header_value("x-api-key");
+      if (key.empty() || access->keys.count(key) == 0) {
+        res.status = 401;
+        res.set_content(key.empty() ? "Missing API key (header x-api-key).\n" : "Wrong API key.\n",
+                        "text/plain");
+        return;
+      }
+    }
+    const bool reloaded = handlers_.reload().has_value();
     res.status = reloaded ? 200 : 500;
-    res.set_content(reloaded ? "Reloaded.\n" : "Reload failed: " + reloaded.error().message + "\n",
+    res.set_content(reloaded ? "Reloaded.\n" : "Reload failed; see the exporter's log.\n",
                     "text/plain");
   });
 
@@ -385,10 +408,14 @@ void HttpServer::Routes() {
       Reply(res, res.status, nullptr, res.status == 404 ? "no such endpoint" : "request refused");
     }
   });
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
-        Reply(res, 500, nullptr, "internal error");
-      });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                             const std::exception_ptr& error) {
+    // A handler threw: logged and counted (mta_sts_exporter_internal_errors_total).
+    if (error) {
+      RunGuarded(ThreadKind::kHttp, "a request handler", [&] { std::rethrow_exception(error); });
+    }
+    Reply(res, 500, nullptr, "internal error");
+  });
 }
 
 Result<bool> HttpServer::Start(const std::string& listen_address) {
@@ -410,7 +437,11 @@ Result<bool> HttpServer::Start(const std::string& listen_address) {
   gate_ = std::make_unique<ConnectionGate>(
       ConnectionGate::Limits{}, [this](ConnectionGate::Ready ready) {
         auto& pool = ready.priority ? *operator_workers_ : *workers_;
-        pool.enqueue([this, r = std::move(ready)]() mutable { ServeConnection(std::move(r)); });
+        pool.enqueue([this, r = std::move(ready)]() mutable {
+          // A pool thread must not end on an exception (the process would): logged and counted.
+          RunGuarded(ThreadKind::kHttp, "serving a connection",
+                     [&] { ServeConnection(std::move(r)); });
+        });
       });
   server_->on_accept = [this](int sock) { gate_->Add(sock); };
   thread_ = std::thread([this] { server_->listen_after_bind(); });

@@ -28,7 +28,7 @@ struct HttpHandlers {
   std::function<DomainReport(const std::string& domain)> check;   // live, SSRF-guarded
   std::function<DomainReport(const std::string& domain)> policy;  // live, SSRF-guarded
   std::function<bool()> ready;
-  std::function<Result<bool>()> reload;
+  std::function<Result<bool>()> reload;  // empty: lifecycle API not enabled (POST /-/reload 403)
 };
 
 /// "HOST:PORT", ":PORT" (every interface) or "[IPv6]:PORT" into host and port; errors name it.

@@ -146,6 +146,10 @@ struct SnapshotFamilies {
             "Unix time when the MX host's earliest-ending STARTTLS certificate expires.");
   MetricFamily policy_cert_expiry = Gauge("mta_sts_policy_cert_expiry_timestamp_seconds",
                                           "Unix time when the policy host's certificate expires.");
+  MetricFamily internal_errors =
+      Counter("mta_sts_exporter_internal_errors_total",
+              "Exceptions caught at the top of a daemon thread (logged; the thread carried on), "
+              "by kind of thread.");
 
   /// When set, only this family is filled: Render builds and writes one family at a time, so
   /// memory holds one family's series, not every series of every domain.
@@ -272,13 +276,15 @@ void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& s
 }  // namespace
 
 struct Metrics::Impl {
+  explicit Impl(const InternalErrors& errors) : internal_errors(errors) {}
+  const InternalErrors& internal_errors;
   std::atomic<std::uint64_t> generation{0};
   std::atomic<std::size_t> last_size{0};  // of the previous exposition, for reserve()
   prometheus::Registry registry;
   prometheus::Histogram* check_duration = nullptr;  // owned by registry
 };
 
-Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
+Metrics::Metrics(const InternalErrors& errors) : impl_(std::make_unique<Impl>(errors)) {
   prometheus::BuildGauge()
       .Name("mta_sts_exporter_build_info")
       .Help("Always 1: the version and git revision the exporter was built from.")
@@ -304,7 +310,8 @@ void Metrics::ObserveCheckDuration(double seconds) {
 }
 
 std::uint64_t Metrics::Generation() const {
-  return impl_->generation.load();
+  // Both only grow, so their sum changes whenever either does.
+  return impl_->generation.load() + impl_->internal_errors.Total();
 }
 
 std::string Metrics::Render(const Snapshot& snapshot) const {
@@ -343,7 +350,8 @@ void Metrics::Render(const Snapshot& snapshot,
                                &built.mx_starttls,
                                &built.mx_cert_valid,
                                &built.mx_cert_expiry,
-                               &built.policy_cert_expiry}) {
+                               &built.policy_cert_expiry,
+                               &built.internal_errors}) {
     mine.push_back(family);
   }
   std::vector<MetricFamily> process = impl_->registry.Collect();
@@ -391,6 +399,12 @@ void Metrics::Render(const Snapshot& snapshot,
       Add(family, {}, static_cast<double>(snapshot.domains.size()));
     } else if (&family == &built.reload_ok) {
       Add(family, {}, Bit(snapshot.config_last_reload_successful));
+    } else if (&family == &built.internal_errors) {
+      // Every kind always present (0 until one happens), so rate() and increase() see the first.
+      for (ThreadKind kind : kAllThreadKinds) {
+        Add(family, {{"thread", std::string(ThreadKindName(kind))}},
+            static_cast<double>(impl_->internal_errors.Count(kind)));
+      }
     } else {
       std::size_t in_chunk = 0;
       for (const auto& [domain, state] : snapshot.domains) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/internal_errors.h"
 #include "agent/result_store.h"
 
 namespace mtasts::agent {
@@ -13,11 +14,11 @@ namespace mtasts::agent {
 /// Turns the snapshot into the Prometheus text exposition of CONTRACT.md (prometheus-cpp
 /// families serialised with its TextSerializer). Per-domain series are built fresh from the
 /// snapshot on every render, so a domain removed from the config loses its series at once.
-/// Process-level metrics (build info, the check-duration histogram) live in a registry here.
-/// Thread-safe.
+/// Process-level metrics (build info, the check-duration histogram) live in a registry here;
+/// mta_sts_exporter_internal_errors_total is read from `errors` at each render. Thread-safe.
 class Metrics {
  public:
-  Metrics();
+  explicit Metrics(const InternalErrors& errors = InternalErrors::Process());
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
@@ -25,8 +26,8 @@ class Metrics {
   /// Every finished check, for mta_sts_exporter_check_duration_seconds.
   void ObserveCheckDuration(double seconds);
 
-  /// Changes whenever the process-level metrics do (each observed check): with the snapshot,
-  /// what decides whether a rendered exposition is still current.
+  /// Changes whenever the process-level metrics do (each observed check, each internal error):
+  /// with the snapshot, what decides whether a rendered exposition is still current.
   std::uint64_t Generation() const;
 
   /// The whole exposition (text format 0.0.4).

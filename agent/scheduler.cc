@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <system_error>
+
+#include "agent/internal_errors.h"
+#include "agent/log.h"
 
 namespace mtasts::agent {
 namespace {
@@ -131,7 +135,10 @@ std::optional<std::pair<std::string, Scheduler::Work>> Scheduler::TakeDue(std::i
 
 void Scheduler::Run(const std::string& domain, Work work) {
   if (work == Work::kDns) {
-    auto id = id_check_(domain);
+    // An exception from the lookup is that lookup's failure (counted as an internal error): the
+    // id is read again at the next dns_interval, as after a DNS error.
+    Result<std::optional<std::string>> id = Error{"the id check failed"};
+    RunGuarded(ThreadKind::kCheck, "id check of " + domain, [&] { id = id_check_(domain); });
     std::lock_guard lock(mutex_);
     auto it = entries_.find(domain);
     if (it == entries_.end()) return;  // removed meanwhile
@@ -147,7 +154,11 @@ void Scheduler::Run(const std::string& domain, Work work) {
     return;
   }
 
-  DomainReport report = full_check_(domain);
+  // An exception from the check (a bug, or no thread left for its lookups) is that check's
+  // failure: counted as an internal error, and the domain is checked again after the backoff
+  // of a failed check. There is no report, so the last one stays published.
+  std::optional<DomainReport> report;
+  RunGuarded(ThreadKind::kCheck, "check of " + domain, [&] { report = full_check_(domain); });
   std::int64_t next = 0;
   {
     std::lock_guard lock(mutex_);
@@ -155,20 +166,41 @@ void Scheduler::Run(const std::string& domain, Work work) {
     if (it == entries_.end()) return;  // removed meanwhile: its report is of no use
     Entry& entry = it->second;
     const std::int64_t now = clock_();
-    entry.failures = IsFailedCheck(report) ? entry.failures + 1 : 0;
+    entry.failures = (!report || IsFailedCheck(*report)) ? entry.failures + 1 : 0;
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
-    next = NextFullCheckMs(report, entry.failures, schedule_, now, jitter(random_));
+    next = NextFullCheckMs(report ? *report : DomainReport{}, entry.failures, schedule_, now,
+                           jitter(random_));
     entry.next_full_ms = next;
     entry.next_dns_ms = now + schedule_.dns_interval.count();
-    if (report.check_complete) {
-      entry.sts_id = report.sts_record.valid ? report.sts_record.id : std::nullopt;
+    if (report && report->check_complete) {
+      entry.sts_id = report->sts_record.valid ? report->sts_record.id : std::nullopt;
     }
     entry.running = false;
     entry.checked = true;
-    first_round_.erase(domain);
+    first_round_.erase(domain);  // tried: readiness must not wait on a domain that throws
     Enqueue(domain, entry);
   }
-  on_report_(domain, std::move(report), next);
+  if (report) on_report_(domain, std::move(*report), next);
+}
+
+void Scheduler::RunGuardedWork(const std::string& domain, Work work) {
+  // Run handles what a check throws; what escapes it came from the scheduler's own work (the
+  // report's handling, memory). The thread carries on, and the domain must not stay marked as
+  // running, or it would never be checked again.
+  if (RunGuarded(ThreadKind::kScheduler, "scheduling " + domain, [&] { Run(domain, work); })) {
+    return;
+  }
+  RunGuarded(ThreadKind::kScheduler, "rescheduling " + domain, [&] {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(domain);
+    if (it == entries_.end() || !it->second.running) return;
+    Entry& entry = it->second;
+    entry.running = false;
+    entry.failures += 1;
+    entry.next_full_ms =
+        NextFullCheckMs(DomainReport{}, entry.failures, schedule_, clock_(), /*jitter=*/0.0);
+    Enqueue(domain, entry);
+  });
 }
 
 void Scheduler::Tick() {
@@ -179,7 +211,7 @@ void Scheduler::Tick() {
       due = TakeDue(clock_());
     }
     if (!due) return;
-    Run(due->first, due->second);
+    RunGuardedWork(due->first, due->second);
   }
 }
 
@@ -189,7 +221,7 @@ void Scheduler::WorkerLoop() {
     const std::int64_t now = clock_();
     if (auto due = TakeDue(now)) {
       lock.unlock();
-      Run(due->first, due->second);
+      RunGuardedWork(due->first, due->second);
       lock.lock();
       continue;
     }
@@ -204,7 +236,19 @@ void Scheduler::WorkerLoop() {
 void Scheduler::Start() {
   std::lock_guard lock(mutex_);
   const int count = std::clamp(schedule_.max_concurrent_checks, 1, kMaxWorkers);
-  for (int i = 0; i < count; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 0; i < count; ++i) {
+    try {
+      workers_.emplace_back([this] { WorkerLoop(); });
+    } catch (const std::system_error& e) {
+      // Out of threads: run with the workers there are; with none, the daemon cannot start.
+      if (workers_.empty()) throw;
+      Log(LogLevel::kWarn, "fewer check workers than max_concurrent_checks",
+          {{"workers", std::to_string(workers_.size())},
+           {"wanted", std::to_string(count)},
+           {"error", e.what()}});
+      break;
+    }
+  }
 }
 
 void Scheduler::Stop() {

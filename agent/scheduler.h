@@ -34,7 +34,8 @@ bool IsFailedCheck(const DomainReport& report);
 /// per domain). Between full checks it re-reads the `_mta-sts` id every dns_interval and runs a
 /// full check at once when the id changed (RFC 8461 §5.1: how senders notice a new policy).
 /// The clock is injected; Tick() runs due work on the calling thread, so tests drive the
-/// schedule without sleeping. Thread-safe.
+/// schedule without sleeping. A check that throws counts as a failed check (backoff) and as an
+/// internal error (mta_sts_exporter_internal_errors_total{thread="check"}). Thread-safe.
 class Scheduler {
  public:
   using Clock = std::function<std::int64_t()>;  // Unix milliseconds
@@ -66,7 +67,8 @@ class Scheduler {
   /// confirm a changed posture soon. Ignored for a domain not watched or being checked.
   void RecheckAt(const std::string& domain, std::int64_t at_ms);
 
-  /// Starts the worker threads (max_concurrent_checks of them, at most kMaxWorkers).
+  /// Starts the worker threads (max_concurrent_checks of them, at most kMaxWorkers; fewer when
+  /// the system gives no more). Throws std::system_error when not even one can be started.
   void Start();
   /// Stops taking new work and waits for the checks in flight to finish.
   void Stop();
@@ -96,6 +98,9 @@ class Scheduler {
   /// Takes the earliest due domain, if any is due at `now`; mutex_ held.
   std::optional<std::pair<std::string, Work>> TakeDue(std::int64_t now);
   void Run(const std::string& domain, Work work);
+  /// Run, with whatever escapes it logged and counted (mta_sts_exporter_internal_errors_total)
+  /// and the domain rescheduled: a worker thread never ends on an exception.
+  void RunGuardedWork(const std::string& domain, Work work);
   void WorkerLoop();
 
   Clock clock_;

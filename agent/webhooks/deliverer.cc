@@ -5,10 +5,25 @@
 #include <algorithm>
 #include <charconv>
 
+#include "agent/internal_errors.h"
 #include "agent/log.h"
 
 namespace mtasts::agent::webhooks {
 namespace {
+
+using std::chrono::milliseconds;
+
+// A receiver's Retry-After is honoured up to this long; no attempt is ever planned further
+// ahead than this or max_backoff, whichever is longer.
+constexpr milliseconds kMaxRetryAfter = std::chrono::hours(1);
+// After an unexpected error outside an attempt, the thread pauses this long before going on.
+constexpr milliseconds kPauseAfterError{1000};
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 /// "scheme://host[:port]" and "/path?query" of a URL.
 std::pair<std::string, std::string> SplitUrl(const std::string& url) {
@@ -40,13 +55,21 @@ Result<bool> Deliverer::Start() {
     std::lock_guard lock(mutex_);
     for (auto& event : pending.value()) queue_.push_back(std::move(event));
   }
-  thread_ = std::thread([this] { Loop(); });
+  try {
+    thread_ = std::thread([this] { Loop(); });
+  } catch (const std::system_error& e) {
+    return Error{"webhook " + options_.name + ": cannot start its delivery thread: " + e.what()};
+  }
   return true;
 }
 
 void Deliverer::Enqueue(PendingEvent event) {
   {
     std::lock_guard lock(mutex_);
+    // An event detected again (after a crash) may already be queued from the outbox.
+    for (const auto& queued : queue_) {
+      if (queued.file == event.file) return;
+    }
     queue_.push_back(std::move(event));
   }
   wake_.notify_all();
@@ -105,54 +128,103 @@ Deliverer::Attempt Deliverer::Send(const PendingEvent& event) {
 }
 
 void Deliverer::Loop() {
-  int attempts = 0;
-  std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    const PendingEvent event = queue_.front();  // stays queued until delivered or dropped
-    lock.unlock();
-    const Attempt attempt = Send(event);
-    ++attempts;
-    on_attempt_(attempt.success);
-    const bool give_up = !attempt.success && attempts >= options_.max_attempts;
-    if (attempt.success || give_up) {
-      if (give_up) {
-        Log(LogLevel::kError, "webhook event dropped after every attempt failed",
-            {{"webhook", options_.name},
-             {"event_id", event.event_id},
-             {"attempts", std::to_string(attempts)},
-             {"error", attempt.error}});
-        on_drop_(event, attempt.error);
-      } else {
-        Log(LogLevel::kDebug, "webhook event delivered",
-            {{"webhook", options_.name}, {"event_id", event.event_id}});
-      }
-      outbox_.Remove(options_.name, event.file);
-      attempts = 0;
-      lock.lock();
-      queue_.pop_front();
+    bool more = true;
+    if (RunGuarded(ThreadKind::kWebhook, "webhook " + options_.name, [&] { more = Step(); })) {
+      if (!more) return;
       continue;
     }
-    // Capped exponential backoff with jitter; the receiver's Retry-After wins when it gave one.
-    std::chrono::milliseconds delay = options_.initial_backoff;
-    for (int i = 1; i < attempts && delay < options_.max_backoff; ++i) delay *= 2;
-    delay = std::min(delay, options_.max_backoff);
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    delay = std::chrono::milliseconds(
-        static_cast<std::int64_t>(static_cast<double>(delay.count()) * jitter(random_)));
-    if (attempt.retry_after.count() >= 0) {
-      delay = std::min<std::chrono::milliseconds>(attempt.retry_after, std::chrono::hours(1));
-    }
-    Log(LogLevel::kWarn, "webhook delivery failed; will retry",
+    // Something failed outside an attempt: pause (not to spin on a lasting fault), carry on.
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_for(lock, kPauseAfterError, [this] { return stopping_; })) return;
+  }
+}
+
+bool Deliverer::Step() {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+  if (stopping_) return false;
+  PendingEvent& front = queue_.front();  // stays queued until delivered or dropped
+  const std::int64_t now = NowMs();
+  // A next attempt further ahead than any backoff can plan (the clock went back, the file was
+  // edited) is brought back within reach.
+  const std::int64_t latest = now + std::max(options_.max_backoff, kMaxRetryAfter).count();
+  front.next_attempt_ms = std::min(front.next_attempt_ms, latest);
+  if (front.next_attempt_ms > now) {
+    // Backing off, perhaps since before a reload or a restart.
+    wake_.wait_for(lock, milliseconds(front.next_attempt_ms - now), [this] { return stopping_; });
+    return !stopping_;
+  }
+  PendingEvent event = front;
+  lock.unlock();
+
+  if (event.attempts >= options_.max_attempts) {
+    // max_attempts was lowered (by a reload) below the attempts already made.
+    Log(LogLevel::kError, "webhook event dropped: max_attempts already reached",
         {{"webhook", options_.name},
          {"event_id", event.event_id},
-         {"attempt", std::to_string(attempts)},
-         {"error", attempt.error},
-         {"retry_in_ms", std::to_string(delay.count())}});
-    lock.lock();
-    wake_.wait_for(lock, delay, [this] { return stopping_; });
+         {"attempts", std::to_string(event.attempts)}});
+    on_drop_(event, "max_attempts reached");
+    Finish(event);
+    return true;
   }
+
+  Attempt attempt;
+  if (!RunGuarded(ThreadKind::kWebhook, "webhook " + options_.name,
+                  [&] { attempt = Send(event); })) {
+    attempt = Attempt{};
+    attempt.error = "internal error building or sending the request (see the error log)";
+  }
+  ++event.attempts;
+  on_attempt_(attempt.success);
+  const bool give_up = !attempt.success && event.attempts >= options_.max_attempts;
+  if (attempt.success || give_up) {
+    if (give_up) {
+      Log(LogLevel::kError, "webhook event dropped after every attempt failed",
+          {{"webhook", options_.name},
+           {"event_id", event.event_id},
+           {"attempts", std::to_string(event.attempts)},
+           {"error", attempt.error}});
+      on_drop_(event, attempt.error);
+    } else {
+      Log(LogLevel::kDebug, "webhook event delivered",
+          {{"webhook", options_.name}, {"event_id", event.event_id}});
+    }
+    Finish(event);
+    return true;
+  }
+  // Capped exponential backoff with jitter; the receiver's Retry-After wins when it gave one.
+  milliseconds delay = options_.initial_backoff;
+  for (int i = 1; i < event.attempts && delay < options_.max_backoff; ++i) delay *= 2;
+  delay = std::min(delay, options_.max_backoff);
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  delay =
+      milliseconds(static_cast<std::int64_t>(static_cast<double>(delay.count()) * jitter(random_)));
+  if (attempt.retry_after.count() >= 0) delay = std::min(attempt.retry_after, kMaxRetryAfter);
+  event.next_attempt_ms = NowMs() + delay.count();
+  // Kept in the outbox: a deliverer rebuilt by a reload, or a restarted daemon, waits out the
+  // same backoff and counts on from here.
+  auto saved = outbox_.SaveProgress(options_.name, event);
+  Log(LogLevel::kWarn, "webhook delivery failed; will retry",
+      {{"webhook", options_.name},
+       {"event_id", event.event_id},
+       {"attempt", std::to_string(event.attempts)},
+       {"error", attempt.error},
+       {"retry_in_ms", std::to_string(delay.count())}});
+  if (!saved) {
+    Log(LogLevel::kWarn, "cannot save a webhook event's delivery progress",
+        {{"webhook", options_.name}, {"error", saved.error().message}});
+  }
+  lock.lock();
+  queue_.front().attempts = event.attempts;
+  queue_.front().next_attempt_ms = event.next_attempt_ms;
+  return true;
+}
+
+void Deliverer::Finish(const PendingEvent& event) {
+  outbox_.Remove(options_.name, event.file);
+  std::lock_guard lock(mutex_);
+  queue_.pop_front();
 }
 
 }  // namespace mtasts::agent::webhooks

@@ -36,7 +36,11 @@ struct DelivererOptions {
 /// redirects, 2xx is success. Anything else, or a timeout, is retried after a capped
 /// exponential backoff with jitter, or after the receiver's Retry-After, until max_attempts;
 /// then the event is dropped. An event leaves the outbox only when delivered or dropped, so a
-/// crash loses nothing (delivery is at least once). Thread-safe.
+/// crash loses nothing (delivery is at least once). Each event's attempts and next attempt time
+/// are kept in the outbox, so a new deliverer for the same webhook (reload, restart) carries on
+/// where the last one stopped. An exception from `render` counts as a failed attempt; one that
+/// escapes elsewhere is logged and counted (mta_sts_exporter_internal_errors_total) and the
+/// thread carries on. Thread-safe.
 class Deliverer {
  public:
   /// `render` builds an attempt's request (at the attempt's Unix time, for signatures);
@@ -52,7 +56,9 @@ class Deliverer {
   Deliverer& operator=(const Deliverer&) = delete;
 
   /// Queues what the outbox holds for this webhook (after a restart), then starts delivering.
+  /// Errors: the outbox cannot be read, or no thread can be started.
   Result<bool> Start();
+  /// Queues an event (one already queued, same outbox file, is not queued twice).
   void Enqueue(PendingEvent event);
   /// Stops after the attempt in flight; undelivered events stay in the outbox.
   void Stop();
@@ -66,6 +72,11 @@ class Deliverer {
   };
   Attempt Send(const PendingEvent& event);
   void Loop();
+  /// Waits for the first queued event to be due, makes one attempt and settles it (delivered,
+  /// dropped, or its progress saved). False once stopping.
+  bool Step();
+  /// Removes the first queued event (delivered or dropped) from the outbox and the queue.
+  void Finish(const PendingEvent& event);
 
   DelivererOptions options_;
   Outbox& outbox_;

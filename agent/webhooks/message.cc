@@ -30,19 +30,6 @@ std::string Base64(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> Unbase64(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  auto length = static_cast<std::size_t>(n);
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --length;  // padding
-  out.resize(length);
-  return out;
-}
-
 /// Slack treats &, < and > as control characters in message text.
 std::string SlackEscape(const std::string& text) {
   std::string out;
@@ -67,6 +54,57 @@ std::string Describe(const json& value) {
 }
 
 }  // namespace
+
+std::optional<std::string> Unbase64(std::string_view text) {
+  // RFC 4648 §4: groups of four characters of the standard alphabet, the last group padded
+  // with one or two "=" when it encodes fewer than three bytes. Nothing else is accepted.
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  const std::size_t padding = text.ends_with("==") ? 2 : (text.ends_with('=') ? 1 : 0);
+  const auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;  // "=" included: it is allowed only as the padding counted above
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  std::uint32_t bits = 0;
+  const std::size_t data = text.size() - padding;
+  for (std::size_t i = 0; i < data; ++i) {
+    const int v = value(text[i]);
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    if (i % 4 == 3) {
+      out += static_cast<char>((bits >> 16) & 0xFF);
+      out += static_cast<char>((bits >> 8) & 0xFF);
+      out += static_cast<char>(bits & 0xFF);
+      bits = 0;
+    }
+  }
+  // The padded last group: two characters carry one byte, three carry two.
+  if (padding == 2) {
+    out += static_cast<char>((bits >> 4) & 0xFF);
+  } else if (padding == 1) {
+    out += static_cast<char>((bits >> 10) & 0xFF);
+    out += static_cast<char>((bits >> 2) & 0xFF);
+  }
+  return out;
+}
+
+Result<bool> ValidateSecret(std::string_view secret) {
+  if (secret.empty()) return Error{"it is empty"};
+  if (secret.starts_with(kStandardWebhooksPrefix)) {
+    const auto key = Unbase64(secret.substr(kStandardWebhooksPrefix.size()));
+    if (!key || key->empty()) {
+      return Error{
+          "a secret beginning with \"whsec_\" must continue with a non-empty key in "
+          "base64 (RFC 4648: A-Z a-z 0-9 + /, padded with = to a multiple of 4)"};
+    }
+  }
+  return true;
+}
 
 json EventToJson(const Event& event) {
   json changes = json::array();
@@ -119,6 +157,10 @@ Result<std::string> LoadSecret(const std::string& path) {
   if (!secret.empty() && secret.back() == '\n') secret.pop_back();
   if (!secret.empty() && secret.back() == '\r') secret.pop_back();
   if (secret.empty()) return Error{"webhook secret_file \"" + path + "\" is empty"};
+  // The message names the file, never what it holds.
+  if (auto valid = ValidateSecret(secret); !valid) {
+    return Error{"webhook secret_file \"" + path + "\": " + valid.error().message};
+  }
   return secret;
 }
 
@@ -142,8 +184,12 @@ Delivery RenderDelivery(const PendingEvent& event, const std::string& format,
         "X-MTA-STS-Signature",
         "t=" + ts + ",v1=" + HmacSha256Hex(*secret, ts + "." + delivery.body));
     std::string key = *secret;
-    if (key.rfind("whsec_", 0) == 0) {
-      if (auto decoded = Unbase64(key.substr(6))) key = *decoded;
+    if (key.starts_with(kStandardWebhooksPrefix)) {
+      // Secrets are validated as they are loaded; a bad one would sign with its own bytes.
+      if (auto decoded = Unbase64(std::string_view(key).substr(kStandardWebhooksPrefix.size()));
+          decoded && !decoded->empty()) {
+        key = *decoded;
+      }
     }
     delivery.headers.emplace_back(
         "webhook-signature",

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +32,50 @@ bool IsSafeId(const std::string& id) {
   });
 }
 
+constexpr std::string_view kProgressSuffix = ".progress";
+constexpr std::size_t kMaxProgressBytes = 64;  // "<attempts> <unix ms>\n" and then some
+
+/// Writes `text` to `path` whole or not at all: a temp file, fsync, rename.
+Result<bool> WriteWhole(const fs::path& path, std::string_view text) {
+  const fs::path temp = path.string() + ".tmp";
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return Error{"cannot write " + temp.string() + ": " + std::strerror(errno)};
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool ok = done == text.size() && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    unlink(temp.c_str());
+    return Error{"cannot write " + path.string() + ": " + std::strerror(saved)};
+  }
+  return true;
+}
+
+/// Reads "<attempts> <next attempt ms>" into `event`; a missing or mangled file leaves it at
+/// no attempts yet (the event is then tried again from the start: at least once).
+void ReadProgress(const fs::path& path, PendingEvent& event) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;
+  std::string text(kMaxProgressBytes, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  int attempts = 0;
+  std::int64_t next_ms = 0;
+  const char* end = text.data() + text.size();
+  auto [after_attempts, ec1] = std::from_chars(text.data(), end, attempts);
+  if (ec1 != std::errc() || after_attempts == end || *after_attempts != ' ' || attempts < 0) return;
+  auto [after_next, ec2] = std::from_chars(after_attempts + 1, end, next_ms);
+  if (ec2 != std::errc() || next_ms < 0) return;
+  event.attempts = attempts;
+  event.next_attempt_ms = next_ms;
+}
+
 }  // namespace
 
 Result<PendingEvent> Outbox::Add(const std::string& webhook, std::int64_t sequence,
@@ -52,22 +97,8 @@ Result<PendingEvent> Outbox::Add(const std::string& webhook, std::int64_t sequen
   std::snprintf(prefix, sizeof prefix, "%020lld-%06llu-", static_cast<long long>(sequence),
                 static_cast<unsigned long long>(counter_++ % 1000000));
   const std::string name = prefix + event_id + ".json";
-  const fs::path temp = dir / (name + ".tmp");
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Error{"cannot write " + temp.string() + ": " + std::strerror(errno)};
-  std::size_t done = 0;
-  while (done < payload.size()) {
-    ssize_t n = write(fd, payload.data() + done, payload.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  const bool ok = done == payload.size() && fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(temp.c_str(), (dir / name).c_str()) != 0) {
-    unlink(temp.c_str());
-    return Error{"cannot write " + (dir / name).string() + ": " + std::strerror(errno)};
-  }
+  auto written = WriteWhole(dir / name, payload);
+  if (!written) return written.error();
   SyncDirectory(dir);
   return PendingEvent{name, event_id, payload};
 }
@@ -90,14 +121,26 @@ Result<std::vector<PendingEvent>> Outbox::Load(const std::string& webhook) const
     text << in.rdbuf();
     // "<20 digits>-<6 digits>-<id>.json"
     const std::string id = name.size() > 33 ? name.substr(28, name.size() - 28 - 5) : "";
-    events.push_back({name, id, text.str()});
+    PendingEvent event{name, id, text.str()};
+    ReadProgress(dir / (name + std::string(kProgressSuffix)), event);
+    events.push_back(std::move(event));
   }
   return events;
+}
+
+Result<bool> Outbox::SaveProgress(const std::string& webhook, const PendingEvent& event) const {
+  const fs::path dir = fs::path(dir_) / webhook;
+  return WriteWhole(
+      dir / (event.file + std::string(kProgressSuffix)),
+      std::to_string(event.attempts) + " " + std::to_string(event.next_attempt_ms) + "\n");
 }
 
 void Outbox::Remove(const std::string& webhook, const std::string& file) const {
   const fs::path dir = fs::path(dir_) / webhook;
   std::error_code ec;
+  // The progress first: a crash in between leaves the event to be tried afresh, never a
+  // progress file without its event.
+  fs::remove(dir / (file + std::string(kProgressSuffix)), ec);
   fs::remove(dir / file, ec);
   SyncDirectory(dir);
 }

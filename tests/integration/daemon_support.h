@@ -84,10 +84,13 @@ class Daemon {
   Daemon(fs::path dir, int port) : dir_(std::move(dir)), port_(port) {}
   ~Daemon() { Kill(); }
 
-  void Start() {
+  /// Starts the daemon on the test's config; `extra` flags are appended (e.g.
+  /// --web.enable-lifecycle, which POST /-/reload needs).
+  void Start(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {
         MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
         "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=debug"};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -135,6 +138,13 @@ class Daemon {
     httplib::Client client("127.0.0.1", port_);
     client.set_read_timeout(15, 0);
     return client.Get(path, headers);
+  }
+
+  /// POST /-/reload (the daemon must run with --web.enable-lifecycle to honour it).
+  httplib::Result Reload(const httplib::Headers& headers = {}) const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(15, 0);
+    return client.Post("/-/reload", headers, "", "text/plain");
   }
 
   bool WaitReady(std::chrono::seconds limit = std::chrono::seconds(30)) const {
@@ -185,6 +195,13 @@ inline fs::path FreshTestDir(const std::string& prefix) {
 
 inline void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
+}
+
+/// Replaces a file whole (temp file, rename): a daemon reading it meanwhile sees old or new.
+inline void ReplaceFile(const fs::path& path, const std::string& text) {
+  const fs::path temp = path.string() + ".new";
+  std::ofstream(temp) << text;
+  fs::rename(temp, path);
 }
 
 /// Replaces the TXT records of `name` in the running world and waits until they are served

@@ -30,7 +30,7 @@ class Receiver {
       received_.push_back({req.body, req.get_header_value("X-MTA-STS-Event-Id"),
                            req.get_header_value("webhook-id"),
                            req.get_header_value("X-MTA-STS-Signature")});
-      res.status = 200;
+      res.status = status_;
     });
     ASSERT_TRUE(server_->bind_to_port("127.0.0.1", port_));
     thread_ = std::thread([this] { server_->listen_after_bind(); });
@@ -45,6 +45,11 @@ class Receiver {
     std::lock_guard lock(mutex_);
     return received_;
   }
+  /// The status of every answer from now on (200 until told otherwise).
+  void AnswerWith(int status) {
+    std::lock_guard lock(mutex_);
+    status_ = status;
+  }
 
  private:
   int port_;
@@ -52,6 +57,7 @@ class Receiver {
   std::thread thread_;
   std::mutex mutex_;
   std::vector<Received> received_;
+  int status_ = 200;
 };
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit) {
@@ -97,6 +103,10 @@ class WebhookTest : public ::testing::Test {
     return res ? Value(res->body, series) : -1;
   }
   double Changes() { return Metric(R"(mta_sts_posture_changes_total{domain="enforce.test"})"); }
+  std::string ReadConfig() const {
+    std::ifstream in(dir_ / "config.yaml");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
   void SetMode(const std::string& mode) {
     std::string text = kPolicy;
     text.replace(text.find("enforce\n"), 7, mode);
@@ -201,6 +211,51 @@ TEST_F(WebhookTest, PendingEventsSurviveSigkill) {
   const auto events = receiver.Events();
   for (const auto& e : events) EXPECT_EQ(e.event_id, events[0].event_id);
   EXPECT_EQ(json::parse(events[0].body)["current"]["mode"], "testing");
+}
+
+// Reloads do not reset a webhook's attempts or backoff: with max_attempts 3 and a receiver that
+// always fails, ten reloads (SIGHUP and POST, half of them changing the secret, which rebuilds
+// the deliverer) while the event backs off still make exactly 3 attempts. Each reload once
+// restarted the deliverer from attempt 1 without a backoff: ten reloads, ten extra deliveries.
+TEST_F(WebhookTest, ReloadsKeepAttemptCountsAndBackoff) {
+  std::string config = ReadConfig();
+  config.replace(config.find("max_attempts: 50"), 16, "max_attempts: 3");
+  WriteFile(dir_ / "config.yaml", config);
+  Receiver receiver(receiver_port_);
+  receiver.AnswerWith(500);
+  receiver.Up();
+  daemon_->Start({"--web.enable-lifecycle"});
+  ASSERT_TRUE(daemon_->WaitReady());
+  SetMode("testing");
+  ASSERT_TRUE(WaitUntil([&] { return !receiver.Events().empty(); }, std::chrono::seconds(20)))
+      << daemon_->Log();
+  // The first attempt failed; the second is about a second away, the third two more.
+  for (int i = 0; i < 10; ++i) {
+    if (i % 4 >= 2) ReplaceFile(dir_ / "secret", kSecret + "-" + std::to_string(i) + "\n");
+    if (i % 2 == 0) {
+      daemon_->Signal(SIGHUP);
+    } else {
+      auto res = daemon_->Reload();
+      ASSERT_TRUE(res);
+      EXPECT_EQ(res->status, 200) << res->body;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return daemon_->Log().find("webhook event dropped after every attempt failed") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << daemon_->Log();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // and no attempt follows
+  EXPECT_EQ(receiver.Events().size(), 3U) << daemon_->Log();
+  for (const auto& e : receiver.Events()) EXPECT_EQ(e.event_id, receiver.Events()[0].event_id);
+  EXPECT_EQ(Metric(R"(mta_sts_webhook_deliveries_total{webhook="ops",result="failure"})"), 3);
+  EXPECT_EQ(Metric(R"(mta_sts_webhook_queue_length{webhook="ops"})"), 0);
+  EXPECT_EQ(Metric(R"(mta_sts_exporter_config_last_reload_successful)"), 1);
+  EXPECT_EQ(Metric(R"(mta_sts_exporter_internal_errors_total{thread="webhook"})"), 0);
+  EXPECT_EQ(daemon_->Stop(), 0);
 }
 
 TEST_F(WebhookTest, APlainRestartIsNotAChange) {

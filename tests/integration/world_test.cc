@@ -225,6 +225,53 @@ TEST(World, HumanOutputSummarisesEachDomain) {
   EXPECT_EQ(run.out.find("\033["), std::string::npos) << "no colour when not on a terminal";
 }
 
+// A TXT record holding an escape sequence, a CR and bytes that are not UTF-8 (hostile-txt.test)
+// checked together with a good domain: JSON output is valid JSON with both reports (the bad bytes
+// replaced by U+FFFD), and text output shows every control escaped. `check --json` once aborted
+// (exit 134, nlohmann type_error 316), losing every domain's report; text mode printed the
+// record raw, so the escape sequence rewrote the line into a spoofed "STS record: ... id=ok;".
+TEST(World, HostileRecordsCannotBreakTheOutput) {
+  RunResult run = Exporter("check --json hostile-txt.test enforce.test");
+  ASSERT_EQ(run.status, 1) << run.out;  // hostile-txt.test is not enforced
+  json reports = json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(reports.is_discarded()) << run.out;
+  ASSERT_TRUE(reports.is_array());
+  ASSERT_EQ(reports.size(), 2U);
+  EXPECT_EQ(reports[0]["domain"], "hostile-txt.test");
+  EXPECT_EQ(reports[1]["domain"], "enforce.test");
+  EXPECT_EQ(reports[1]["enforced"], true);
+  EXPECT_EQ(Codes(reports[0]), std::set<std::string>{"sts_record_invalid"});
+  EXPECT_EQ(reports[0]["sts_record"]["record"],
+            "v=STSv1; id=\x1b[2K\rSTS record: v=STSv1; id=ok;\xef\xbf\xbd\xef\xbf\xbd")
+      << "ESC and CR are JSON escapes; 0xFF and 0xFE are U+FFFD";
+  EXPECT_EQ(run.out.find('\x1b'), std::string::npos);
+  EXPECT_NE(run.out.find("\\u001b[2K"), std::string::npos) << run.out;
+
+  RunResult text = Exporter("check hostile-txt.test enforce.test");
+  EXPECT_EQ(text.status, 1);
+  for (const char raw : {'\x1b', '\r', '\xff', '\xfe'}) {
+    EXPECT_EQ(text.out.find(raw), std::string::npos)
+        << "raw byte " << static_cast<int>(static_cast<unsigned char>(raw)) << " in:\n"
+        << text.out;
+  }
+  EXPECT_NE(text.out.find("  STS record: v=STSv1; id=\\x1b[2K\\x0dSTS record: v=STSv1; "
+                          "id=ok;\\xff\\xfe\n"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("enforce.test  ENFORCED"), std::string::npos) << text.out;
+
+  // The policy body in text mode: the C1 control (valid UTF-8, so the policy is valid) is
+  // escaped too; the lines stay lines.
+  RunResult policy = Exporter("policy hostile-txt.test");
+  EXPECT_EQ(policy.status, 0) << policy.out;
+  EXPECT_EQ(policy.out.find("\xc2\x9b"), std::string::npos) << policy.out;
+  EXPECT_NE(policy.out.find("\nmode: enforce\n"), std::string::npos) << policy.out;
+  EXPECT_NE(policy.out.find("\nx-note: \\u009b31mred\n"), std::string::npos) << policy.out;
+  RunResult policy_json = Exporter("policy --json hostile-txt.test");
+  EXPECT_EQ(policy_json.status, 0);
+  EXPECT_FALSE(json::parse(policy_json.out, nullptr, false).is_discarded()) << policy_json.out;
+}
+
 TEST(World, SsrfGuardIsOnByDefaultAndNeverDialsRefusedHosts) {
   // Without the exemption, the world's own documentation-range hosts are refused too.
   RunResult run =

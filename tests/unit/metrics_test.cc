@@ -171,6 +171,7 @@ TEST(Metrics, EveryContractFamilyHasHelpTypeAndSeries) {
       {"mta_sts_mx_cert_valid", "gauge"},
       {"mta_sts_mx_cert_expiry_timestamp_seconds", "gauge"},
       {"mta_sts_policy_cert_expiry_timestamp_seconds", "gauge"},
+      {"mta_sts_exporter_internal_errors_total", "counter"},
   };
   for (const auto& family : families) {
     SCOPED_TRACE(family.name);
@@ -189,6 +190,31 @@ TEST(Metrics, EveryContractFamilyHasHelpTypeAndSeries) {
     }
     EXPECT_TRUE(line.find("{domain=\"") != std::string::npos) << line;
   }
+}
+
+// Exceptions caught at the top of a daemon thread: one series per kind of thread, all present
+// from the start, and each recorded error is on the next render (the cache key moves too).
+TEST(Metrics, InternalErrorsAreCountedPerThreadKind) {
+  InternalErrors errors;
+  const Metrics metrics(errors);
+  std::string text = metrics.Render(Snapshot{});
+  for (const char* kind : {"scheduler", "check", "webhook", "http", "persist"}) {
+    EXPECT_EQ(Sample(text, std::string("mta_sts_exporter_internal_errors_total{thread=\"") + kind +
+                               "\"}"),
+              0)
+        << kind << "\n"
+        << text;
+  }
+  const std::uint64_t before = metrics.Generation();
+  errors.Record(ThreadKind::kCheck, "boom");
+  errors.Record(ThreadKind::kCheck, "");
+  errors.Record(ThreadKind::kWebhook, "bang");
+  EXPECT_NE(metrics.Generation(), before) << "a cached exposition must not hide a new error";
+  text = metrics.Render(Snapshot{});
+  EXPECT_EQ(Sample(text, R"(mta_sts_exporter_internal_errors_total{thread="check"})"), 2);
+  EXPECT_EQ(Sample(text, R"(mta_sts_exporter_internal_errors_total{thread="webhook"})"), 1);
+  EXPECT_EQ(Sample(text, R"(mta_sts_exporter_internal_errors_total{thread="http"})"), 0);
+  EXPECT_TRUE(Mentions(text, "# TYPE mta_sts_exporter_internal_errors_total counter\n"));
 }
 
 TEST(Metrics, CountersKeepTheirTotalSuffixOnce) {
@@ -467,7 +493,9 @@ TEST(Metrics, MxSeriesFoldEachHostsAddresses) {
 // MTASTS_UPDATE_GOLDEN=1 after an intended change, and review the diff. The build_info values
 // change with every commit, so they are replaced by placeholders on both sides.
 TEST(Metrics, MatchesGoldenFile) {
-  Metrics metrics;
+  InternalErrors errors;  // not the process's: other tests in this binary may count there
+  errors.Record(ThreadKind::kCheck, "golden");
+  Metrics metrics(errors);
   for (double seconds : {0.004, 0.05, 0.3, 1.2, 12.0}) metrics.ObserveCheckDuration(seconds);
   std::string text = metrics.Render(FullSnapshot());
   const std::string build_info = std::string("mta_sts_exporter_build_info{revision=\"") +

@@ -2,7 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <map>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "agent/internal_errors.h"
 
 namespace mtasts::agent {
 namespace {
@@ -76,6 +84,10 @@ struct Harness {
   std::map<std::string, int> full_checks;
   int id_checks = 0;
   std::map<std::string, std::int64_t> planned;
+  std::set<std::string> check_throws;   // their full checks throw, as std::async does when
+                                        // no thread is left
+  std::set<std::string> id_throws;      // their id checks throw something not a std::exception
+  std::set<std::string> report_throws;  // handling their report throws
   Scheduler scheduler;
 
   Harness()
@@ -83,6 +95,11 @@ struct Harness {
             Schedule(), [this] { return now; },
             [this](const std::string& d) {
               ++full_checks[d];
+              if (check_throws.count(d) != 0) {
+                throw std::system_error(
+                    std::make_error_code(std::errc::resource_unavailable_try_again),
+                    "cannot start a thread");
+              }
               auto r = WithMaxAge(max_age.count(d) ? max_age[d] : 86400);
               r.domain = d;
               r.sts_record.id = ids.count(d) ? ids[d] : "id1";
@@ -90,9 +107,13 @@ struct Harness {
             },
             [this](const std::string& d) -> Result<std::optional<std::string>> {
               ++id_checks;
+              if (id_throws.count(d) != 0) throw 42;
               return std::optional<std::string>(ids.count(d) ? ids[d] : "id1");
             },
-            [this](const std::string& d, DomainReport, std::int64_t next) { planned[d] = next; }) {}
+            [this](const std::string& d, DomainReport, std::int64_t next) {
+              planned[d] = next;
+              if (report_throws.count(d) != 0) throw std::out_of_range("map::at");
+            }) {}
 
   void Advance(std::int64_t ms) {
     now += ms;
@@ -154,6 +175,104 @@ TEST(Scheduler, RemovedDomainsAreForgottenAndRestoredPlansKept) {
   h.Advance(25 * kHour);
   EXPECT_EQ(h.full_checks["a.test"], 1);
   EXPECT_GE(h.full_checks["b.test"], 1);
+}
+
+// A check that throws is that check's failure: counted as an internal error, retried after the
+// backoff of a failed check, and the other domains go on. It never ends the scheduler.
+TEST(Scheduler, ACheckThatThrowsIsAFailedCheckWithBackoff) {
+  Harness h;
+  const auto& errors = InternalErrors::Process();
+  const std::uint64_t checks_before = errors.Count(ThreadKind::kCheck);
+  h.check_throws = {"a.test"};
+  h.scheduler.SetDomains({"a.test", "b.test"});
+  ASSERT_NO_THROW(h.Advance(1000));
+  EXPECT_EQ(h.full_checks["a.test"], 1);
+  EXPECT_EQ(h.full_checks["b.test"], 1) << "the other domain is checked all the same";
+  EXPECT_EQ(errors.Count(ThreadKind::kCheck), checks_before + 1);
+  EXPECT_EQ(h.planned.count("a.test"), 0U) << "no report: the last one stays published";
+  EXPECT_EQ(h.planned.count("b.test"), 1U);
+  EXPECT_TRUE(h.scheduler.FirstRoundDone()) << "readiness does not wait for a throwing check";
+  // Backoff of a failed check: min_interval, then twice that (less up to 10% jitter).
+  EXPECT_EQ(h.scheduler.NextCheckMs("a.test"), h.now + 5 * kMinute);
+  h.Advance(5 * kMinute - 1);
+  EXPECT_EQ(h.full_checks["a.test"], 1);
+  h.Advance(1);
+  EXPECT_EQ(h.full_checks["a.test"], 2);
+  EXPECT_EQ(errors.Count(ThreadKind::kCheck), checks_before + 2);
+  const std::int64_t second_delay = *h.scheduler.NextCheckMs("a.test") - h.now;
+  EXPECT_GE(second_delay, 9 * kMinute);
+  EXPECT_LE(second_delay, 10 * kMinute);
+  // Once the check stops throwing, it reports and the schedule follows max_age again.
+  h.check_throws.clear();
+  h.Advance(second_delay);
+  EXPECT_EQ(h.full_checks["a.test"], 3);
+  ASSERT_EQ(h.planned.count("a.test"), 1U);
+  EXPECT_GT(h.planned["a.test"] - h.now, 20 * kHour);
+  EXPECT_EQ(errors.Count(ThreadKind::kCheck), checks_before + 2);
+}
+
+TEST(Scheduler, AnIdCheckOrAReportHandlerThatThrowsIsCountedAndRescheduled) {
+  Harness h;
+  const auto& errors = InternalErrors::Process();
+  const std::uint64_t checks_before = errors.Count(ThreadKind::kCheck);
+  const std::uint64_t scheduler_before = errors.Count(ThreadKind::kScheduler);
+  h.scheduler.SetDomains({"a.test"});
+  h.scheduler.Tick();
+  ASSERT_EQ(h.full_checks["a.test"], 1);
+  // The dns_interval re-read throws something that is not a std::exception.
+  h.id_throws = {"a.test"};
+  ASSERT_NO_THROW(h.Advance(kHour));
+  EXPECT_EQ(h.id_checks, 1);
+  EXPECT_EQ(errors.Count(ThreadKind::kCheck), checks_before + 1);
+  EXPECT_EQ(h.full_checks["a.test"], 1) << "a failed re-read is no reason for a full check";
+  h.Advance(kHour);
+  EXPECT_EQ(h.id_checks, 2) << "read again at the next dns_interval";
+  EXPECT_EQ(errors.Count(ThreadKind::kCheck), checks_before + 2);
+  h.id_throws.clear();
+
+  // The report's handling throws: counted under the scheduler, and the domain is not left
+  // marked as running (it is checked again when due).
+  h.report_throws = {"a.test"};
+  const std::int64_t due = *h.scheduler.NextCheckMs("a.test");
+  ASSERT_NO_THROW(h.Advance(due - h.now));
+  EXPECT_EQ(h.full_checks["a.test"], 2);
+  EXPECT_EQ(errors.Count(ThreadKind::kScheduler), scheduler_before + 1);
+  const std::int64_t again = *h.scheduler.NextCheckMs("a.test");
+  EXPECT_GT(again, h.now);
+  h.report_throws.clear();
+  h.Advance(again - h.now);
+  EXPECT_EQ(h.full_checks["a.test"], 3);
+}
+
+// The same on the worker threads: an exception once ended the process (std::terminate).
+TEST(Scheduler, WorkerThreadsSurviveAThrowingCheck) {
+  std::atomic<int> calls{0};
+  const std::uint64_t before = InternalErrors::Process().Count(ThreadKind::kCheck);
+  Scheduler scheduler(
+      Schedule(),
+      [] {
+        return std::chrono::duration_cast<milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      },
+      [&calls](const std::string&) -> DomainReport {
+        ++calls;
+        throw std::runtime_error("bad Result access");
+      },
+      [](const std::string&) -> Result<std::optional<std::string>> {
+        return std::optional<std::string>();
+      },
+      [](const std::string&, DomainReport, std::int64_t) {});
+  scheduler.SetDomains({"a.test", "b.test", "c.test"});
+  scheduler.Start();
+  for (int i = 0; i < 500 && InternalErrors::Process().Count(ThreadKind::kCheck) < before + 3;
+       ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(calls, 3) << "each domain once; the next try is a backoff (5 minutes) away";
+  EXPECT_EQ(InternalErrors::Process().Count(ThreadKind::kCheck), before + 3);
+  EXPECT_TRUE(scheduler.FirstRoundDone());
+  scheduler.Stop();  // the workers are still there to be joined
 }
 
 }  // namespace

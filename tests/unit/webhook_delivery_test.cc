@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "agent/internal_errors.h"
 #include "agent/webhooks/deliverer.h"
 #include "agent/webhooks/outbox.h"
 
@@ -85,19 +86,23 @@ class WebhookDelivery : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<Deliverer> Make(Outbox& outbox, const std::string& url, int max_attempts = 5) {
+  std::unique_ptr<Deliverer> Make(Outbox& outbox, const std::string& url, int max_attempts = 5,
+                                  milliseconds initial_backoff = milliseconds(20),
+                                  Deliverer::Render render = nullptr) {
     DelivererOptions options;
     options.name = "ops";
     options.url = url;
     options.timeout = milliseconds(2000);
     options.max_attempts = max_attempts;
-    options.initial_backoff = milliseconds(20);
-    options.max_backoff = milliseconds(100);
+    options.initial_backoff = initial_backoff;
+    options.max_backoff = std::max(initial_backoff, milliseconds(100));
+    if (!render) {
+      render = [](const PendingEvent& event, std::int64_t) {
+        return Delivery{event.payload, "application/json", {{"X-Test-Id", event.event_id}}};
+      };
+    }
     return std::make_unique<Deliverer>(
-        options, outbox,
-        [](const PendingEvent& event, std::int64_t) {
-          return Delivery{event.payload, "application/json", {{"X-Test-Id", event.event_id}}};
-        },
+        options, outbox, std::move(render),
         [this](bool success) { (success ? successes_ : failures_)++; },
         [this](const PendingEvent&, const std::string&) { dropped_++; });
   }
@@ -169,6 +174,92 @@ TEST_F(WebhookDelivery, PendingEventsSurviveARestartAndAreNotDuplicated) {
   ASSERT_TRUE(deliverer->Start().has_value());
   ASSERT_TRUE(WaitFor([&] { return receiver.Bodies().size() == 2; }));
   EXPECT_EQ(receiver.Bodies(), (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}"}));
+}
+
+// A deliverer rebuilt while an event backs off (a reload that changed the webhook's URL or
+// secret, a restart) carries on with the attempts made and the backoff planned: max_attempts
+// holds however often it is rebuilt. Restarting once reset both, and every rebuild sent at once.
+TEST_F(WebhookDelivery, RebuildsKeepTheAttemptCountAndTheBackoff) {
+  Receiver receiver;
+  receiver.FailNext(std::vector<int>(50, 500));
+  Outbox outbox(dir_.string());
+  auto deliverer = Make(outbox, receiver.Url(), /*max_attempts=*/3, milliseconds(300));
+  ASSERT_TRUE(deliverer->Start().has_value());
+  deliverer->Enqueue(outbox.Add("ops", 1, "doomed", "{}").value());
+  ASSERT_TRUE(WaitFor([&] { return receiver.Requests() == 1; }));
+  // The progress is in the outbox beside the event: attempts made, and a next attempt planned.
+  ASSERT_TRUE(WaitFor([&] {
+    auto pending = outbox.Load("ops");
+    return pending && pending.value().size() == 1 && pending.value()[0].attempts >= 1 &&
+           pending.value()[0].next_attempt_ms > 0;
+  }));
+  for (int i = 0; i < 10; ++i) {
+    deliverer->Stop();
+    deliverer = Make(outbox, receiver.Url(), 3, milliseconds(300));
+    ASSERT_TRUE(deliverer->Start().has_value());
+    std::this_thread::sleep_for(milliseconds(40));
+  }
+  ASSERT_TRUE(WaitFor([&] { return dropped_ == 1; }));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(receiver.Requests(), 3);
+  EXPECT_EQ(failures_, 3);
+  EXPECT_TRUE(outbox.Load("ops").value().empty()) << "dropped: gone from the outbox, progress too";
+  EXPECT_TRUE(fs::is_empty(dir_ / "ops"));
+}
+
+// max_attempts lowered (by a reload) below the attempts already made: dropped without another.
+TEST_F(WebhookDelivery, LoweredMaxAttemptsDropsWithoutAnotherAttempt) {
+  Receiver receiver;
+  Outbox outbox(dir_.string());
+  auto event = outbox.Add("ops", 1, "old", "{}").value();
+  event.attempts = 4;
+  ASSERT_TRUE(outbox.SaveProgress("ops", event).has_value());
+  auto deliverer = Make(outbox, receiver.Url(), /*max_attempts=*/3);
+  ASSERT_TRUE(deliverer->Start().has_value());
+  ASSERT_TRUE(WaitFor([&] { return dropped_ == 1; }));
+  EXPECT_EQ(receiver.Requests(), 0);
+}
+
+// A render that throws (a bug) is a failed attempt: counted as an internal error, retried, then
+// dropped; the thread carries on with the next event. It once ended the process.
+TEST_F(WebhookDelivery, ARenderThatThrowsIsAFailedAttemptNotTheEnd) {
+  Receiver receiver;
+  Outbox outbox(dir_.string());
+  const std::uint64_t before = InternalErrors::Process().Count(ThreadKind::kWebhook);
+  auto deliverer = Make(outbox, receiver.Url(), /*max_attempts=*/2, milliseconds(20),
+                        [](const PendingEvent& event, std::int64_t) -> Delivery {
+                          if (event.event_id == "poison") throw std::length_error("basic_string");
+                          if (event.event_id == "odd") throw 7;
+                          return Delivery{event.payload, "application/json", {}};
+                        });
+  ASSERT_TRUE(deliverer->Start().has_value());
+  deliverer->Enqueue(outbox.Add("ops", 1, "poison", "{\"n\":1}").value());
+  deliverer->Enqueue(outbox.Add("ops", 2, "odd", "{\"n\":2}").value());
+  deliverer->Enqueue(outbox.Add("ops", 3, "fine", "{\"n\":3}").value());
+  ASSERT_TRUE(WaitFor([&] { return receiver.Bodies().size() == 1; }));
+  EXPECT_EQ(receiver.Bodies()[0], "{\"n\":3}");
+  EXPECT_EQ(receiver.Requests(), 1) << "nothing was sent for the events that could not render";
+  EXPECT_EQ(dropped_, 2);
+  EXPECT_EQ(failures_, 4);
+  // The receiver has the body before the deliverer has the answer.
+  EXPECT_TRUE(WaitFor([&] { return successes_ == 1; }));
+  EXPECT_EQ(InternalErrors::Process().Count(ThreadKind::kWebhook), before + 4);
+  EXPECT_TRUE(WaitFor([&] { return outbox.Load("ops").value().empty(); }));
+}
+
+// The same event detected again (after a crash) while it is queued is not queued twice.
+TEST_F(WebhookDelivery, AnEventAlreadyQueuedIsNotQueuedTwice) {
+  Outbox outbox(dir_.string());
+  auto first = outbox.Add("ops", 1, "once", "{}").value();
+  // Nothing listens there: the event stays queued, backing off.
+  auto deliverer = Make(outbox, "http://127.0.0.1:1/hook", 5, milliseconds(10000));
+  ASSERT_TRUE(deliverer->Start().has_value());  // queues "once" from the outbox
+  EXPECT_EQ(deliverer->QueueLength(), 1U);
+  deliverer->Enqueue(outbox.Add("ops", 2, "once", "{}").value());
+  deliverer->Enqueue(first);
+  EXPECT_EQ(deliverer->QueueLength(), 1U);
+  deliverer->Enqueue(outbox.Add("ops", 3, "other", "{}").value());
+  EXPECT_EQ(deliverer->QueueLength(), 2U);
 }
 
 TEST_F(WebhookDelivery, RefusesUnsafeEventIds) {

@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "agent/webhooks/message.h"
 #include "agent/webhooks/posture.h"
@@ -194,6 +198,100 @@ TEST(WebhookMessage, StandardWebhooksReferenceExample) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// Strict RFC 4648 base64 for the key of a whsec_ secret. Padding longer than the data once
+// wrapped a size_t (whsec_==== ended the daemon).
+TEST(WebhookMessage, Unbase64IsStrict) {
+  struct Case {
+    const char* text;
+    std::optional<std::string> bytes;
+  };
+  const Case cases[] = {
+      {"a2V5", std::string("key")},
+      {"a2U=", std::string("ke")},
+      {"aw==", std::string("k")},
+      {"AAAA", std::string(3, '\0')},
+      {"+/+/", std::string("\xfb\xff\xbf")},
+      {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+       std::string("\x31\xf2\x90\xf6\xbf\x06\x29\x8a\xab\x4f\x08\xd4\x3c\x3f\x08\x2c"
+                   "\xf6\x48\xa3\x62\xda\x2d\xa4\xb0")},
+      {"", std::nullopt},         // nothing to decode
+      {"====", std::nullopt},     // padding only
+      {"a===", std::nullopt},     // three "=": more padding than a group allows
+      {"=a2V", std::nullopt},     // "=" before the data
+      {"a2=5", std::nullopt},     // "=" inside the data
+      {"a2V5a2U", std::nullopt},  // not a multiple of 4
+      {"a2V", std::nullopt},
+      {"!!!!", std::nullopt},
+      {"a2V5\n", std::nullopt},
+      {"a2 5", std::nullopt},
+      {"a2V5=", std::nullopt},
+      {"a-_5", std::nullopt},  // the URL-safe alphabet is not the standard one
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    EXPECT_EQ(Unbase64(c.text), c.bytes);
+  }
+}
+
+TEST(WebhookMessage, SecretsAreValidatedWithoutQuotingThem) {
+  EXPECT_TRUE(ValidateSecret("plain secret bytes").has_value());
+  EXPECT_TRUE(ValidateSecret("whsec_a2V5").has_value());
+  EXPECT_TRUE(ValidateSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").has_value());
+  for (const char* bad : {"whsec_====", "whsec_", "whsec_!!!!", "whsec_a2V", "whsec_a===", ""}) {
+    SCOPED_TRACE(bad);
+    auto valid = ValidateSecret(bad);
+    ASSERT_FALSE(valid.has_value());
+    if (std::string_view(bad).size() > 6) {
+      EXPECT_EQ(valid.error().message.find(std::string_view(bad).substr(6)), std::string::npos)
+          << valid.error().message;
+    }
+  }
+
+  // Loading: the error names the file and says why, never what it holds.
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("mtasts-secret-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "ops.secret";
+  for (const char* bad : {"whsec_====\n", "whsec_\n", "whsec_!!!!", "whsec_QUJD=\r\n"}) {
+    SCOPED_TRACE(bad);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bad;
+    auto loaded = LoadSecret(file.string());
+    ASSERT_FALSE(loaded.has_value());
+    const std::string& message = loaded.error().message;
+    EXPECT_EQ(message.rfind("webhook secret_file \"" + file.string() + "\": ", 0), 0U) << message;
+    EXPECT_NE(message.find("base64"), std::string::npos) << message;
+    for (const char* content : {"====", "!!!!", "QUJD"}) {
+      EXPECT_EQ(message.find(content), std::string::npos) << message;
+    }
+  }
+  std::ofstream(file, std::ios::binary | std::ios::trunc)
+      << "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+  auto good = LoadSecret(file.string());
+  ASSERT_TRUE(good.has_value()) << good.error().message;
+  EXPECT_EQ(good.value(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << "\n";
+  EXPECT_FALSE(LoadSecret(file.string()).has_value());
+  fs::remove_all(dir);
+}
+
+// A bad secret that reaches signing anyway (it never should: secrets are validated as they are
+// loaded) signs with its own bytes instead of ending the process.
+TEST(WebhookMessage, RenderingWithABadWhsecSecretDoesNotThrow) {
+  PendingEvent event{"f", "evt_1", "{}"};
+  for (const char* secret : {"whsec_====", "whsec_", "whsec_!!!!"}) {
+    SCOPED_TRACE(secret);
+    Delivery d;
+    ASSERT_NO_THROW(d = RenderDelivery(event, "json", std::string(secret), 1, {}));
+    bool signed_with_raw_bytes = false;
+    for (const auto& [n, v] : d.headers) {
+      if (n == "webhook-signature") {
+        signed_with_raw_bytes = v == "v1," + HmacSha256Base64(secret, "evt_1.1.{}");
+      }
+    }
+    EXPECT_TRUE(signed_with_raw_bytes);
+  }
 }
 
 TEST(WebhookMessage, SlackTextIsReadable) {

@@ -138,6 +138,7 @@ expected_body() {
     max-age-range.test) std_policy "$d" enforce 31557601 ;;
     short-max-age.test) std_policy "$d" enforce 3600 ;;
     crlf-policy.test) printf 'mx: mx1.%s\r\nmode: enforce\r\nmax_age: 604800\r\nfoo: bar\r\nversion: STSv1\r\n' "$d" ;;
+    hostile-txt.test) std_policy "$d" && printf 'x-note: \xc2\x9b31mred\n' ;;
     *) std_policy "$d" ;;
   esac
 }
@@ -226,6 +227,10 @@ for d in "${DOMAINS[@]}"; do
     multi-string-txt.test) expect_dns TXT "_mta-sts.$d" NOERROR 'TXT "v=STSv1; id=" "abc123;"' ;;
     # The CNAME and the target's TXT come back in one answer.
     cname-txt.test) expect_dns TXT "_mta-sts.$d" NOERROR "CNAME _mta-sts.enforce.test." "TXT $STS_TXT" ;;
+    # kdig writes the bytes it will not print as \DDD (decimal): ESC, CR, 0xFF, 0xFE.
+    hostile-txt.test)
+      expect_dns TXT "_mta-sts.$d" NOERROR 'TXT "v=STSv1; id=\027[2K\013STS record: v=STSv1; id=ok;\255\254"'
+      ;;
     *) expect_dns TXT "_mta-sts.$d" NOERROR "TXT $STS_TXT" ;;
   esac
 

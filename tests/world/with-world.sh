@@ -254,6 +254,8 @@ policy_body() {
     short-max-age.test) std_policy "$d" enforce 3600 ;;
     crlf-policy.test) printf 'mx: mx1.%s\r\nmode: enforce\r\nmax_age: 604800\r\nfoo: bar\r\nversion: STSv1\r\n' "$d" ;;
     oversized.test) oversized_policy "$d" 70000 ;;
+    # Valid (an extension value may hold any UTF-8), but U+009B is CSI to a terminal.
+    hostile-txt.test) std_policy "$d" && printf 'x-note: \xc2\x9b31mred\n' ;;
     *) std_policy "$d" ;;
   esac
 }
@@ -484,6 +486,11 @@ EOF
         # Comma-separated strings become character-strings of ONE record.
         multi-string-txt.test) echo "txt-record=_mta-sts.$d,\"v=STSv1; id=\",\"abc123;\"" ;;
         cname-txt.test) echo "cname=_mta-sts.$d,_mta-sts.enforce.test" ;;
+        # dnsmasq turns \e and \r in a quoted string into ESC and CR; other bytes (here 0xFF
+        # 0xFE, not UTF-8) go out as they are.
+        hostile-txt.test)
+          printf 'txt-record=_mta-sts.%s,"v=STSv1; id=\\e[2K\\rSTS record: v=STSv1; id=ok;\xff\xfe"\n' "$d"
+          ;;
         *) echo "txt-record=_mta-sts.$d,\"$STS_TXT\"" ;;
       esac
       case $d in # _smtp._tls.D
