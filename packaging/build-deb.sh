@@ -10,7 +10,7 @@
 # BUILD_DIR is a build tree of its own, kept between runs (only the first run compiles
 # everything); CMAKE_ARG... are added to the configure step (-DCPACK_PACKAGE_CONTACT="Name
 # <address>" sets the Maintainer). The last line printed is the path of the .deb. Needs the
-# Debian packages of scripts/install-deps.sh, dpkg-dev and help2man.
+# Debian packages of scripts/install-deps.sh (help2man among them) and dpkg-dev.
 set -euo pipefail
 
 (($# >= 1)) || {
