@@ -31,14 +31,25 @@ constexpr int kExitFindings = 1;
 constexpr int kExitUsage = 2;
 constexpr std::size_t kMaxParallelChecks = 32;
 
-constexpr const char* kUsage = R"(Usage:
-  mta-sts-exporter [--config.file=FILE] [--web.listen-address=HOST:PORT]
-                   [--web.enable-lifecycle] [--log.level=debug|info|warn|error]
-                   [--log.format=logfmt|json] [--shard=K/N] [network flags]
-  mta-sts-exporter check  [--json] [--shard=K/N] [network flags] DOMAIN...
-  mta-sts-exporter policy [--json] [network flags] DOMAIN
-  mta-sts-exporter config check FILE
-  mta-sts-exporter --version | --help
+// The layout is the one help2man reads to make the man page (README "Deployment"): one
+// "Usage:"/"or:" line per form, flags indented under a heading, descriptions from column 31.
+constexpr const char* kUsage = R"(Usage: mta-sts-exporter [daemon flags] [network flags]
+  or:  mta-sts-exporter check [--json] [--shard=K/N] [network flags] DOMAIN...
+  or:  mta-sts-exporter policy [--json] [network flags] DOMAIN
+  or:  mta-sts-exporter config check FILE
+  or:  mta-sts-exporter --version | --help
+Watch the MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) posture of mail domains: as a daemon
+exporting Prometheus metrics, or once from the command line (check, policy).
+
+Daemon flags:
+  --config.file=FILE          configuration file (default: /etc/mta-sts-exporter/config.yaml)
+  --web.listen-address=HOST:PORT
+                              where to serve /metrics and the API (default: :10056)
+  --web.enable-lifecycle      allow POST /-/reload (with an API key when api.keys_file is set)
+  --log.level=debug|info|warn|error
+                              least severe level logged (default: info)
+  --log.format=logfmt|json    log line format (default: logfmt)
+  --shard=K/N                 watch only shard K of N of the domains (also for check)
 
 Network flags:
   --dns.server=IP[:PORT]      resolver to ask (repeatable; default: /etc/resolv.conf)

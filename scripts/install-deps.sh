@@ -9,16 +9,18 @@ build_packages=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev libidn2-dev
   libsystemd-dev zlib1g-dev
   clang-format clang-tidy
+  help2man # the man page, made at build time from the binary's --help
 )
 # The test world: a real DNS server, a real HTTPS server, a CA made with openssl, network
 # namespaces (iproute2, util-linux's unshare) and a DNS client for diagnostics; prometheus ships
 # promtool, which lints the golden metrics exposition, and the server the end-to-end test scrapes
 # with; postfix is the world's SMTP servers for the MX STARTTLS probe (the world runs its own
 # instance; the system one is left unconfigured); dpkg-dev's dpkg-shlibdeps computes the Debian
-# package's Depends; clang and its runtime (libFuzzer, ASan) build the fuzz targets; nftables
-# counts the packets of the SSRF proof.
+# package's Depends and lintian checks it against Debian policy (man-db renders its man page, which
+# help2man makes at build time from --help); clang and its runtime (libFuzzer, ASan) build the
+# fuzz targets; nftables counts the packets of the SSRF proof.
 test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus
-  postfix dpkg-dev clang libclang-rt-14-dev nftables)
+  postfix dpkg-dev lintian man-db clang libclang-rt-14-dev nftables)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi
