@@ -1,43 +1,73 @@
 #include "collectors/net/https_fetcher.h"
 
-#include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <pthread.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <csignal>
-#include <ctime>
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include "build_info.h"
 #include "collectors/net/certificate_verify.h"
-#include "collectors/net/socket_watchdog.h"
+#include "collectors/net/http_response_reader.h"
+#include "collectors/net/socket_bio.h"
 
 namespace mtasts::net {
 namespace {
+
+using Kind = FetchResult::Kind;
+
+/// Plaintext read per SSL_read: one TLS record's worth.
+constexpr std::size_t kReadSize = std::size_t{16} * 1024;
+
+/// A step that failed: the kind to report and the words for it.
+struct Failure {
+  Kind kind;
+  std::string message;
+};
 
 std::string OpenSslErrors() {
   return DrainOpenSslErrors("unknown OpenSSL error");
 }
 
-/// What the verify callback needs and what it leaves behind, one per fetch.
+/// What the verify callback needs and leaves behind, one per connection, on its SSL.
 struct VerifyContext {
-  X509_STORE* store = nullptr;
   const std::string* host = nullptr;
   std::optional<CertificateInfo> certificate;
 };
 
-/// Replaces OpenSSL's chain verification for the connection: verifies against the shared trust
-/// store with RFC 8461 §3.3 name rules and records what the peer presented. Returning 0 with
-/// SSL_VERIFY_PEER aborts the handshake, so no request is ever sent over an unverified channel.
+/// The SSL ex_data slot of a connection's VerifyContext, allocated once per process.
+int VerifyContextIndex() {
+  static const int kIndex = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return kIndex;
+}
+
+/// Replaces OpenSSL's chain verification for every connection of the shared context (`arg` is
+/// the trust store): verifies with RFC 8461 §3.3 name rules for the host on the connection's
+/// SSL and records what the peer presented. Returning 0 under SSL_VERIFY_PEER aborts the
+/// handshake, so no request is ever sent over an unverified channel.
 int VerifyCertificate(X509_STORE_CTX* handshake_ctx, void* arg) {
-  auto* context = static_cast<VerifyContext*>(arg);
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(handshake_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* context = ssl == nullptr
+                      ? nullptr
+                      : static_cast<VerifyContext*>(SSL_get_ex_data(ssl, VerifyContextIndex()));
+  if (context == nullptr) {  // every SSL made by Fetch carries one; refuse anything else
+    X509_STORE_CTX_set_error(handshake_ctx, X509_V_ERR_UNSPECIFIED);
+    return 0;
+  }
   CertificateInfo info = VerifyCertificateFor(X509_STORE_CTX_get0_cert(handshake_ctx),
                                               X509_STORE_CTX_get0_untrusted(handshake_ctx),
-                                              context->store, *context->host);
+                                              static_cast<X509_STORE*>(arg), *context->host);
   const bool ok = info.verified;
   const int error = info.verify_code;
   context->certificate = std::move(info);
@@ -51,34 +81,219 @@ std::string FormatSeconds(std::chrono::milliseconds ms) {
   return buf;
 }
 
-/// Blocks SIGPIPE in the calling thread for its lifetime and swallows one raised meanwhile.
-/// OpenSSL writes with write(2), so a write to a peer that reset the connection, or to a socket
-/// the watchdog shut down at the deadline, raises SIGPIPE, whose default action ends the process:
-/// the daemon ignores it, but the fetcher must not kill any other program it is part of.
-class SigpipeBlock {
+/// Host names and paths go into the request line and Host header verbatim: anything that could
+/// end a line or a token there is a bug upstream (names are validated long before).
+bool SafeForRequest(std::string_view text, bool path) {
+  if (text.empty() || (path && text.front() != '/')) return false;
+  return std::all_of(text.begin(), text.end(), [path](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (path) return u > 0x20 && u < 0x7f;
+    return std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_';
+  });
+}
+
+std::string RequestText(const FetchRequest& request) {
+  std::string host = request.host;
+  if (request.port != 443) host += ":" + std::to_string(request.port);
+  // RFC 8461 §3.3: no HTTP caching; no Accept-Encoding, so no compression; one request per
+  // connection.
+  return "GET " + request.path + " HTTP/1.1\r\nHost: " + host +
+         "\r\nUser-Agent: mta-sts-exporter/" + kVersion +
+         "\r\nAccept: text/plain\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+}
+
+struct SslDeleter {
+  void operator()(SSL* ssl) const { SSL_free(ssl); }
+};
+
+/// One HTTPS exchange on one non-blocking socket. Every wait is a poll(2) bounded by the
+/// request's deadline, and the deadline is checked before every read and write, so the whole
+/// exchange ends by it however the peer paces its bytes.
+class Connection {
  public:
-  SigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  Connection(const FetchRequest& request, std::string where, std::string budget)
+      : request_(request), where_(std::move(where)), budget_(std::move(budget)) {}
+  ~Connection() {
+    ssl_.reset();
+    if (fd_ >= 0) close(fd_);
   }
-  ~SigpipeBlock() {
-    if (sigismember(&old_, SIGPIPE) == 1) return;  // blocked by the caller already: theirs
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGPIPE) == 1) {
-      timespec zero{};
-      while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
-      }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  std::optional<Failure> Connect() {
+    const auto& address = request_.address;
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    if (address.is_v4()) {
+      auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+      in->sin_family = AF_INET;
+      in->sin_port = htons(request_.port);
+      std::memcpy(&in->sin_addr, address.bytes().data(), 4);
+      length = sizeof(sockaddr_in);
+    } else {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(request_.port);
+      std::memcpy(&in6->sin6_addr, address.bytes().data(), 16);
+      length = sizeof(sockaddr_in6);
     }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    fd_ = socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      return Failure{Kind::kConnectFailed,
+                     "cannot open a socket for " + where_ + ": " + std::strerror(errno)};
+    }
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&storage), length) != 0 && errno != EINPROGRESS &&
+        errno != EINTR) {
+      return Failure{Kind::kConnectFailed,
+                     "cannot connect to " + where_ + ": " + std::strerror(errno)};
+    }
+    if (!Wait(POLLOUT)) {
+      return Failure{Kind::kTimeout, "connecting to " + where_ + " timed out after " + budget_};
+    }
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (error != 0) {
+      return Failure{Kind::kConnectFailed,
+                     "cannot connect to " + where_ + ": " + std::strerror(error)};
+    }
+    return std::nullopt;
   }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+  std::optional<Failure> Handshake(SSL_CTX* ctx, VerifyContext& verify) {
+    ssl_.reset(SSL_new(ctx));
+    BIO* bio = ssl_ ? NewSocketBio(fd_) : nullptr;
+    if (bio == nullptr) {
+      return Failure{Kind::kTlsFailed, "cannot set up TLS for " + where_ + ": " + OpenSslErrors()};
+    }
+    SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns the BIO now
+    if (SSL_set_ex_data(ssl_.get(), VerifyContextIndex(), &verify) != 1 ||
+        // SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.
+        SSL_ctrl(ssl_.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(request_.host.c_str())) != 1) {
+      return Failure{Kind::kTlsFailed, "cannot set up TLS for " + where_ + ": " + OpenSslErrors()};
+    }
+    SSL_set_connect_state(ssl_.get());
+    for (;;) {
+      if (request_.deadline.expired()) return TimedOut();
+      ERR_clear_error();
+      const int rc = SSL_do_handshake(ssl_.get());
+      if (rc == 1) return std::nullopt;
+      const int error = SSL_get_error(ssl_.get(), rc);
+      const int saved_errno = errno;
+      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+        if (!Wait(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)) return TimedOut();
+        continue;
+      }
+      broken_ = true;
+      if (verify.certificate && !verify.certificate->verified) {
+        ERR_clear_error();
+        return Failure{Kind::kCertificateInvalid,
+                       "the certificate of " + where_ +
+                           " did not verify: " + verify.certificate->verify_error};
+      }
+      std::string reason = error == SSL_ERROR_SSL
+                               ? OpenSslErrors() + " (TLS 1.2 or later is required, RFC 8461 §7.2)"
+                               : (saved_errno != 0 ? std::string(std::strerror(saved_errno))
+                                                   : std::string("the peer closed the connection"));
+      ERR_clear_error();
+      return Failure{Kind::kTlsFailed, "TLS handshake with " + where_ + " failed: " + reason};
+    }
+  }
+
+  std::optional<Failure> Send(std::string_view text) {
+    while (!text.empty()) {
+      if (request_.deadline.expired()) return TimedOut();
+      ERR_clear_error();
+      std::size_t written = 0;
+      const int rc = SSL_write_ex(ssl_.get(), text.data(), text.size(), &written);
+      if (rc == 1) {
+        text.remove_prefix(written);
+        continue;
+      }
+      const int error = SSL_get_error(ssl_.get(), rc);
+      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+        if (!Wait(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)) return TimedOut();
+        continue;
+      }
+      broken_ = true;
+      ERR_clear_error();
+      return Broke();
+    }
+    return std::nullopt;
+  }
+
+  /// Feeds `reader` until it has a verdict, the peer closes (close_notify) or the exchange fails.
+  std::optional<Failure> Receive(ResponseReader& reader) {
+    std::array<char, kReadSize> buffer{};
+    for (;;) {
+      if (request_.deadline.expired()) return TimedOut();
+      ERR_clear_error();
+      std::size_t got = 0;
+      const int rc = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &got);
+      if (rc == 1) {
+        if (reader.Feed({buffer.data(), got}) != ResponseReader::Progress::kNeedMore) {
+          return std::nullopt;
+        }
+        continue;
+      }
+      const int error = SSL_get_error(ssl_.get(), rc);
+      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+        if (!Wait(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)) return TimedOut();
+        continue;
+      }
+      if (error == SSL_ERROR_ZERO_RETURN) {  // close_notify: the stream ended as the peer meant
+        reader.Close();
+        return std::nullopt;
+      }
+      // A reset, a TLS alert, or an end of file without close_notify (which could be a
+      // truncation attack on a body delimited by the close): nothing read is trusted.
+      broken_ = true;
+      ERR_clear_error();
+      return Broke();
+    }
+  }
+
+  /// One close_notify, never waited for; nothing after a failed exchange.
+  void Shutdown() {
+    if (!ssl_ || broken_) return;
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
+
+  Failure Broke() const {
+    return Failure{Kind::kProtocolError,
+                   "the connection to " + where_ +
+                       " was closed or reset before a complete HTTP response arrived"};
+  }
 
  private:
-  sigset_t pipe_{};
-  sigset_t old_{};
+  Failure TimedOut() const {
+    return Failure{Kind::kTimeout, "no complete answer from " + where_ + " within " + budget_};
+  }
+
+  /// Waits until the socket is ready for `events` (or in error); false once the deadline passed.
+  bool Wait(short events) const {
+    for (;;) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(request_.deadline.at() -
+                                                                     Deadline::Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, events, 0};
+      const int ready = poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60000)));
+      if (ready > 0) return true;
+      if (ready < 0 && errno != EINTR) return false;
+    }
+  }
+
+  const FetchRequest& request_;
+  std::string where_;
+  std::string budget_;  // the time there was at the start, for messages
+  int fd_ = -1;
+  std::unique_ptr<SSL, SslDeleter> ssl_;
+  bool broken_ = false;  // a fatal error happened: no close_notify
 };
 
 }  // namespace
@@ -100,141 +315,90 @@ TrustStore::~TrustStore() {
   X509_STORE_free(store_);
 }
 
+HttpsFetcher::HttpsFetcher(const std::shared_ptr<const TrustStore>& trust) {
+  if (!trust) throw std::invalid_argument("HttpsFetcher needs a trust store");
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) throw std::runtime_error("cannot create a TLS context: " + OpenSslErrors());
+  // The deleter holds the trust store: the verify callback reads it as long as the context lives.
+  ctx_ = std::shared_ptr<SSL_CTX>(ctx, [trust](SSL_CTX* c) { SSL_CTX_free(c); });
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {  // RFC 8461 §7.2
+    throw std::runtime_error("cannot require TLS 1.2: " + OpenSslErrors());
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_cert_verify_callback(ctx, VerifyCertificate, trust->get());
+  // Every fetch verifies and reports the certificate afresh: no session resumption. No
+  // renegotiation either: a peer cannot make us redo handshakes mid-response.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+}
+
 FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
-  const SigpipeBlock no_sigpipe;
+  if (!SafeForRequest(request.host, false) || !SafeForRequest(request.path, true)) {
+    throw std::invalid_argument("refusing to request \"" + request.path + "\" from \"" +
+                                request.host + "\"");
+  }
   FetchResult result;
   result.address = request.address.ToString();
   const std::string where =
       request.host + " (" + result.address + ") port " + std::to_string(request.port);
   if (request.deadline.expired()) {
-    result.kind = FetchResult::Kind::kTimeout;
+    result.kind = Kind::kTimeout;
     result.message = "no time left in the check budget to contact " + where;
     return result;
   }
 
-  httplib::SSLClient client(request.host, request.port);
-  // Dial the vetted address only: the name is never looked up again here, so a DNS answer
-  // that changes between the guard's lookup and the connect cannot redirect us (rebinding).
-  client.set_hostname_addr_map({{request.host, result.address}});
-  client.enable_server_certificate_verification(false);  // replaced by VerifyCertificate
-  client.set_follow_location(false);                     // RFC 8461 §3.3
-  client.set_decompress(false);
-  client.set_keep_alive(false);
-
-  VerifyContext verify{trust_->get(), &request.host, std::nullopt};
-  SSL_CTX* ssl_ctx = client.ssl_context();
-  SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION);  // RFC 8461 §7.2
-  SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER, nullptr);
-  SSL_CTX_set_cert_verify_callback(ssl_ctx, VerifyCertificate, &verify);
-
-  auto remaining = request.deadline.remaining();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(remaining);
-  auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(remaining - secs);
-  client.set_connection_timeout(secs.count(), usecs.count());
-  client.set_read_timeout(secs.count(), usecs.count());
-  client.set_write_timeout(secs.count(), usecs.count());
-
-  auto& watchdog = SocketWatchdog::Instance();
-  std::vector<SocketWatchdog::Token> tokens;
-  client.set_socket_options([&](int sock) {
-    int one = 1;
-    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    tokens.push_back(watchdog.Arm(sock, request.deadline.at()));
-  });
-
-  std::optional<HttpResponse> head;
-  bool too_large = false;
-  std::string body;
-  httplib::Headers headers = {
-      {"User-Agent", std::string("mta-sts-exporter/") + kVersion},
-      {"Accept", "text/plain"},
-      {"Cache-Control", "no-cache"},  // §3.3: HTTP caching MUST NOT be used
-      {"Connection", "close"},
+  VerifyContext verify{&request.host, std::nullopt};
+  Connection connection(request, where, FormatSeconds(request.deadline.remaining()));
+  auto fail = [&](Failure failure) {
+    result.kind = failure.kind;
+    result.message = std::move(failure.message);
+    result.certificate = verify.certificate;
+    return result;
   };
-  auto res = client.Get(
-      request.path, headers,
-      [&](const httplib::Response& response) {
-        head = HttpResponse{response.status,
-                            response.get_header_value("Content-Type"),
-                            response.get_header_value("Location"),
-                            {}};
-        if (response.status != 200) return false;  // the body of a non-200 is of no use
-        if (response.has_header("Content-Length")) {
-          auto declared =
-              std::strtoull(response.get_header_value("Content-Length").c_str(), nullptr, 10);
-          if (declared > request.max_body) {
-            too_large = true;
-            return false;
-          }
-        }
-        return true;
-      },
-      [&](const char* data, std::size_t length) {
-        if (body.size() + length > request.max_body) {
-          too_large = true;
-          return false;
-        }
-        body.append(data, length);
-        return true;
-      });
-
-  bool timed_out = false;
-  for (auto token : tokens) timed_out = watchdog.Disarm(token) || timed_out;
-  timed_out = timed_out || request.deadline.expired();
+  if (auto failure = connection.Connect()) return fail(std::move(*failure));
+  if (auto failure = connection.Handshake(ctx_.get(), verify)) return fail(std::move(*failure));
   result.certificate = verify.certificate;
+  if (auto failure = connection.Send(RequestText(request))) return fail(std::move(*failure));
+  ResponseReader reader(request.max_body);
+  if (auto failure = connection.Receive(reader)) return fail(std::move(*failure));
+  connection.Shutdown();
 
-  if (too_large) {
-    result.kind = FetchResult::Kind::kTooLarge;
-    result.message =
-        "the body from " + where + " exceeds " + std::to_string(request.max_body) + " bytes";
-    result.response = head;
-    return result;
+  using Progress = ResponseReader::Progress;
+  const auto response_of = [&](std::string body) {
+    const ResponseHead& head = *reader.Head();
+    const auto content_type = head.Values("Content-Type");
+    const auto location = head.Values("Location");
+    return HttpResponse{head.status, content_type.empty() ? "" : std::string(content_type.front()),
+                        location.empty() ? "" : std::string(location.front()), std::move(body)};
+  };
+  switch (reader.Current()) {
+    case Progress::kComplete:
+      result.kind = Kind::kResponse;
+      result.response = response_of(reader.Body());
+      return result;
+    case Progress::kBodyTooLarge:
+      result.kind = Kind::kTooLarge;
+      result.message =
+          "the body from " + where + " exceeds " + std::to_string(request.max_body) + " bytes";
+      result.response = response_of("");
+      return result;
+    case Progress::kHeadTooLarge:
+      result.kind = Kind::kProtocolError;
+      result.message =
+          "the response head from " + where + " " + reader.Problem() + "; nothing more was read";
+      return result;
+    case Progress::kMalformed:
+      result.kind = Kind::kProtocolError;
+      result.message =
+          reader.InBody()
+              ? where + " sent a malformed body before a complete HTTP response arrived: " +
+                    reader.Problem()
+              : where + " sent a malformed HTTP response head: " + reader.Problem();
+      return result;
+    case Progress::kTruncated:
+    case Progress::kNeedMore: break;
   }
-  // A non-200 answer is complete once its head is read; a 200 only once its body is.
-  if (head && (head->status != 200 || res)) {
-    result.kind = FetchResult::Kind::kResponse;
-    result.response = std::move(head);
-    result.response->body = std::move(body);
-    return result;
-  }
-  const auto elapsed_budget = FormatSeconds(remaining);
-  if (verify.certificate && !verify.certificate->verified) {
-    result.kind = FetchResult::Kind::kCertificateInvalid;
-    result.message =
-        "the certificate of " + where + " did not verify: " + verify.certificate->verify_error;
-    return result;
-  }
-  if (timed_out) {
-    result.kind = FetchResult::Kind::kTimeout;
-    result.message = "no complete answer from " + where + " within " + elapsed_budget;
-    return result;
-  }
-  switch (res.error()) {
-    case httplib::Error::Connection:
-      result.kind = FetchResult::Kind::kConnectFailed;
-      result.message = "cannot connect to " + where + " (refused or unreachable)";
-      break;
-    case httplib::Error::ConnectionTimeout:
-      result.kind = FetchResult::Kind::kTimeout;
-      result.message = "connecting to " + where + " timed out after " + elapsed_budget;
-      break;
-    case httplib::Error::SSLConnection:
-      result.kind = FetchResult::Kind::kTlsFailed;
-      result.message = "TLS handshake with " + where + " failed: " + OpenSslErrors() +
-                       " (TLS 1.2 or later is required, RFC 8461 §7.2)";
-      break;
-    case httplib::Error::Read:
-      result.kind = FetchResult::Kind::kProtocolError;
-      result.message = "the connection to " + where +
-                       " was closed or reset before a complete HTTP response arrived";
-      break;
-    default:
-      result.kind = FetchResult::Kind::kProtocolError;
-      result.message = "request to " + where + " failed: " + httplib::to_string(res.error());
-      break;
-  }
-  ERR_clear_error();
-  return result;
+  return fail(connection.Broke());
 }
 
 }  // namespace mtasts::net

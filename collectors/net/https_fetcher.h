@@ -12,6 +12,7 @@
 #include "collectors/net/ip_address.h"
 
 struct x509_store_st;
+struct ssl_ctx_st;
 
 namespace mtasts::net {
 
@@ -59,7 +60,8 @@ struct FetchResult {
     kTlsFailed,           // TLS handshake failed for a reason other than the certificate
     kCertificateInvalid,  // the certificate did not verify (chain, expiry, name)
     kTooLarge,            // the body exceeded max_body
-    kProtocolError,       // the connection broke mid-response or the HTTP was malformed
+    kProtocolError,       // the connection broke mid-response, the HTTP was malformed, or its
+                          // head went past 16 KiB / 100 lines
   };
   Kind kind = Kind::kProtocolError;
   std::string message;  // for failures, what happened in words
@@ -77,19 +79,30 @@ struct FetchRequest {
   Deadline deadline = Deadline::After(std::chrono::seconds(10));
 };
 
-/// HTTPS GET on cpp-httplib + OpenSSL for policy files (RFC 8461 §3.3): connects only to the
-/// given vetted address, SNI and Host are the host name, the certificate must chain to the trust
-/// store and carry a matching DNS-ID (subjectAltName only, never the CN; a wildcard only as the
-/// whole left-most label), TLS 1.2 or later (§7.2), redirects are never followed, no HTTP
-/// caching, no compression, the body capped at max_body, the whole exchange bounded by the
-/// deadline. httplib errors are translated to FetchResult here and only here. Thread-safe.
+/// HTTPS/1.1 GET for policy files (RFC 8461 §3.3), on OpenSSL directly. Connects only to the
+/// given vetted address (no lookup here); SNI and Host are the host name; the certificate must
+/// chain to the trust store and carry a matching DNS-ID (subjectAltName only, never the CN; a
+/// wildcard only as the whole left-most label); TLS 1.2 or later (§7.2); redirects are never
+/// followed; no HTTP caching (`Cache-Control: no-cache`); no compression (no Accept-Encoding);
+/// `Connection: close`. A hostile peer is bounded everywhere: one deadline covers connect,
+/// handshake, request and response on a non-blocking socket driven by poll(2), so a peer dripping
+/// bytes ends at the deadline; the response head (status line, headers, 1xx heads and trailers)
+/// is capped at 16 KiB and 100 lines, chunk-size lines at 1 KiB each, the body at max_body;
+/// nothing else is buffered. Writes never raise SIGPIPE (MSG_NOSIGNAL), and no signal mask or
+/// helper thread is involved. The body of a status other than 200 is not read.
+///
+/// One SSL_CTX (TLS 1.2 minimum, our verify callback over the trust store, no session cache) is
+/// made by the constructor and shared by every fetch of this fetcher and its copies; what a
+/// connection needs (the expected host, the certificate seen) lives on its SSL. Thread-safe:
+/// Fetch may run on many threads at once. The constructor throws std::runtime_error only when
+/// OpenSSL cannot allocate a context (a fatal start-up error).
 class HttpsFetcher {
  public:
-  explicit HttpsFetcher(std::shared_ptr<const TrustStore> trust) : trust_(std::move(trust)) {}
+  explicit HttpsFetcher(const std::shared_ptr<const TrustStore>& trust);
   FetchResult Fetch(const FetchRequest& request) const;
 
  private:
-  std::shared_ptr<const TrustStore> trust_;
+  std::shared_ptr<ssl_ctx_st> ctx_;  // keeps the trust store alive with it
 };
 
 }  // namespace mtasts::net

@@ -1,6 +1,7 @@
 #include "collectors/policy/policy_check.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "collectors/net/certificate_verify.h"
@@ -33,6 +34,21 @@ bool IsTextPlain(std::string_view content_type) {
          });
 }
 
+std::vector<net::IpAddress> AddressesToDial(const std::vector<net::IpAddress>& answer) {
+  // Only the number dialled is capped; the guard vets every address of the answer. Two per
+  // family keeps a dual-stack host reachable when one family is broken; RFC 8461 sets no number.
+  std::vector<net::IpAddress> out;
+  std::array<std::size_t, 2> per_family{};  // IPv4, IPv6
+  for (const auto& address : answer) {
+    if (out.size() >= kMaxDialledAddresses) break;
+    std::size_t& taken = per_family[address.is_v4() ? 0 : 1];
+    if (taken >= kMaxDialledPerFamily) continue;
+    ++taken;
+    out.push_back(address);
+  }
+  return out;
+}
+
 PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::AddressAnswer>& addresses,
                                const net::AddressPolicy& guard, const net::HttpsFetcher& fetcher,
                                const Deadline& deadline) {
@@ -57,8 +73,15 @@ PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::Address
   }
   if (!out.refused.empty()) {
     out.stage = PolicyRetrieval::Stage::kRefused;
+    // Named up to a point: an answer of thousands of records must not make a message as long.
+    constexpr std::size_t kNamed = 10;
     std::string list;
-    for (const auto& r : out.refused) list += (list.empty() ? "" : ", ") + r;
+    for (std::size_t i = 0; i < out.refused.size() && i < kNamed; ++i) {
+      list += (list.empty() ? "" : ", ") + out.refused[i];
+    }
+    if (out.refused.size() > kNamed) {
+      list += " and " + std::to_string(out.refused.size() - kNamed) + " more";
+    }
     out.message = host + " resolves to refused address(es) " + list +
                   (out.refused.size() < answer->addresses.size()
                        ? " among public ones (a mixed answer is refused whole)"
@@ -67,15 +90,23 @@ PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::Address
     return out;
   }
   out.stage = PolicyRetrieval::Stage::kFetched;
-  for (const auto& address : answer->addresses) {
+  for (const auto& address : AddressesToDial(answer->addresses)) {
     net::FetchRequest request;
     request.host = host;
     request.address = address;
     request.path = "/.well-known/mta-sts.txt";
     request.deadline = deadline;
     out.fetch = fetcher.Fetch(request);
+    out.dialled.push_back(out.fetch->address);
     // Only a failure to reach this address is worth trying another one for.
     if (out.fetch->kind != net::FetchResult::Kind::kConnectFailed) break;
+  }
+  if (out.fetch->kind == net::FetchResult::Kind::kConnectFailed &&
+      out.dialled.size() < answer->addresses.size()) {
+    out.fetch->message += "; " + std::to_string(out.dialled.size()) + " of its " +
+                          std::to_string(answer->addresses.size()) +
+                          " addresses were tried (at most " + std::to_string(kMaxDialledPerFamily) +
+                          " per address family)";
   }
   return out;
 }

@@ -28,12 +28,25 @@ struct PolicyRetrieval {
   Stage stage = Stage::kDnsError;
   std::string message;                    // for kDnsError, kNoHost and kRefused
   std::vector<std::string> refused;       // "ADDR: reason" for each refused address
-  std::optional<net::FetchResult> fetch;  // for kFetched
+  std::optional<net::FetchResult> fetch;  // for kFetched: the last attempt
+  std::vector<std::string> dialled;       // for kFetched: the addresses tried, in order
 };
 
+/// At most this many addresses of one family (IPv4, IPv6) are dialled per retrieval, and at most
+/// kMaxDialledAddresses in all: a name with thousands of records must not turn one check into
+/// thousands of connection attempts (README "Policy fetch").
+inline constexpr std::size_t kMaxDialledPerFamily = 2;
+inline constexpr std::size_t kMaxDialledAddresses = 4;
+
+/// The addresses of `answer` that may be dialled, in the order they are tried: the answer's
+/// order, keeping the first kMaxDialledPerFamily of each family, at most kMaxDialledAddresses.
+std::vector<net::IpAddress> AddressesToDial(const std::vector<net::IpAddress>& answer);
+
 /// Looks up the policy host's addresses (already started), vets every one with the guard, and
-/// fetches from the first allowed address; on a connection failure, tries the next. A host with
-/// any refused address is refused as a whole: a mixed answer is an attack signal.
+/// fetches from the first address; on a connection failure (refused, unreachable), tries the
+/// next, in the order of the answer, skipping addresses of a family that had
+/// kMaxDialledPerFamily tries, kMaxDialledAddresses tries in all. A host with any refused address
+/// is refused as a whole, however many addresses it has: a mixed answer is an attack signal.
 PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::AddressAnswer>& addresses,
                                const net::AddressPolicy& guard, const net::HttpsFetcher& fetcher,
                                const Deadline& deadline);

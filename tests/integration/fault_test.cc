@@ -2,14 +2,21 @@
 // tests/world/fault-peer.py, which with-world.sh starts when MTASTS_WORLD_FAULTS=1. One test per
 // peer behaviour: each must end in its issue code within the check timeout, and leave no thread
 // and no file descriptor behind (counted in /proc/self/task and /proc/self/fd before and after;
-// ASan's leak checker covers memory).
+// ASan's leak checker covers memory). The peers that try to exhaust the fetch are also checked
+// 16 at once, with the growth of this process's peak RSS measured, and the one with thousands
+// of addresses with the connection attempts counted by nftables.
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <future>
+#include <iostream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,13 +76,48 @@ Resources Settle(const Resources& want) {
   return now;
 }
 
-config::NetworkSettings Settings(const std::string& dns) {
+/// `extra_allow`: ranges exempted from the SSRF guard on top of the world's 203.0.113.0/24.
+config::NetworkSettings Settings(const std::string& dns,
+                                 const std::vector<std::string>& extra_allow = {}) {
   config::NetworkSettings settings;
   settings.dns_servers = {dns};
   settings.ca_file = Env("MTASTS_WORLD_CA");
   settings.ssrf_allow_cidrs = {Env("MTASTS_WORLD_ALLOW_CIDR")};
+  settings.ssrf_allow_cidrs.insert(settings.ssrf_allow_cidrs.end(), extra_allow.begin(),
+                                   extra_allow.end());
   settings.check_timeout = kTimeout;
   return settings;
+}
+
+/// A "VmRSS:"-style line of /proc/self/status, in KiB (-1 when absent).
+long StatusKib(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+/// Resets VmHWM (the peak RSS) to the current RSS (proc(5), /proc/PID/clear_refs).
+bool ResetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return out.good();
+}
+
+/// Runs a shell command; its output, and its exit status in `status`.
+std::string Shell(const std::string& command, int* status = nullptr) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int rc = pclose(pipe);
+  if (status != nullptr) *status = rc;
+  return out;
 }
 
 std::set<std::string> Codes(const DomainReport& report) {
@@ -96,8 +138,8 @@ class FaultTest : public ::testing::Test {
  public:
   static void SetUpTestSuite() {
     if (Env("MTASTS_WORLD_FAULT_DNS").empty()) return;
-    // Process-wide singletons (the socket watchdog's thread, OpenSSL's state) start on first use
-    // and live on; one clean check first, so that the counts below see only what a check leaves.
+    // Process-wide singletons (OpenSSL's state, the fetch's BIO method) start on first use and
+    // live on; one clean check first, so that the counts below see only what a check leaves.
     auto checker = MakeChecker(Settings(Env("MTASTS_WORLD_DNS")));
     ASSERT_TRUE(checker.has_value()) << checker.error().message;
     (*checker)->Check("ok.httpfault.test");
@@ -113,11 +155,12 @@ class FaultTest : public ::testing::Test {
   /// Checks `domain` twice with one checker (as the daemon does), then drops the checker. Each
   /// check must end within the budget; neither may leave a descriptor or thread behind, and the
   /// checker must leave none once gone. Returns the second report.
-  DomainReport CheckClean(const std::string& domain, const std::string& dns) {
+  DomainReport CheckClean(const std::string& domain, const std::string& dns,
+                          const std::vector<std::string>& extra_allow = {}) {
     const Resources before = Now();
     DomainReport report;
     {
-      auto checker = MakeChecker(Settings(dns));
+      auto checker = MakeChecker(Settings(dns, extra_allow));
       EXPECT_TRUE(checker.has_value()) << checker.error().message;
       if (!checker.has_value()) return report;
       const Resources with_checker = Now();
@@ -142,6 +185,59 @@ class FaultTest : public ::testing::Test {
     ASSERT_FALSE(report.issues.empty());
     EXPECT_NE(report.issues[0].message.find(message_part), std::string::npos)
         << "expected \"" << message_part << "\" in: " << report.issues[0].message;
+  }
+
+  struct Burst {
+    std::vector<DomainReport> reports;
+    double slowest_seconds = 0;
+    long peak_growth_kib = -1;     // VmHWM during the burst minus VmRSS before it
+    long control_growth_kib = -1;  // the same for a burst of clean checks just before
+  };
+
+  /// Checks `domain` 16 times at once on one checker, as 16 concurrent /v1/check calls would,
+  /// after the same burst on the clean control domain (so that thread stacks, allocator arenas
+  /// and OpenSSL's tables exist before the measurement). Nothing may be left behind.
+  Burst CheckSixteenAtOnce(const std::string& domain) {
+    Burst out;
+    const Resources before = Now();
+    {
+      auto checker = MakeChecker(Settings(WorldDns()));
+      EXPECT_TRUE(checker.has_value()) << checker.error().message;
+      if (!checker.has_value()) return out;
+      const DomainChecker& c = **checker;
+      const auto burst = [&c](const std::string& d, double* slowest) {
+        std::vector<std::future<std::pair<DomainReport, double>>> futures;
+        for (int i = 0; i < 16; ++i) {
+          futures.push_back(std::async(std::launch::async, [&c, d] {
+            const auto start = steady_clock::now();
+            DomainReport report = c.Check(d);
+            return std::make_pair(
+                std::move(report),
+                std::chrono::duration<double>(steady_clock::now() - start).count());
+          }));
+        }
+        std::vector<DomainReport> reports;
+        for (auto& f : futures) {
+          auto [report, seconds] = f.get();
+          if (slowest != nullptr) *slowest = std::max(*slowest, seconds);
+          reports.push_back(std::move(report));
+        }
+        return reports;
+      };
+      for (const auto& report : burst("ok.httpfault.test", nullptr)) {
+        EXPECT_TRUE(report.enforced) << Messages(report);
+      }
+      long rss_before = StatusKib("VmRSS");
+      EXPECT_TRUE(ResetPeakRss()) << "cannot reset the peak RSS";
+      burst("ok.httpfault.test", nullptr);
+      out.control_growth_kib = StatusKib("VmHWM") - rss_before;
+      rss_before = StatusKib("VmRSS");
+      EXPECT_TRUE(ResetPeakRss()) << "cannot reset the peak RSS";
+      out.reports = burst(domain, &out.slowest_seconds);
+      out.peak_growth_kib = StatusKib("VmHWM") - rss_before;
+    }
+    EXPECT_EQ(Settle(before), before) << "16 checks of " << domain << " left something behind";
+    return out;
   }
 
   static std::string WorldDns() { return Env("MTASTS_WORLD_DNS"); }  // dnsmasq, delegating
@@ -296,6 +392,100 @@ TEST_F(FaultTest, HttpsOffersOnlyTls10) {
   // fine (the peer serves the policy to a TLS 1.0 client, see tests/world/README.md).
   ExpectOnly(CheckClean("tls10.httpfault.test", WorldDns()), "policy_fetch_failed",
              "TLS handshake");
+}
+
+// --- Peers that try to exhaust the fetch ----------------------------------------------------
+
+// The review's attack: 21 MB of "a:b" header lines took one check from 13 MB to 474 MB RSS.
+// Sixteen at once must end at the head's cap, within the budget, and cost this process's peak
+// RSS less than 8 MiB more than sixteen clean checks do. (Under ASan, sixteen clean checks
+// already raise the peak by about 16 MiB, because freed memory waits in ASan's quarantine; with
+// ASAN_OPTIONS=quarantine_size_mb=0 it is 3 to 6 MiB.)
+constexpr long kMaxExtraGrowthKib = 8 * 1024;
+
+void ExpectBoundedGrowth(long growth_kib, long control_kib) {
+  std::cout << "peak RSS growth: " << growth_kib << " KiB for 16 hostile checks, " << control_kib
+            << " KiB for 16 clean ones\n";
+  EXPECT_GE(growth_kib, 0);
+  EXPECT_GE(control_kib, 0);
+  EXPECT_LT(growth_kib - control_kib, kMaxExtraGrowthKib)
+      << "peak RSS grew by " << growth_kib << " KiB during 16 checks at once, against "
+      << control_kib << " KiB for 16 clean checks";
+}
+
+TEST_F(FaultTest, HttpsHeaderFloodEndsAtTheHeadCap) {
+  ExpectOnly(CheckClean("headerflood.httpfault.test", WorldDns()), "policy_fetch_failed",
+             "the response head from mta-sts.headerflood.httpfault.test");
+  const Burst burst = CheckSixteenAtOnce("headerflood.httpfault.test");
+  ASSERT_EQ(burst.reports.size(), 16U);
+  for (const auto& report : burst.reports) {
+    ExpectOnly(report, "policy_fetch_failed", "more than 100 header lines");
+  }
+  EXPECT_LT(burst.slowest_seconds, kBudgetSeconds);
+  ExpectBoundedGrowth(burst.peak_growth_kib, burst.control_growth_kib);
+}
+
+TEST_F(FaultTest, HttpsOneMebibyteHeaderLine) {
+  // The policy behind it is valid: a lenient client would accept it after buffering 1 MiB.
+  ExpectOnly(CheckClean("bigheader.httpfault.test", WorldDns()), "policy_fetch_failed",
+             "exceeded 16 KiB");
+  const Burst burst = CheckSixteenAtOnce("bigheader.httpfault.test");
+  ASSERT_EQ(burst.reports.size(), 16U);
+  for (const auto& report : burst.reports) {
+    ExpectOnly(report, "policy_fetch_failed", "exceeded 16 KiB");
+  }
+  EXPECT_LT(burst.slowest_seconds, kBudgetSeconds);
+  ExpectBoundedGrowth(burst.peak_growth_kib, burst.control_growth_kib);
+}
+
+TEST_F(FaultTest, HttpsChunkSizeLineThatNeverEnds) {
+  ExpectOnly(CheckClean("chunkline.httpfault.test", WorldDns()), "policy_fetch_failed",
+             "a chunk-size line longer than 1024 bytes");
+  const Burst burst = CheckSixteenAtOnce("chunkline.httpfault.test");
+  ASSERT_EQ(burst.reports.size(), 16U);
+  for (const auto& report : burst.reports) {
+    ExpectOnly(report, "policy_fetch_failed", "chunk-size line");
+  }
+  EXPECT_LT(burst.slowest_seconds, kBudgetSeconds);
+  ExpectBoundedGrowth(burst.peak_growth_kib, burst.control_growth_kib);
+}
+
+// The review's other attack: 3,500 A records answering RST made one check a SYN amplifier
+// (3,500 connection attempts in 0.87 s). The peer's name has 3,500 A and 2,000 AAAA records
+// (over TCP after TC), all routed to lo where nothing listens; nftables counts the SYNs.
+TEST_F(FaultTest, ThousandsOfPolicyHostAddressesCostFourConnectionAttempts) {
+  const std::string table = "mtasts_fault_dial";
+  std::istringstream cidrs(Env("MTASTS_WORLD_FAULT_MANY_CIDRS"));
+  std::string v4_range;
+  std::string v6_range;
+  cidrs >> v4_range >> v6_range;
+  ASSERT_FALSE(v6_range.empty()) << "MTASTS_WORLD_FAULT_MANY_CIDRS is not set";
+  const std::string rules =
+      "table inet " + table + " {\n  counter v4 { }\n  counter v6 { }\n" +
+      "  chain out {\n    type filter hook output priority 0; policy accept;\n" + "    ip daddr " +
+      v4_range + " tcp flags & (syn|ack) == syn counter name v4\n    ip6 daddr " + v6_range +
+      " tcp flags & (syn|ack) == syn counter name v6\n  }\n}\n";
+  const std::string file = Env("MTASTS_WORLD_DIR") + "/fault-dial.nft";
+  std::ofstream(file) << rules;
+  int status = -1;
+  const std::string made = Shell("nft -f " + file, &status);
+  ASSERT_EQ(status, 0) << made << rules;
+  const auto syns = [&table](const std::string& counter) {
+    const std::string out = Shell("nft list counter inet " + table + " " + counter);
+    const auto at = out.find("packets ");
+    return at == std::string::npos ? -1L : std::stol(out.substr(at + 8));
+  };
+  for (const auto& dns : {FaultDns(), WorldDns()}) {
+    SCOPED_TRACE("DNS server " + dns);
+    const long v4_before = syns("v4");
+    const long v6_before = syns("v6");
+    // Two checks (CheckClean checks twice): two IPv4 and two IPv6 attempts each.
+    DomainReport report = CheckClean("many-rst.httpfault.test", dns, {v4_range, v6_range});
+    ExpectOnly(report, "policy_fetch_failed", "4 of its 5500 addresses were tried");
+    EXPECT_EQ(syns("v4") - v4_before, 2 * 2);
+    EXPECT_EQ(syns("v6") - v6_before, 2 * 2);
+  }
+  Shell("nft delete table inet " + table);
 }
 
 }  // namespace

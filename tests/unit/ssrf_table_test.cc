@@ -168,5 +168,64 @@ TEST_F(SsrfTable, PublicAnswersGoToTheFetcherWithTheVettedAddress) {
   }
 }
 
+TEST_F(SsrfTable, ThousandsOfRecordsAreAllVettedAndNamedInABoundedMessage) {
+  // 3,500 public addresses and one private one last: refused whole, nothing dialled.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 3500; ++i) {
+    texts.push_back("8.8." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
+  }
+  texts.emplace_back("10.0.0.1");
+  std::vector<const char*> answer;
+  for (const auto& t : texts) answer.push_back(t.c_str());
+  PolicyRetrieval r = Retrieve(answer);
+  EXPECT_EQ(r.stage, PolicyRetrieval::Stage::kRefused);
+  EXPECT_FALSE(r.fetch.has_value());
+  EXPECT_TRUE(r.dialled.empty());
+  EXPECT_EQ(r.refused.size(), 1U);
+  EXPECT_NE(r.message.find("refused whole"), std::string::npos) << r.message;
+
+  // 3,500 private addresses: each one judged, ten named in the message.
+  texts.clear();
+  for (int i = 0; i < 3500; ++i) {
+    texts.push_back("10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
+  }
+  answer.clear();
+  for (const auto& t : texts) answer.push_back(t.c_str());
+  r = Retrieve(answer);
+  EXPECT_EQ(r.stage, PolicyRetrieval::Stage::kRefused);
+  EXPECT_EQ(r.refused.size(), 3500U);
+  EXPECT_NE(r.message.find("and 3490 more"), std::string::npos) << r.message;
+  EXPECT_LT(r.message.size(), 2000U);
+}
+
+TEST(AddressesToDial, TwoPerFamilyFourInAllInTheOrderOfTheAnswer) {
+  const struct {
+    std::vector<const char*> answer;
+    std::vector<const char*> dialled;
+  } kRows[] = {
+      {{"192.0.2.1"}, {"192.0.2.1"}},
+      {{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"}, {"192.0.2.1", "192.0.2.2"}},
+      {{"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1", "2001:db8::2", "2001:db8::3"},
+       {"192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2"}},
+      {{"2001:db8::1", "192.0.2.1", "2001:db8::2", "2001:db8::3", "192.0.2.2", "192.0.2.3"},
+       {"2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2"}},
+      {{"2001:db8::1", "2001:db8::2", "2001:db8::3"}, {"2001:db8::1", "2001:db8::2"}},
+  };
+  for (const auto& row : kRows) {
+    std::vector<net::IpAddress> answer;
+    std::string label;
+    for (const char* a : row.answer) {
+      answer.push_back(Ip(a));
+      label += std::string(a) + " ";
+    }
+    SCOPED_TRACE(label);
+    std::vector<std::string> got;
+    for (const auto& a : AddressesToDial(answer)) got.push_back(a.ToString());
+    EXPECT_EQ(got, std::vector<std::string>(row.dialled.begin(), row.dialled.end()));
+  }
+  std::vector<net::IpAddress> thousands(3500, Ip("192.0.2.1"));
+  EXPECT_EQ(AddressesToDial(thousands).size(), kMaxDialledPerFamily);
+}
+
 }  // namespace
 }  // namespace mtasts::policy

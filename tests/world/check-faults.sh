@@ -51,4 +51,34 @@ expect "tls10: a TLS 1.2 client is refused" bash -c "! curl -sS --cacert $ca --m
 expect "tls10: a TLS 1.0 client gets the policy" grep -q 'mode: enforce' <<<"$(get tls10 3 --tlsv1.0 --tls-max 1.0 --ciphers DEFAULT:@SECLEVEL=0)"
 expect "tls10: certificate valid for the name (openssl s_client -tls1)" bash -c "openssl s_client -tls1 -cipher DEFAULT:@SECLEVEL=0 -connect 203.0.113.67:443 -servername mta-sts.tls10.httpfault.test -CAfile $ca -verify_hostname mta-sts.tls10.httpfault.test -verify_return_error </dev/null 2>&1 | grep -q 'Verify return code: 0 (ok)'"
 
+# The peers that would exhaust a client: raw bytes as sent (curl stops at its own header limits).
+raw() { # raw BEHAVIOUR BYTES: the first BYTES bytes the peer answers a GET with (20 s at most)
+  printf 'GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.%s.httpfault.test\r\nConnection: close\r\n\r\n' "$1" |
+    timeout 20 openssl s_client -quiet -connect "mta-sts.$1.httpfault.test:443" \
+      -servername "mta-sts.$1.httpfault.test" -CAfile "$ca" -verify_return_error 2>/dev/null |
+    head -c "$2"
+}
+lines=$(raw headerflood 22000000 | grep -c $'^a:b\r$')
+expect "headerflood: over 21 MB of header lines ($lines lines of a:b)" test "$lines" -ge 4200000
+expect "headerflood: it starts as a 200" grep -q '^HTTP/1.1 200 OK' <<<"$(raw headerflood 100)"
+longest=$(raw bigheader 1200000 | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+expect "bigheader: one header line of 1 MiB ($longest B)" test "$longest" -gt 1048576
+expect "bigheader: a valid policy after it" grep -q 'mode: enforce' <<<"$(raw bigheader 1200000 | tail -c 200)"
+tmp=$(mktemp)
+raw chunkline 2000000 >"$tmp"
+expect "chunkline: chunked" grep -qi '^transfer-encoding: chunked' "$tmp"
+expect "chunkline: 1 MB of chunk-size line without a line end" test "$(tail -c 1000000 "$tmp" | tr -d 0 | wc -c)" -eq 0
+expect "chunkline: 2 MB read" test "$(wc -c <"$tmp")" -eq 2000000
+rm -f "$tmp"
+
+# Thousands of policy host addresses, all answering RST.
+many=mta-sts.many-rst.httpfault.test
+expect "many-rst: UDP answer truncated" grep -qi 'flags: qr aa tc' <<<"$(udp "$dns" A $many)"
+expect "many-rst: 3,500 A records over TCP" grep -q 'ANSWER: 3500' <<<"$(tcp "$dns" A $many)"
+expect "many-rst: 2,000 AAAA records over TCP" grep -q 'ANSWER: 2000' <<<"$(tcp "$dns" AAAA $many)"
+expect "many-rst: the same through dnsmasq" grep -q 'ANSWER: 3500' <<<"$(tcp 127.0.0.1 A $many)"
+refused() { python3 -c 'import socket, sys; socket.create_connection((sys.argv[1], 443), 2)' "$1" 2>&1; }
+expect "many-rst: 198.18.13.172:443 answers RST" grep -q ConnectionRefusedError <<<"$(refused 198.18.13.172)"
+expect "many-rst: [2001:db8:5353::7d0]:443 answers RST" grep -q ConnectionRefusedError <<<"$(refused 2001:db8:5353::7d0)"
+
 exit $fail

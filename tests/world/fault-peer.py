@@ -15,6 +15,10 @@ answering for D, _mta-sts.D, _smtp._tls.D, mx1.D and mta-sts.D:
   huge.dnsfault.test       _mta-sts.D carries the STS record among filler TXT records, more
                            than 4 KiB in all: too big for UDP (TC), answered over TCP
   BEHAVIOUR.httpfault.test all good, with mta-sts.D pointing at the HTTPS peer of BEHAVIOUR
+  many-rst.httpfault.test  mta-sts.D has 3,500 A records (198.18.0.1 up) and 2,000 AAAA records
+                           (2001:db8:5353::1 up), too many for UDP (TC), whole over TCP;
+                           with-world.sh routes both ranges to lo, where nothing listens on
+                           443, so every connection attempt is answered with a RST
 
 HTTPS (port 443, one address per behaviour, certificate from the world CA):
 
@@ -26,6 +30,11 @@ HTTPS (port 443, one address per behaviour, certificate from the world CA):
   endless   200 text/plain with no length, and a body that never ends
   badchunk  Transfer-Encoding: chunked with a chunk size that is not hexadecimal
   tls10     offers only TLS 1.0 (and serves a valid policy to whoever speaks it)
+  headerflood  "HTTP/1.1 200 OK", then "a:b" header lines without end: 32 MiB, or until the
+               client closes
+  bigheader    a valid policy whose head carries one 1 MiB header line
+  chunkline    Transfer-Encoding: chunked, then a chunk-size line that never ends ("000..."):
+               32 MiB, or until the client closes
 
 SIGUSR1 toggles "chaos": while on, every DNS name of dnsfault.test and httpfault.test answers
 SERVFAIL and every HTTPS behaviour hangs. The soak script uses it to switch faults on and off.
@@ -41,7 +50,12 @@ import struct
 import sys
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # TLS 1.0 is the point
-HTTP_BEHAVIOURS = ["ok", "hang", "hang-tls", "drip", "reset", "endless", "badchunk", "tls10"]
+HTTP_BEHAVIOURS = ["ok", "hang", "hang-tls", "drip", "reset", "endless", "badchunk", "tls10",
+                   "headerflood", "bigheader", "chunkline"]
+# many-rst.httpfault.test: thousands of policy host addresses, all answering RST.
+MANY_V4 = [socket.inet_aton(f"198.18.{i >> 8}.{i & 255}") for i in range(1, 3501)]
+MANY_V6 = [socket.inet_pton(socket.AF_INET6, f"2001:db8:5353::{i:x}") for i in range(1, 2001)]
+FLOOD_BYTES = 32 << 20  # what the flooding peers send at most (the review's attack was 21 MB)
 STS_TXT = "v=STSv1; id=20240101T000000;"
 
 T_A, T_MX, T_TXT, T_AAAA, T_OPT = 1, 15, 16, 28, 41
@@ -143,6 +157,8 @@ class Zones:
             if label not in ("tc", "tc-notcp", "huge"):
                 return RCODE_NXDOMAIN, [], False
             policy_ip = self.http_addrs["ok"]
+        elif label == "many-rst":
+            policy_ip = None
         else:
             if label not in self.http_addrs:
                 return RCODE_NXDOMAIN, [], False
@@ -158,6 +174,9 @@ class Zones:
             records[T_TXT] = [rr(T_TXT, txt_rdata(f"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}"))]
         elif prefix == "":
             records[T_MX] = [rr(T_MX, struct.pack("!H", 10) + name_wire(f"mx1.{domain}"))]
+        elif prefix == "mta-sts" and policy_ip is None:
+            records[T_A] = [rr(T_A, a) for a in MANY_V4]
+            records[T_AAAA] = [rr(T_AAAA, a) for a in MANY_V6]
         elif prefix == "mta-sts":
             records[T_A] = [rr(T_A, socket.inet_aton(policy_ip))]
         elif prefix == "mx1":
@@ -248,6 +267,16 @@ def domain_of(host):
     return host[len("mta-sts."):] if host.startswith("mta-sts.") else host
 
 
+async def flood(writer, block):
+    """Sends `block` again and again: FLOOD_BYTES in all, or until the client has gone."""
+    sent = 0
+    while sent < FLOOD_BYTES and not writer.is_closing():
+        writer.write(block)
+        await writer.drain()
+        sent += len(block)
+        await asyncio.sleep(0)  # yield to the other peers
+
+
 async def https_client(behaviour, reader, writer):
     try:
         if behaviour == "hang" or chaos:
@@ -290,6 +319,16 @@ async def https_client(behaviour, reader, writer):
                 writer.write(line * 16)
                 await writer.drain()
                 await asyncio.sleep(0)
+        elif behaviour == "headerflood":
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            await flood(writer, b"a:b\r\n" * 13107)
+        elif behaviour == "bigheader":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Big: " + b"a" * (1 << 20)
+                         + b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        elif behaviour == "chunkline":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+            await flood(writer, b"0" * 65536)
         elif behaviour == "badchunk":
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                          b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"

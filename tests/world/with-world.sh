@@ -9,7 +9,8 @@
 # MTASTS_WORLD_POSTURES; the script exits with CMD's status. MTASTS_WORLD_KEEP=1 keeps the temp
 # dir (certificates, configs, logs) after the run. MTASTS_WORLD_FAULTS=1 also starts the hostile
 # peers of fault-peer.py (zones dnsfault.test and httpfault.test; CMD then sees
-# MTASTS_WORLD_FAULT_DNS and MTASTS_WORLD_FAULT_PID). See README.md beside this file.
+# MTASTS_WORLD_FAULT_DNS, MTASTS_WORLD_FAULT_MANY_CIDRS and MTASTS_WORLD_FAULT_PID). See
+# README.md beside this file.
 #
 # No packet can leave: the world lives in a network namespace of its own (unshare --net) whose
 # only interface is lo, and every test address sits on lo.
@@ -73,9 +74,13 @@ readonly MX_IPS="$MX_GOOD_IP $MX_NOTLS_IP $MX_WRONG_IP $MX_EXPIRED_IP $MX_SELF_I
 # address per behaviour, in fault-peer.py's order.
 readonly FAULTS=${MTASTS_WORLD_FAULTS:-0}
 readonly FAULT_DNS_IP=203.0.113.53 FAULT_DNS_UDP_ONLY_IP=203.0.113.54
-readonly FAULT_HTTP_BEHAVIOURS=(ok hang hang-tls drip reset endless badchunk tls10)
+readonly FAULT_HTTP_BEHAVIOURS=(ok hang hang-tls drip reset endless badchunk tls10 headerflood
+  bigheader chunkline)
 readonly FAULT_HTTP_IPS=(203.0.113.60 203.0.113.61 203.0.113.62 203.0.113.63 203.0.113.64
-  203.0.113.65 203.0.113.66 203.0.113.67)
+  203.0.113.65 203.0.113.66 203.0.113.67 203.0.113.68 203.0.113.69 203.0.113.70)
+# The thousands of addresses of mta-sts.many-rst.httpfault.test: routed to lo as local, with
+# nothing listening, so every connection attempt gets a RST (and never leaves the namespace).
+readonly FAULT_MANY_V4=198.18.0.0/20 FAULT_MANY_V6=2001:db8:5353::/64
 readonly FAULT_DNS_DOMAINS=(timeout.dnsfault.test servfail.dnsfault.test tc.dnsfault.test
   tc-notcp.dnsfault.test huge.dnsfault.test)
 readonly STS_TXT='v=STSv1; id=20240101T000000;'
@@ -177,6 +182,8 @@ if ((FAULTS)); then
   for addr in "$FAULT_DNS_IP" "$FAULT_DNS_UDP_ONLY_IP" "${FAULT_HTTP_IPS[@]}"; do
     ip addr add "$addr/32" dev lo
   done
+  ip route add local "$FAULT_MANY_V4" dev lo
+  ip -6 route add local "$FAULT_MANY_V6" dev lo
 fi
 [[ $(ip -o link show | wc -l) == 1 ]] || setup_fail "unexpected interfaces in the namespace: $(ip -o link show)"
 
@@ -805,6 +812,7 @@ export MTASTS_WORLD_POSTURES="$POSTURES"
 export MTASTS_WORLD_SET_TXT="$here/set-txt.sh"
 if ((FAULTS)); then
   export MTASTS_WORLD_FAULT_DNS="$FAULT_DNS_IP:53"
+  export MTASTS_WORLD_FAULT_MANY_CIDRS="$FAULT_MANY_V4 $FAULT_MANY_V6"
   export MTASTS_WORLD_FAULT_PID="$fault_pid"
 fi
 env | grep '^MTASTS_WORLD_' | sort >"$WORLD_DIR/world.env"
