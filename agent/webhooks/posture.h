@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/report.h"
-#include "collectors/common/result.h"
+#include "collectors/report/report.h"
+#include "base/result.h"
 
 namespace mtasts::agent::webhooks {
 

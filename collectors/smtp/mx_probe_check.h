@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/deadline.h"
-#include "collectors/common/report.h"
+#include "base/deadline.h"
+#include "collectors/report/report.h"
 #include "collectors/dns/resolver.h"
 #include "collectors/net/address_policy.h"
 #include "collectors/smtp/smtp_prober.h"

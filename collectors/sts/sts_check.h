@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "collectors/common/report.h"
+#include "collectors/report/report.h"
 #include "collectors/dns/resolver.h"
 
 namespace mtasts::sts {

@@ -9,7 +9,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "collectors/common/domain_name.h"
+#include "base/domain_name.h"
 #include "tests/integration/daemon_support.h"
 
 namespace mtasts::world {

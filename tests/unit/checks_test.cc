@@ -5,7 +5,7 @@
 #include <set>
 
 #include "collectors/check/domain_checker.h"
-#include "collectors/common/report_json.h"
+#include "agent/report_json.h"
 #include "collectors/mx/mx_check.h"
 #include "collectors/policy/policy_check.h"
 #include "collectors/sts/sts_check.h"
