@@ -155,7 +155,9 @@ ConnectionGate::Verdict ConnectionGate::Examine(std::string_view bytes, const Li
   const std::string_view method = request_line.substr(0, sp1);
   const std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = request_line.substr(sp2 + 1);
-  if (!IsToken(method) || target.empty() ||
+  // The target in origin form (RFC 9112 §3.2.1): httplib would route "?/-/reload" as
+  // "/-/reload", past a proxy that filters paths.
+  if (!IsToken(method) || target.empty() || target.front() != '/' ||
       std::any_of(target.begin(), target.end(),
                   [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }) ||
       (version != "HTTP/1.1" && version != "HTTP/1.0")) {

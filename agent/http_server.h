@@ -75,7 +75,8 @@ class HttpServer {
   /// connection from `remote_addr`: the gate's judgement (ConnectionGate::Examine: refusals,
   /// where each request ends), then httplib's parsing, routing, validation and handlers, with
   /// no socket. One exchange per request; a refusal, or bytes ending inside a request (the
-  /// listener's 408), ends the list. For the fuzzer and tests.
+  /// listener's 408), ends the list. For the fuzzer and tests. (httplib writes a content
+  /// provider's body only while it listens, so /metrics answers carry their head alone here.)
   std::vector<HttpExchange> ServeExchanges(std::string_view bytes,
                                            const std::string& remote_addr = "127.0.0.1");
   /// ServeExchanges' responses, one after the other (empty without any request byte).

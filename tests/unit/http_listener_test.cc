@@ -128,6 +128,17 @@ TEST(HttpListener, AGetWithABodyIsRefusedNotServedTwice) {
   EXPECT_EQ(reloads.load(), 0);
 }
 
+// Found by the http_request fuzzer (corpus/http_request/regression-query-only-target): httplib
+// routes the target "?/-/reload" as the path /-/reload, which a proxy filtering paths would not
+// see as one.
+TEST(HttpListener, ATargetIsAPath) {
+  std::atomic<int> reloads{0};
+  HttpServer server(Handlers(&reloads), Api());
+  EXPECT_EQ(StatusOf(server.ServeBytes("POST ?/-/reload HTTP/1.1\r\nHost: x\r\n\r\n")), 400);
+  EXPECT_EQ(StatusOf(server.ServeBytes("POST /-/reload HTTP/1.1\r\nHost: x\r\n\r\n")), 200);
+  EXPECT_EQ(reloads.load(), 1);
+}
+
 TEST(HttpListener, RefusalsInMemoryAreTheGatesAnswers) {
   HttpServer server(Handlers(), Api());
   EXPECT_EQ(StatusOf(server.ServeBytes("GET /metrics HTTP/1.1\nHost: x\n\n")), 400);
@@ -201,6 +212,9 @@ TEST(ConnectionGate, ExamineJudgesEveryRequest) {
       {"trailing space", "GET / HTTP/1.1 \r\n\r\n", Kind::kRefused, 400},
       {"method not a token", "G(T / HTTP/1.1\r\n\r\n", Kind::kRefused, 400},
       {"control in the target", "GET /\x01 HTTP/1.1\r\n\r\n", Kind::kRefused, 400},
+      {"target not a path", "POST ?/-/reload HTTP/1.1\r\n\r\n", Kind::kRefused, 400},
+      {"absolute-form target", "GET http://x/metrics HTTP/1.1\r\n\r\n", Kind::kRefused, 400},
+      {"asterisk-form target", "OPTIONS * HTTP/1.1\r\n\r\n", Kind::kRefused, 400},
       // Header lines.
       {"obsolete folding", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", Kind::kRefused, 400},
       {"no colon", "GET / HTTP/1.1\r\n9443\r\n\r\n", Kind::kRefused, 400},
