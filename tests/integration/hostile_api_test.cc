@@ -673,6 +673,7 @@ TEST_F(HostileApiKeysTest, WrongKeysAreRateLimitedPerAddress) {
 
 // A reload built a new limiter, so every bucket was full again after it.
 TEST_F(HostileApiKeysTest, AReloadKeepsAnEmptiedBucketEmpty) {
+  Prober prober(port_);
   for (int i = 0; i < 3; ++i)
     EXPECT_EQ(StatusOf(KeyedCheck(port_, "secret-two", Attacker(2))), 400);
   EXPECT_EQ(StatusOf(KeyedCheck(port_, "secret-two", Attacker(2))), 429);
@@ -685,6 +686,7 @@ TEST_F(HostileApiKeysTest, AReloadKeepsAnEmptiedBucketEmpty) {
   EXPECT_EQ(StatusOf(KeyedCheck(port_, "secret-two", Attacker(2))), 429)
       << "the bucket is still empty after the reload";
   EXPECT_EQ(StatusOf(KeyedCheck(port_, "secret-one", Attacker(2))), 400) << "buckets are per key";
+  prober.ExpectAllFast("reload");
 }
 
 }  // namespace
