@@ -1,5 +1,7 @@
 #include "agent/connection_gate.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -9,21 +11,14 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
+#include <cstring>
+#include <optional>
 #include <stdexcept>
 
 namespace mtasts::agent {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-constexpr std::string_view kTimeoutReply =
-    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 40\r\n\r\nthe request did not arrive in time; bye\n";
-constexpr std::string_view kTooLargeReply =
-    "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
-    "Content-Type: text/plain\r\nContent-Length: 40\r\n\r\nthe request line and headers are too "
-    "big";
+using Verdict = ConnectionGate::Verdict;
 
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -32,70 +27,216 @@ bool IEquals(std::string_view a, std::string_view b) {
          });
 }
 
-std::string_view Trim(std::string_view text) {
+// RFC 9110 §5.6.2: tchar.
+bool IsTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool IsToken(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar);
+}
+
+// RFC 9110 §5.6.3: optional whitespace is SP and HTAB.
+std::string_view TrimOws(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
 }
 
+Verdict Refused(int status, std::string_view reason) {
+  Verdict v;
+  v.kind = Verdict::Kind::kRefused;
+  v.status = status;
+  v.reason = reason;
+  return v;
+}
+
 // GET or HEAD of /metrics, /-/healthy or /-/ready (any query string).
-bool IsOperatorRequest(std::string_view request_line) {
-  std::string_view rest;
-  if (request_line.rfind("GET ", 0) == 0) {
-    rest = request_line.substr(4);
-  } else if (request_line.rfind("HEAD ", 0) == 0) {
-    rest = request_line.substr(5);
-  } else {
-    return false;
-  }
-  const std::string_view target = rest.substr(0, rest.find(' '));
+bool IsOperatorRequest(std::string_view method, std::string_view target) {
+  if (method != "GET" && method != "HEAD") return false;
   const std::string_view path = target.substr(0, target.find('?'));
   return path == "/metrics" || path == "/-/healthy" || path == "/-/ready";
 }
 
+std::string_view StatusText(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+// The numeric address of the peer of `fd` ("" when it has none, e.g. a Unix socket).
+std::string PeerAddress(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof text);
+  } else if (addr.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof text);
+  }
+  return text;
+}
+
+void CloseNow(int fd) {
+  shutdown(fd, SHUT_RDWR);
+  close(fd);
+}
+
+constexpr std::string_view kReserveOnly =
+    "too many connections; only /metrics, /-/healthy and /-/ready are served on this one";
+
 }  // namespace
 
-ConnectionGate::Completeness ConnectionGate::Examine(std::string_view bytes, const Limits& limits,
-                                                     bool* priority) {
-  const std::size_t crlf = bytes.find("\r\n\r\n");
-  const std::size_t lf = bytes.find("\n\n");
-  std::size_t head_end = std::string_view::npos;
-  if (crlf != std::string_view::npos) head_end = crlf + 4;
-  if (lf != std::string_view::npos && (head_end == std::string_view::npos || lf + 2 < head_end)) {
-    head_end = lf + 2;
+std::string ClientNetwork(const std::string& address) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return address;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return address;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+    inet_ntop(AF_INET, &v4, text, sizeof text);
+    return text;
+  }
+  std::fill(std::begin(v6.s6_addr) + 8, std::end(v6.s6_addr), 0);
+  inet_ntop(AF_INET6, &v6, text, sizeof text);
+  return std::string(text) + "/64";
+}
+
+ConnectionGate::Verdict ConnectionGate::Examine(std::string_view bytes, const Limits& limits) {
+  // The head ends at the first empty line. Lines end with CRLF only (RFC 9112 §2.2 lets a
+  // server refuse a bare CR; a bare LF is refused too, since the parser behind the gate does
+  // not end lines there and would read on past the head the gate saw). NUL is refused
+  // (RFC 9110 §5.5).
+  if (bytes.empty()) return Verdict{};
+  const std::string_view window = bytes.substr(0, limits.max_head);
+  const std::size_t blank = window.find("\r\n\r\n");
+  const std::size_t head_end = blank == std::string_view::npos ? blank : blank + 4;
+  // The head, or as much of it as has come: vetted at once, so that a bad head is refused
+  // before its end (with memchr: this runs on every read of the gate's thread).
+  const std::string_view head_bytes = window.substr(0, head_end);
+  const char* const first = head_bytes.data();
+  const char* const last = first + head_bytes.size();
+  const auto find = [last](const char* from, char c) {
+    return static_cast<const char*>(std::memchr(from, c, static_cast<std::size_t>(last - from)));
+  };
+  if (find(first, '\0') != nullptr) return Refused(400, "a NUL byte in the head");
+  for (const char* lf = find(first, '\n'); lf != nullptr; lf = find(lf + 1, '\n')) {
+    if (lf == first || lf[-1] != '\r') return Refused(400, "a line ends with a bare LF");
+  }
+  for (const char* cr = find(first, '\r'); cr != nullptr; cr = find(cr + 1, '\r')) {
+    const std::size_t next = static_cast<std::size_t>(cr - bytes.data()) + 1;
+    if (next < bytes.size() && bytes[next] != '\n') return Refused(400, "a bare CR");
   }
   if (head_end == std::string_view::npos) {
-    return bytes.size() > limits.max_head ? Completeness::kHeadTooLarge : Completeness::kPartial;
-  }
-  if (head_end > limits.max_head) return Completeness::kHeadTooLarge;
-
-  const std::string_view head = bytes.substr(0, head_end);
-  std::size_t line_end = head.find('\n');
-  if (priority != nullptr) *priority = IsOperatorRequest(Trim(head.substr(0, line_end)));
-
-  // The body announced by Content-Length is gathered here too when it is small; anything else
-  // (chunked, a bad or a large length) goes to a worker at once, whose reads keep the deadline.
-  std::size_t body = 0;
-  while (line_end != std::string_view::npos && line_end + 1 < head.size()) {
-    const std::size_t start = line_end + 1;
-    line_end = head.find('\n', start);
-    const std::string_view line = head.substr(start, line_end - start);
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    const std::string_view name = Trim(line.substr(0, colon));
-    if (IEquals(name, "transfer-encoding")) return Completeness::kComplete;
-    if (!IEquals(name, "content-length")) continue;
-    const std::string_view value = Trim(line.substr(colon + 1));
-    std::size_t length = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
-    if (ec != std::errc() || end != value.data() + value.size() || length > limits.max_body) {
-      return Completeness::kComplete;
+    if (bytes.size() > limits.max_head) {
+      return Refused(431, "the request line and headers are too big");
     }
-    body = std::max(body, length);
+    return Verdict{};
   }
-  return bytes.size() - head_end >= body ? Completeness::kComplete : Completeness::kPartial;
+
+  // RFC 9112 §3: method SP request-target SP HTTP-version.
+  const std::string_view head = bytes.substr(0, head_end - 2);  // each line ends with CRLF
+  std::size_t line_end = head.find("\r\n");
+  const std::string_view request_line = head.substr(0, line_end);
+  const std::size_t sp1 = request_line.find(' ');
+  const std::size_t sp2 =
+      sp1 == std::string_view::npos ? std::string_view::npos : request_line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return Refused(400, "a malformed request line");
+  const std::string_view method = request_line.substr(0, sp1);
+  const std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string_view version = request_line.substr(sp2 + 1);
+  // The target in origin form (RFC 9112 §3.2.1): httplib would route "?/-/reload" as
+  // "/-/reload", past a proxy that filters paths.
+  if (!IsToken(method) || target.empty() || target.front() != '/' ||
+      std::any_of(target.begin(), target.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }) ||
+      (version != "HTTP/1.1" && version != "HTTP/1.0")) {
+    return Refused(400, "a malformed request line");
+  }
+
+  // The header fields (RFC 9112 §5): name, colon, value; no folding, no space before the colon.
+  std::optional<std::size_t> content_length;
+  bool too_long = false;
+  bool transfer_encoding = false;
+  bool content_encoding = false;
+  for (std::size_t start = line_end + 2; start < head.size();) {
+    line_end = head.find("\r\n", start);  // every line of `head` ends with CRLF
+    const std::string_view line = head.substr(start, line_end - start);
+    start = line_end + 2;
+    if (line.empty() || line.front() == ' ' || line.front() == '\t') {
+      return Refused(400, "obsolete line folding in a header");
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || !IsToken(line.substr(0, colon))) {
+      return Refused(400, "a malformed header line");
+    }
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = TrimOws(line.substr(colon + 1));
+    if (IEquals(name, "transfer-encoding")) {
+      transfer_encoding = true;
+    } else if (IEquals(name, "content-encoding")) {
+      content_encoding = true;
+    } else if (IEquals(name, "content-length")) {
+      // RFC 9112 §6.3: several or invalid lengths are unrecoverable errors.
+      if (content_length.has_value()) return Refused(400, "more than one Content-Length");
+      if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c)) != 0;
+          })) {
+        return Refused(400, "Content-Length is not a number");
+      }
+      std::size_t length = 0;
+      for (const char digit : value) {
+        if (length > limits.max_body) {
+          too_long = true;  // no need to read further digits (no overflow)
+          break;
+        }
+        length = length * 10 + static_cast<std::size_t>(digit - '0');
+      }
+      content_length = length;
+      too_long = too_long || length > limits.max_body;
+    }
+  }
+
+  // Bodies are taken only as Content-Length bytes (RFC 9112 §6.3 lets a server refuse others
+  // with 411), only on POST (the parser behind the gate would ignore a GET's body and read it
+  // as the next request), and uncoded.
+  if (transfer_encoding) {
+    return content_length.has_value()
+               ? Refused(400, "both Transfer-Encoding and Content-Length")
+               : Refused(411, "Transfer-Encoding is not accepted; send a Content-Length");
+  }
+  const std::size_t body = content_length.value_or(0);
+  if ((body > 0 || too_long) && method != "POST") {
+    return Refused(400, "a body on a request other than POST");
+  }
+  if (too_long) return Refused(413, "the request body is too large");
+  if (body > 0 && content_encoding) return Refused(415, "coded request bodies are not accepted");
+  if (bytes.size() - head_end < body) return Verdict{};
+  Verdict complete;
+  complete.kind = Verdict::Kind::kComplete;
+  complete.length = head_end + body;
+  complete.priority = IsOperatorRequest(method, target);
+  return complete;
+}
+
+std::string ConnectionGate::RefusalReply(int status, std::string_view reason) {
+  std::string body(reason);
+  body += '\n';
+  std::string reply = "HTTP/1.1 " + std::to_string(status) + " " + std::string(StatusText(status)) +
+                      "\r\nConnection: close\r\nContent-Type: text/plain\r\n";
+  if (status == 503) reply += "Retry-After: 1\r\n";
+  reply += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return reply;
 }
 
 ConnectionGate::ConnectionGate(Limits limits, Dispatch dispatch)
@@ -120,18 +261,30 @@ ConnectionGate::~ConnectionGate() {
   close(wake_fd_);
 }
 
-void ConnectionGate::Add(int fd, std::string carry, int served) {
+void ConnectionGate::Accept(int fd) {
   {
     std::lock_guard lock(mutex_);
     if (!stopped_) {
-      incoming_.push_back({fd, std::move(carry), served});
+      events_.push_back({fd, true, false});
       const std::uint64_t one = 1;
       (void)!write(wake_fd_, &one, sizeof one);
       return;
     }
   }
-  shutdown(fd, SHUT_RDWR);
-  close(fd);
+  CloseNow(fd);
+}
+
+void ConnectionGate::Return(int fd, bool keep_alive) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopped_) {
+      events_.push_back({fd, false, keep_alive});
+      const std::uint64_t one = 1;
+      (void)!write(wake_fd_, &one, sizeof one);
+      return;
+    }
+  }
+  CloseNow(fd);
 }
 
 void ConnectionGate::Stop() {
@@ -146,35 +299,46 @@ void ConnectionGate::Stop() {
 }
 
 void ConnectionGate::Run() {
-  std::array<epoll_event, 64> events{};
+  std::array<epoll_event, 64> ready{};
   auto last_expiry = Clock::now();
   for (;;) {
-    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 100);
+    const int n = epoll_wait(epoll_fd_, ready.data(), static_cast<int>(ready.size()), 100);
     for (int i = 0; i < n; ++i) {
-      const int fd = events[static_cast<std::size_t>(i)].data.fd;
+      const int fd = ready[static_cast<std::size_t>(i)].data.fd;
       if (fd != wake_fd_) {
         OnReadable(fd);
         continue;
       }
       std::uint64_t count = 0;
       (void)!read(wake_fd_, &count, sizeof count);
-      std::vector<Incoming> incoming;
+      std::vector<Event> events;
       bool stopped = false;
       {
         std::lock_guard lock(mutex_);
-        incoming.swap(incoming_);
+        events.swap(events_);
         stopped = stopped_;
       }
-      for (auto& c : incoming) {
+      for (const Event& e : events) {
         if (stopped) {
-          shutdown(c.fd, SHUT_RDWR);
-          close(c.fd);
+          // Returned connections are no longer in conns_'s care: close them here.
+          if (e.accept || conns_.count(e.fd) == 0) {
+            CloseNow(e.fd);
+          } else {
+            Drop(e.fd);
+          }
+        } else if (e.accept) {
+          OnAccept(e.fd);
         } else {
-          Admit(c.fd, std::move(c.carry), c.served);
+          OnReturn(e.fd, e.keep_alive);
         }
       }
       if (stopped) {
-        while (!waiting_.empty()) Close(waiting_.begin()->first, "");
+        // Busy connections belong to their workers until Return, which closes them itself now.
+        std::vector<int> mine;
+        for (const auto& [waiting, conn] : conns_) {
+          if (conn.state != State::kBusy) mine.push_back(waiting);
+        }
+        for (int waiting : mine) Drop(waiting);
         return;
       }
     }
@@ -185,89 +349,203 @@ void ConnectionGate::Run() {
   }
 }
 
-void ConnectionGate::Admit(int fd, std::string carry, int served) {
-  if (waiting_.size() >= limits_.max_connections) Evict();
-  const auto now = Clock::now();
-  if (!carry.empty()) {
-    bool priority = false;
-    switch (Examine(carry, limits_, &priority)) {
-      case Completeness::kComplete:
-        dispatch_(Ready{fd, std::move(carry), served, priority});
-        return;
-      case Completeness::kHeadTooLarge:
-        send(fd, kTooLargeReply.data(), kTooLargeReply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        shutdown(fd, SHUT_RDWR);
-        close(fd);
-        return;
-      case Completeness::kPartial: break;
-    }
+void ConnectionGate::OnAccept(int fd) {
+  const std::string client = ClientNetwork(PeerAddress(fd));
+  const auto over_cap = [&] {
+    const auto it = per_client_.find(client);
+    const bool client_full = it != per_client_.end() && it->second >= limits_.max_per_client;
+    return std::pair{client_full, conns_.size() - restricted_ >= limits_.max_connections};
+  };
+  // Make room by closing the oldest waiting connection: the client's own when the client is at
+  // its cap, anyone's when the listener is.
+  if (auto [client_full, all_full] = over_cap(); client_full) {
+    Evict(&client, Pick::kAny);
+  } else if (all_full) {
+    Evict(nullptr, Pick::kUnrestricted);
   }
-  const auto deadline = now + (carry.empty() ? limits_.idle_timeout : limits_.request_timeout);
+  bool restricted = false;
+  if (auto [client_full, all_full] = over_cap(); client_full || all_full) {
+    // Every connection in the way is queued or being served: the operator reserve.
+    if (restricted_ >= limits_.operator_reserve && !Evict(nullptr, Pick::kRestricted)) {
+      // Shed. Reading what already arrived first lets the close send FIN, not a reset.
+      std::array<char, 16384> discard{};
+      (void)!recv(fd, discard.data(), discard.size(), MSG_DONTWAIT);
+      const std::string reply = RefusalReply(503, "too many connections; retry shortly");
+      send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      CloseNow(fd);
+      return;
+    }
+    restricted = true;
+  }
   epoll_event event{};
   event.events = EPOLLIN | EPOLLRDHUP;
   event.data.fd = fd;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
-    shutdown(fd, SHUT_RDWR);
-    close(fd);
+    CloseNow(fd);
     return;
   }
-  waiting_[fd] = Waiting{std::move(carry), served, now, deadline};
+  Conn& conn = conns_[fd];
+  conn.client = client;
+  conn.restricted = restricted;
+  restricted_ += restricted ? 1 : 0;
+  ++per_client_[client];
+  const auto now = Clock::now();
+  conn.since = now;
+  conn.deadline = now + limits_.idle_timeout;
   // A client usually sends its request right after connecting: read it now, so that a burst of
   // connections with their requests already in flight does not fill the gate and evict itself.
   OnReadable(fd);
 }
 
-void ConnectionGate::OnReadable(int fd) {
-  auto it = waiting_.find(fd);
-  if (it == waiting_.end()) return;
-  Waiting& w = it->second;
-  std::array<char, 8192> buf{};
-  const ssize_t got = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-  if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-    Close(fd, "");
+void ConnectionGate::OnReturn(int fd, bool keep_alive) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) {
+    CloseNow(fd);  // cannot happen: a busy connection stays in conns_
     return;
   }
-  if (got < 0) return;
-  if (w.bytes.empty()) w.deadline = Clock::now() + limits_.request_timeout;
-  w.bytes.append(buf.data(), static_cast<std::size_t>(got));
-  bool priority = false;
-  switch (Examine(w.bytes, limits_, &priority)) {
-    case Completeness::kPartial: return;
-    case Completeness::kHeadTooLarge: Close(fd, kTooLargeReply); return;
-    case Completeness::kComplete: {
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-      Ready ready{fd, std::move(w.bytes), w.served, priority};
-      waiting_.erase(it);
-      dispatch_(std::move(ready));
+  Conn& conn = it->second;
+  ++conn.served;
+  if (!keep_alive) {
+    Linger(fd, conn);
+    return;
+  }
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLRDHUP;
+  event.data.fd = fd;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+    Drop(fd);
+    return;
+  }
+  Wait(conn);
+  // The next request may be here already (pipelined): judge it before waiting for more.
+  if (!conn.bytes.empty()) Judge(fd);
+}
+
+void ConnectionGate::Wait(Conn& conn) {
+  const auto now = Clock::now();
+  conn.state = State::kWaiting;
+  conn.since = now;
+  conn.deadline = now + (conn.bytes.empty() ? limits_.idle_timeout : limits_.request_timeout);
+}
+
+void ConnectionGate::OnReadable(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& conn = it->second;
+  if (conn.state == State::kBusy) return;
+  std::array<char, 8192> buf{};
+  const ssize_t got = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (got <= 0) {
+    Drop(fd);  // closed or reset by the client: nobody to answer
+    return;
+  }
+  if (conn.state == State::kClosing) {
+    conn.drained += static_cast<std::size_t>(got);
+    if (conn.drained > kMaxDrain) Drop(fd);
+    return;
+  }
+  if (conn.bytes.empty()) conn.deadline = Clock::now() + limits_.request_timeout;
+  conn.bytes.append(buf.data(), static_cast<std::size_t>(got));
+  Judge(fd);
+}
+
+void ConnectionGate::Judge(int fd) {
+  Conn& conn = conns_.at(fd);
+  const Verdict verdict = Examine(conn.bytes, limits_);
+  switch (verdict.kind) {
+    case Verdict::Kind::kPartial: return;
+    case Verdict::Kind::kRefused: Refuse(fd, verdict.status, verdict.reason); return;
+    case Verdict::Kind::kComplete: break;
+  }
+  if (conn.restricted && !verdict.priority) {
+    Refuse(fd, 503, kReserveOnly);
+    return;
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  conn.state = State::kBusy;
+  Ready ready{fd, conn.bytes.substr(0, verdict.length), conn.served, verdict.priority};
+  conn.bytes.erase(0, verdict.length);
+  dispatch_(std::move(ready));
+}
+
+void ConnectionGate::Refuse(int fd, int status, std::string_view reason) {
+  const std::string reply = RefusalReply(status, reason);
+  send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  Linger(fd, conns_.at(fd));
+}
+
+void ConnectionGate::Linger(int fd, Conn& conn) {
+  if (conn.state == State::kBusy) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+      Drop(fd);
       return;
     }
   }
+  shutdown(fd, SHUT_WR);
+  conn.state = State::kClosing;
+  conn.bytes.clear();
+  conn.bytes.shrink_to_fit();
+  conn.drained = 0;
+  conn.deadline = Clock::now() + limits_.linger;
+}
+
+void ConnectionGate::Drop(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  if (it->second.state != State::kBusy) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  CloseNow(fd);
+  auto client = per_client_.find(it->second.client);
+  if (client != per_client_.end() && --client->second == 0) per_client_.erase(client);
+  restricted_ -= it->second.restricted ? 1 : 0;
+  conns_.erase(it);
+}
+
+bool ConnectionGate::Evict(const std::string* client, Pick pick) {
+  // Closing connections go first (they are done), then the one waiting longest.
+  int victim = -1;
+  const Conn* best = nullptr;
+  for (const auto& [fd, conn] : conns_) {
+    if (conn.state == State::kBusy || (client != nullptr && conn.client != *client) ||
+        (pick == Pick::kRestricted && !conn.restricted) ||
+        (pick == Pick::kUnrestricted && conn.restricted)) {
+      continue;
+    }
+    const bool better = best == nullptr ||
+                        (conn.state == State::kClosing && best->state != State::kClosing) ||
+                        (conn.state == best->state && conn.since < best->since);
+    if (better) {
+      best = &conn;
+      victim = fd;
+    }
+  }
+  if (best == nullptr) return false;
+  if (best->state == State::kWaiting && !best->bytes.empty()) {
+    // A request had begun: say why it ends.
+    const std::string reply = RefusalReply(408, "the request did not arrive in time; bye");
+    send(victim, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  Drop(victim);
+  return true;
 }
 
 void ConnectionGate::Expire() {
   const auto now = Clock::now();
   std::vector<int> expired;
-  for (const auto& [fd, w] : waiting_) {
-    if (w.deadline <= now) expired.push_back(fd);
+  for (const auto& [fd, conn] : conns_) {
+    if (conn.state != State::kBusy && conn.deadline <= now) expired.push_back(fd);
   }
-  for (int fd : expired) Close(fd, waiting_[fd].bytes.empty() ? "" : kTimeoutReply);
-}
-
-void ConnectionGate::Evict() {
-  auto oldest = std::min_element(
-      waiting_.begin(), waiting_.end(),
-      [](const auto& a, const auto& b) { return a.second.since < b.second.since; });
-  if (oldest != waiting_.end()) {
-    Close(oldest->first, oldest->second.bytes.empty() ? "" : kTimeoutReply);
+  for (int fd : expired) {
+    Conn& conn = conns_.at(fd);
+    if (conn.state == State::kWaiting && !conn.bytes.empty()) {
+      Refuse(fd, 408, "the request did not arrive in time; bye");
+    } else {
+      Drop(fd);  // idle, or done lingering
+    }
   }
-}
-
-void ConnectionGate::Close(int fd, std::string_view reply) {
-  if (!reply.empty()) send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  shutdown(fd, SHUT_RDWR);
-  close(fd);
-  waiting_.erase(fd);
 }
 
 }  // namespace mtasts::agent

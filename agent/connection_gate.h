@@ -3,44 +3,85 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace mtasts::agent {
 
-/// Where the listener's connections wait, without holding a worker thread, until a whole
-/// request has arrived: the slowloris defence. One epoll thread reads what clients send; a
-/// connection is handed to a worker only with a complete request head (and its body, when
-/// Content-Length announces one of at most max_body bytes). Bounds:
-///  - a request must be complete within `request_timeout` of its first byte (else 408, closed);
-///  - a connection with no request started is closed after `idle_timeout` (keep-alive idle);
-///  - a request head over `max_head` bytes gets 431 and is closed;
-///  - at most `max_connections` connections wait here; a new one evicts the one that has been
-///    waiting longest.
-/// Thread-safe. Takes ownership of every descriptor given to Add.
+/// The client a per-client limit applies to, from a numeric address: an IPv4 address (also
+/// when written IPv4-mapped), or the /64 network of an IPv6 address (what one site is given,
+/// so that one host cannot multiply its share by changing the interface identifier).
+/// Anything else is returned as it is.
+std::string ClientNetwork(const std::string& address);
+
+/// Where every connection of the listener waits, without holding a worker thread, until a whole
+/// request has arrived (the slowloris defence), and the one place that decides what a request
+/// is: one epoll thread reads what clients send and hands a worker exactly the bytes of one
+/// request, its head and the body Content-Length declared, never more (README "HTTP
+/// endpoints", listener limits). Bytes sent after it stay here until the worker gives the
+/// connection back; a worker never reads the socket.
+///
+/// Refused (the answer written by the gate, then the connection closed; see Examine): heads with
+/// a bare LF or CR, malformed request lines or header lines, Transfer-Encoding, a duplicate or
+/// malformed Content-Length, a body on anything but POST, a body over `max_body`, a coded body;
+/// a head over `max_head` (431); a request not complete within `request_timeout` of its first
+/// byte (408). An idle connection is closed after `idle_timeout`.
+///
+/// Caps, counted over every connection the listener holds (waiting here, queued for a worker,
+/// being served, closing): `max_connections` in all and `max_per_client` per ClientNetwork. A
+/// new connection over a cap closes the oldest connection waiting here (of that client, for the
+/// per-client cap) to make room. When none is waiting (all are queued or being served), it is
+/// admitted into a reserve of `operator_reserve` connections that may only ask for /metrics,
+/// /-/healthy or /-/ready (anything else: 503); with the reserve full too, it gets 503 with
+/// Retry-After and is closed.
+///
+/// Closing is lingering: after the last answer the gate stops writing, discards what the client
+/// still sends (up to kMaxDrain bytes, for `linger`), then closes, so that the client reads the
+/// answer instead of a reset.
+///
+/// Thread-safe. Takes ownership of every descriptor given to Accept.
 class ConnectionGate {
  public:
   struct Limits {
     std::chrono::milliseconds request_timeout{10'000};
     std::chrono::milliseconds idle_timeout{5'000};
+    std::chrono::milliseconds linger{1'000};
     std::size_t max_head = 16 * 1024;
     std::size_t max_body = 64 * 1024;
-    std::size_t max_connections = 512;
+    std::size_t max_connections = 1024;
+    std::size_t max_per_client = 64;
+    std::size_t operator_reserve = 16;
   };
+  static constexpr std::size_t kMaxDrain = 256 * 1024;
 
-  /// A connection with a complete request: the socket, the bytes read so far (the request and
-  /// perhaps the start of the next), how many requests it served before, and whether the request
-  /// is for an operator endpoint (/metrics, /-/healthy, /-/ready).
+  /// What the bytes a connection has sent so far amount to (pure; Examine).
+  struct Verdict {
+    enum class Kind { kPartial, kComplete, kRefused };
+    Kind kind = Kind::kPartial;
+    std::size_t length = 0;   // kComplete: bytes of the request, head and body
+    bool priority = false;    // kComplete: GET or HEAD of /metrics, /-/healthy or /-/ready
+    int status = 0;           // kRefused: the status to answer before closing
+    std::string_view reason;  // kRefused: why, in a few words (static text)
+  };
+  static Verdict Examine(std::string_view bytes, const Limits& limits);
+
+  /// The whole response the gate writes with a refusal: `status`, `reason` as a text/plain body,
+  /// `Connection: close` (and `Retry-After: 1` with 503).
+  static std::string RefusalReply(int status, std::string_view reason);
+
+  /// A complete request for a worker: the socket, exactly the request's bytes, how many requests
+  /// the connection served before, and whether it is for an operator endpoint.
   struct Ready {
     int fd = -1;
-    std::string bytes;
+    std::string request;
     int served = 0;
     bool priority = false;
   };
+  /// Queues a request for a worker; called on the gate's thread. The worker must call Return.
   using Dispatch = std::function<void(Ready)>;
 
   ConnectionGate(Limits limits, Dispatch dispatch);
@@ -48,29 +89,47 @@ class ConnectionGate {
   ConnectionGate(const ConnectionGate&) = delete;
   ConnectionGate& operator=(const ConnectionGate&) = delete;
 
-  /// Starts watching `fd` (bytes already read from it in `carry`); after Stop it is closed.
-  void Add(int fd, std::string carry = {}, int served = 0);
-  /// Closes every waiting connection and ends the thread. Idempotent.
+  /// A new connection, straight from accept(). After Stop it is closed at once.
+  void Accept(int fd);
+  /// A worker is done with the request of `fd`: with `keep_alive` the connection waits for its
+  /// next request (beginning with the bytes already read after this one), else it is closed.
+  void Return(int fd, bool keep_alive);
+  /// Closes every connection waiting here and ends the thread; connections being served are
+  /// closed when returned. Idempotent.
   void Stop();
 
-  /// How complete the bytes of one request are (pure; exposed for tests).
-  enum class Completeness { kPartial, kComplete, kHeadTooLarge };
-  static Completeness Examine(std::string_view bytes, const Limits& limits, bool* priority);
-
  private:
-  struct Waiting {
-    std::string bytes;
+  using Clock = std::chrono::steady_clock;
+  enum class State { kWaiting, kBusy, kClosing };
+  struct Conn {
+    std::string client;
+    std::string bytes;  // read and not yet handed to a worker
+    State state = State::kWaiting;
+    bool restricted = false;  // admitted from the operator reserve
     int served = 0;
-    std::chrono::steady_clock::time_point since;     // entered the gate
-    std::chrono::steady_clock::time_point deadline;  // idle or request deadline
+    Clock::time_point since;     // began waiting (eviction takes the oldest)
+    Clock::time_point deadline;  // idle, request or linger deadline
+    std::size_t drained = 0;
+  };
+  struct Event {
+    int fd;
+    bool accept;      // else a return
+    bool keep_alive;  // of a return
   };
 
   void Run();
-  void Admit(int fd, std::string carry, int served);
+  void OnAccept(int fd);
+  void OnReturn(int fd, bool keep_alive);
   void OnReadable(int fd);
+  void Judge(int fd);
+  void Wait(Conn& conn);
+  void Refuse(int fd, int status, std::string_view reason);
+  void Linger(int fd, Conn& conn);
+  void Drop(int fd);
+  enum class Pick { kAny, kRestricted, kUnrestricted };
+  /// Closes the oldest connection waiting here (of `client`, unless null); false when none.
+  bool Evict(const std::string* client, Pick pick);
   void Expire();
-  void Close(int fd, std::string_view reply);
-  void Evict();
 
   Limits limits_;
   Dispatch dispatch_;
@@ -78,16 +137,14 @@ class ConnectionGate {
   int wake_fd_ = -1;
   std::thread thread_;
 
-  std::mutex mutex_;  // guards incoming_ and stopped_
-  struct Incoming {
-    int fd;
-    std::string carry;
-    int served;
-  };
-  std::vector<Incoming> incoming_;
+  std::mutex mutex_;  // guards events_ and stopped_
+  std::vector<Event> events_;
   bool stopped_ = false;
 
-  std::map<int, Waiting> waiting_;  // the gate thread's alone
+  // The gate thread's alone:
+  std::unordered_map<int, Conn> conns_;
+  std::unordered_map<std::string, std::size_t> per_client_;
+  std::size_t restricted_ = 0;
 };
 
 }  // namespace mtasts::agent

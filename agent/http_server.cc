@@ -2,15 +2,22 @@
 
 #include <httplib.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <stdexcept>
 
 #include "agent/internal_errors.h"
 #include "agent/report_json.h"
@@ -105,34 +112,76 @@ json Meta() {
 constexpr int kWorkers = 32;
 constexpr int kOperatorWorkers = 4;
 constexpr int kKeepAliveMaxCount = 100;
-constexpr std::chrono::seconds kWriteTimeout{10};
+constexpr std::chrono::seconds kWriteTimeout{10};  // for a whole response
+constexpr std::size_t kMaxConnections = 1024;
+constexpr std::size_t kMinConnections = 64;
+// Wrong or missing API keys: a burst of 10 per client address, then 10 a minute.
+constexpr double kAuthFailuresPerMinute = 10;
+constexpr int kAuthFailureBurst = 10;
 
-/// One connection's bytes for httplib: first what the gate already read, then the socket, every
-/// read bounded by the request's deadline and every write by kWriteTimeout. With fd -1 it is an
-/// in-memory exchange (ServeBytes): reads end with the given bytes, writes are collected.
-class ConnectionStream final : public httplib::Stream {
+using Digest = std::array<unsigned char, 32>;
+
+Digest Sha256(std::string_view data) {
+  Digest digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 is not available");
+  }
+  return digest;
+}
+
+/// Whether `key` is one of `keys` (SHA-256 digests), in time independent of where they differ:
+/// digests of equal length compared with CRYPTO_memcmp, every one of them, no early exit.
+bool KeyMatches(const std::vector<Digest>& keys, std::string_view key) {
+  const Digest presented = Sha256(key);
+  int matched = 0;
+  for (const Digest& stored : keys) {
+    matched |= static_cast<int>(CRYPTO_memcmp(presented.data(), stored.data(), stored.size()) == 0);
+  }
+  return matched != 0;
+}
+
+std::string Hex(const Digest& digest, std::size_t octets) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < octets && i < digest.size(); ++i) {
+    out += kDigits[digest[i] >> 4];
+    out += kDigits[digest[i] & 0xF];
+  }
+  return out;
+}
+
+/// The gate's limits for this process: the connection cap is a quarter of the descriptor limit
+/// (the rest is for outbound DNS, HTTPS and SMTP sockets and files), between 64 and 1024.
+ConnectionGate::Limits ListenerLimits() {
+  ConnectionGate::Limits limits;
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    limits.max_connections = std::clamp<std::size_t>(static_cast<std::size_t>(nofile.rlim_cur / 4),
+                                                     kMinConnections, kMaxConnections);
+  } else {
+    limits.max_connections = kMaxConnections;
+  }
+  return limits;
+}
+
+}  // namespace
+
+/// One request's bytes for httplib, exactly as the gate delimited them: reads end with them (the
+/// socket is never read), so httplib cannot see past the request the gate judged. Writes go to
+/// the socket, the whole response within kWriteTimeout of its first byte; with fd -1 (ServeBytes)
+/// they are collected.
+class HttpServer::ConnectionStream final : public httplib::Stream {
  public:
   using Clock = std::chrono::steady_clock;
-  ConnectionStream(int fd, std::string bytes, Clock::time_point deadline, std::string remote = {})
-      : fd_(fd), in_(std::move(bytes)), deadline_(deadline), remote_(std::move(remote)) {}
+  ConnectionStream(int fd, std::string request, std::string remote = {})
+      : fd_(fd), in_(std::move(request)), remote_(std::move(remote)) {}
 
-  bool is_readable() const override {
-    return pos_ < in_.size() || (fd_ >= 0 && Wait(POLLIN, deadline_));
-  }
+  bool is_readable() const override { return pos_ < in_.size(); }
   bool is_writable() const override {
-    return fd_ < 0 || Wait(POLLOUT, Clock::now() + kWriteTimeout);
+    return fd_ < 0 || Wait(POLLOUT, write_deadline_.value_or(Clock::now() + kWriteTimeout));
   }
   ssize_t read(char* ptr, size_t size) override {
-    if (pos_ >= in_.size()) {
-      in_.clear();
-      pos_ = 0;
-      if (fd_ < 0) return 0;
-      if (!Wait(POLLIN, deadline_)) return -1;
-      char buf[4096];
-      const ssize_t got = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-      if (got <= 0) return got;
-      in_.assign(buf, static_cast<std::size_t>(got));
-    }
     const std::size_t n = std::min(size, in_.size() - pos_);
     std::memcpy(ptr, in_.data() + pos_, n);
     pos_ += n;
@@ -146,8 +195,12 @@ class ConnectionStream final : public httplib::Stream {
       out_.append(ptr, size);
       return static_cast<ssize_t>(size);
     }
-    if (!is_writable()) return -1;
-    return send(fd_, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (!write_deadline_) write_deadline_ = Clock::now() + kWriteTimeout;
+    for (;;) {
+      if (!Wait(POLLOUT, *write_deadline_)) return -1;
+      const ssize_t sent = send(fd_, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return sent;
+    }
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     Address(getpeername, ip, port);
@@ -157,16 +210,20 @@ class ConnectionStream final : public httplib::Stream {
   }
   int socket() const override { return fd_; }
 
-  std::string Leftover() const { return in_.substr(pos_); }
-  int ResponseStatus() const { return status_; }  // of the response written, 0 before
+  bool Consumed() const { return pos_ == in_.size(); }  // httplib read the whole request
+  int ResponseStatus() const { return status_; }        // of the response written, 0 before
   const std::string& Output() const { return out_; }
 
  private:
   bool Wait(short events, Clock::time_point until) const {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, events, 0};
-    return poll(&p, 1, static_cast<int>(left.count())) > 0 && (p.revents & events) != 0;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, events, 0};
+      const int ready = poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      return ready > 0 && (p.revents & events) != 0;
+    }
   }
   void Address(int (*get)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
     ip = remote_;
@@ -189,11 +246,9 @@ class ConnectionStream final : public httplib::Stream {
   std::size_t pos_ = 0;
   std::string out_;
   int status_ = 0;
-  Clock::time_point deadline_;
+  std::optional<Clock::time_point> write_deadline_;
   std::string remote_;
 };
-
-}  // namespace
 
 /// cpp-httplib's server with its connection handling replaced: accepted sockets go to the gate,
 /// and complete requests are served through process_request (httplib's parsing and routing).
@@ -218,10 +273,8 @@ class HttpServer::Listener : public httplib::Server {
 };
 
 struct HttpServer::Access {
-  std::set<std::string> keys;  // empty: no key required
-  RateLimiter limiter;
+  std::vector<Digest> keys;  // SHA-256 of each key; empty: no key required
   int max_live = 16;
-  Access(double per_minute, int burst) : limiter(per_minute, burst) {}
 };
 
 Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text) {
@@ -250,7 +303,10 @@ Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text) 
 }
 
 HttpServer::HttpServer(HttpHandlers handlers, const config::ApiSettings& api)
-    : handlers_(std::move(handlers)), server_(std::make_unique<Listener>()) {
+    : handlers_(std::move(handlers)),
+      server_(std::make_unique<Listener>()),
+      limiter_(api.rate_limit_per_minute, api.rate_limit_burst),
+      auth_failures_(kAuthFailuresPerMinute, kAuthFailureBurst) {
   auto configured = Configure(api);
   if (!configured) throw std::runtime_error(configured.error().message);
   Routes();
@@ -261,7 +317,7 @@ HttpServer::~HttpServer() {
 }
 
 Result<bool> HttpServer::Configure(const config::ApiSettings& api) {
-  auto access = std::make_shared<Access>(api.rate_limit_per_minute, api.rate_limit_burst);
+  auto access = std::make_shared<Access>();
   access->max_live = api.max_concurrent_requests;
   if (!api.keys_file.empty()) {
     std::ifstream in(api.keys_file);
@@ -272,7 +328,7 @@ Result<bool> HttpServer::Configure(const config::ApiSettings& api) {
         line.pop_back();
       auto start = line.find_first_not_of(" \t");
       if (start == std::string::npos || line[start] == '#') continue;
-      access->keys.insert(line.substr(start));
+      access->keys.push_back(Sha256(std::string_view(line).substr(start)));
     }
     if (access->keys.empty()) {
       return Error{"api.keys_file \"" + api.keys_file + "\" holds no key (one per line)"};
@@ -280,6 +336,7 @@ Result<bool> HttpServer::Configure(const config::ApiSettings& api) {
   }
   std::lock_guard lock(access_mutex_);
   access_ = std::move(access);
+  limiter_.Reconfigure(api.rate_limit_per_minute, api.rate_limit_burst);
   return true;
 }
 
@@ -334,8 +391,17 @@ void HttpServer::Routes() {
       access = access_;
     }
     if (!access->keys.empty()) {
+      // The wrong-key budget of the API applies here too: no guessing keys through reloads.
+      const std::string client = ClientNetwork(req.remote_addr);
+      if (int wait = auth_failures_.Peek(client); wait > 0) {
+        res.status = 429;
+        res.set_header("Retry-After", std::to_string(wait));
+        res.set_content("Too many wrong API keys.\n", "text/plain");
+        return;
+      }
       const std::string key = req.get_header_value("x-api-key");
-      if (key.empty() || access->keys.count(key) == 0) {
+      if (key.empty() || !KeyMatches(access->keys, key)) {
+        (void)auth_failures_.Acquire(client);
         res.status = 401;
         res.set_content(key.empty() ? "Missing API key (header x-api-key).\n" : "Wrong API key.\n",
                         "text/plain");
@@ -356,17 +422,28 @@ void HttpServer::Routes() {
         std::lock_guard lock(access_mutex_);
         access = access_;
       }
-      std::string client = req.remote_addr;
+      // Limits count per client network (README "HTTP endpoints"), and with keys the wrong
+      // ones count first: an address out of wrong-key budget gets 429 before its key is looked
+      // at, right or wrong (else the answer would tell the right key apart).
+      const std::string client = ClientNetwork(req.remote_addr);
+      std::string bucket = "address:" + client;
       if (!access->keys.empty()) {
+        if (int wait = auth_failures_.Peek(client); wait > 0) {
+          res.set_header("Retry-After", std::to_string(wait));
+          Reply(res, 429, nullptr,
+                "too many wrong API keys; retry after " + std::to_string(wait) + " s");
+          return;
+        }
         const std::string key = req.get_header_value("x-api-key");
-        if (key.empty() || access->keys.count(key) == 0) {
+        if (key.empty() || !KeyMatches(access->keys, key)) {
+          (void)auth_failures_.Acquire(client);
           Reply(res, 401, nullptr,
                 key.empty() ? "missing API key (header x-api-key)" : "wrong API key");
           return;
         }
-        client = "key:" + key;
+        bucket = "key:" + Hex(Sha256(key), 16);
       }
-      if (int wait = access->limiter.Acquire(client); wait > 0) {
+      if (int wait = limiter_.Acquire(bucket); wait > 0) {
         res.set_header("Retry-After", std::to_string(wait));
         Reply(res, 429, nullptr, "rate limit exceeded; retry after " + std::to_string(wait) + " s");
         return;
@@ -428,45 +505,73 @@ Result<bool> HttpServer::Start(const std::string& listen_address) {
     port_ = port;
   }
   server_->RaiseBacklog();
+  limits_ = ListenerLimits();
   workers_ = std::make_unique<httplib::ThreadPool>(kWorkers);
   operator_workers_ = std::make_unique<httplib::ThreadPool>(kOperatorWorkers);
-  gate_ = std::make_unique<ConnectionGate>(
-      ConnectionGate::Limits{}, [this](ConnectionGate::Ready ready) {
-        auto& pool = ready.priority ? *operator_workers_ : *workers_;
-        pool.enqueue([this, r = std::move(ready)]() mutable {
-          // A pool thread must not end on an exception (the process would): logged and counted.
-          RunGuarded(ThreadKind::kHttp, "serving a connection",
-                     [&] { ServeConnection(std::move(r)); });
-        });
-      });
-  server_->on_accept = [this](int sock) { gate_->Add(sock); };
+  // The queues need no bound of their own: every request in them holds a connection, and the
+  // gate caps those.
+  gate_ = std::make_unique<ConnectionGate>(limits_, [this](ConnectionGate::Ready ready) {
+    auto& pool = ready.priority ? *operator_workers_ : *workers_;
+    pool.enqueue([this, r = std::move(ready)]() mutable {
+      // A pool thread must not end on an exception (the process would): logged and counted.
+      RunGuarded(ThreadKind::kHttp, "serving a connection", [&] { ServeConnection(std::move(r)); });
+    });
+  });
+  server_->on_accept = [this](int sock) { gate_->Accept(sock); };
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return true;
 }
 
-void HttpServer::ServeConnection(ConnectionGate::Ready ready) {
-  const auto deadline = std::chrono::steady_clock::now() + ConnectionGate::Limits{}.request_timeout;
-  ConnectionStream stream(ready.fd, std::move(ready.bytes), deadline);
-  const bool last = ready.served + 1 >= kKeepAliveMaxCount || stopping_;
-  // After a refused request (400, 408, 413, 414, 431) the request may not have been read to its
-  // end (httplib stops at a URI or header line over its limits), so the connection ends there
-  // instead of parsing the rest as the next request.
-  const auto refused = [](int status) {
-    return status == 400 || status == 408 || status == 413 || status == 414 || status == 431;
-  };
-  if (server_->Serve(stream, last) && !refused(stream.ResponseStatus()) && !stopping_) {
-    gate_->Add(ready.fd, stream.Leftover(), ready.served + 1);
-    return;
-  }
-  shutdown(ready.fd, SHUT_RDWR);
-  close(ready.fd);
+bool HttpServer::ServeOne(ConnectionStream& stream, int served) {
+  const bool last = served + 1 >= kKeepAliveMaxCount || stopping_;
+  const bool open = server_->Serve(stream, last);
+  // After a refused request (400, 408, 413, 414, 431) httplib may have stopped reading before
+  // the end of the request, and a request it did not read to its end must not leave bytes behind
+  // to be taken for the next one: the connection ends there.
+  const int status = stream.ResponseStatus();
+  const bool refused =
+      status == 400 || status == 408 || status == 413 || status == 414 || status == 431;
+  return open && stream.Consumed() && !refused && !stopping_;
 }
 
-std::string HttpServer::ServeBytes(std::string_view request, const std::string& remote_addr) {
-  ConnectionStream stream(-1, std::string(request), std::chrono::steady_clock::time_point::max(),
-                          remote_addr);
-  server_->Serve(stream, true);
-  return stream.Output();
+void HttpServer::ServeConnection(ConnectionGate::Ready ready) {
+  ConnectionStream stream(ready.fd, std::move(ready.request));
+  const bool keep_alive = ServeOne(stream, ready.served);
+  // The client learns at once that the answer is complete (a client reading until the end of
+  // the connection does not wait for the gate); the gate then drains and closes.
+  if (!keep_alive) shutdown(ready.fd, SHUT_WR);
+  gate_->Return(ready.fd, keep_alive);
+}
+
+std::vector<HttpExchange> HttpServer::ServeExchanges(std::string_view bytes,
+                                                     const std::string& remote_addr) {
+  std::vector<HttpExchange> exchanges;
+  for (int served = 0; !bytes.empty(); ++served) {
+    const auto verdict = ConnectionGate::Examine(bytes, limits_);
+    if (verdict.kind != ConnectionGate::Verdict::Kind::kComplete) {
+      // Refused by the gate, or the bytes end inside a request: the listener answers 408 when
+      // the rest does not come in time.
+      const bool partial = verdict.kind == ConnectionGate::Verdict::Kind::kPartial;
+      exchanges.push_back(
+          {std::string(bytes),
+           ConnectionGate::RefusalReply(
+               partial ? 408 : verdict.status,
+               partial ? "the request did not arrive in time; bye" : verdict.reason)});
+      break;
+    }
+    ConnectionStream stream(-1, std::string(bytes.substr(0, verdict.length)), remote_addr);
+    const bool keep_alive = ServeOne(stream, served);
+    exchanges.push_back({std::string(bytes.substr(0, verdict.length)), stream.Output()});
+    bytes.remove_prefix(verdict.length);
+    if (!keep_alive) break;
+  }
+  return exchanges;
+}
+
+std::string HttpServer::ServeBytes(std::string_view bytes, const std::string& remote_addr) {
+  std::string out;
+  for (const HttpExchange& exchange : ServeExchanges(bytes, remote_addr)) out += exchange.response;
+  return out;
 }
 
 void HttpServer::Stop() {

@@ -4,10 +4,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "agent/connection_gate.h"
 #include "agent/metrics_page.h"
@@ -34,14 +34,25 @@ struct HttpHandlers {
 /// "HOST:PORT", ":PORT" (every interface) or "[IPv6]:PORT" into host and port; errors name it.
 Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text);
 
-/// The one listener of CONTRACT.md: `/`, `/metrics`, `/v1/check`, `/v1/policy`, `/v1/meta`,
-/// `/-/healthy`, `/-/ready`, `/-/reload`, on cpp-httplib. Connections wait in a ConnectionGate
-/// (no thread held) until a whole request has arrived: 16 KiB of request line and headers, a
-/// 64 KiB body, 10 s from the first byte, 5 s idle between keep-alive requests, 512 waiting
-/// connections. Complete requests go to 32 workers; /metrics, /-/healthy and /-/ready have 4 of
-/// their own, so neither slow clients nor floods of API requests stall scrapes. Live checks beyond
-/// api.max_concurrent_requests get 503. /v1 answers carry the envelope; optional API keys
-/// (`x-api-key`) and a per-key or per-address token bucket.
+/// One request and the answer to it, as ServeExchanges saw them.
+struct HttpExchange {
+  std::string request;   // the request's bytes (for a refusal: every byte left)
+  std::string response;  // the raw answer, with any interim 100 Continue
+};
+
+/// The one listener: `/`, `/metrics`, `/v1/check`, `/v1/policy`, `/v1/meta`, `/-/healthy`,
+/// `/-/ready`, `/-/reload`, on cpp-httplib. Every connection waits in a ConnectionGate (no
+/// thread held) until a whole request has arrived, and the gate alone decides where a request
+/// ends: a worker is handed exactly the request's bytes and never reads the socket. Complete
+/// requests go to 32 workers; /metrics, /-/healthy and /-/ready have 4 of their own, so neither
+/// slow clients nor floods of API requests stall scrapes. The caps of README "HTTP endpoints"
+/// (connections in all and per client, the operator reserve) are the gate's; in all the
+/// listener holds at most a quarter of the process's descriptor limit (RLIMIT_NOFILE), and
+/// never more than 1024 connections (plus the reserve), so outbound lookups and fetches keep
+/// theirs. Live checks beyond api.max_concurrent_requests get 503. /v1 answers carry the
+/// envelope; optional API keys (`x-api-key`, compared in constant time) and token buckets per
+/// key (or per client address without keys), plus a budget of wrong keys per client address
+/// that is checked before any key is.
 class HttpServer {
  public:
   HttpServer(HttpHandlers handlers, const config::ApiSettings& api);
@@ -53,21 +64,34 @@ class HttpServer {
   Result<bool> Start(const std::string& listen_address);
   void Stop();
   int port() const { return port_; }
+  /// The gate's limits (the connection caps are set by Start from RLIMIT_NOFILE).
+  const ConnectionGate::Limits& limits() const { return limits_; }
 
   /// Replaces API keys and rate limits (config reload). Keys: one per line, '#' comments.
+  /// The rate-limit buckets survive a reload: the new rate and burst apply to them.
   Result<bool> Configure(const config::ApiSettings& api);
 
-  /// Serves one raw HTTP/1.1 request from memory, as the listener would serve it from
-  /// `remote_addr`, and returns the raw response (empty without a request line). The same
-  /// parsing, routing, validation and handlers, with no socket: for the fuzzer and tests.
-  std::string ServeBytes(std::string_view request, const std::string& remote_addr = "127.0.0.1");
+  /// Serves raw HTTP/1.1 bytes from memory as the listener would serve them, one keep-alive
+  /// connection from `remote_addr`: the gate's judgement (ConnectionGate::Examine: refusals,
+  /// where each request ends), then httplib's parsing, routing, validation and handlers, with
+  /// no socket. One exchange per request; a refusal, or bytes ending inside a request (the
+  /// listener's 408), ends the list. For the fuzzer and tests. (httplib writes a content
+  /// provider's body only while it listens, so /metrics answers carry their head alone here.)
+  std::vector<HttpExchange> ServeExchanges(std::string_view bytes,
+                                           const std::string& remote_addr = "127.0.0.1");
+  /// ServeExchanges' responses, one after the other (empty without any request byte).
+  std::string ServeBytes(std::string_view bytes, const std::string& remote_addr = "127.0.0.1");
 
  private:
-  class Listener;  // the httplib::Server that takes its connections from the gate
+  class Listener;          // the httplib::Server that takes its connections from the gate
+  class ConnectionStream;  // one request's bytes for httplib, and the socket to answer on
   void Routes();
   void ServeConnection(ConnectionGate::Ready ready);
+  /// Serves the request in `stream`; true when the connection may carry another one.
+  bool ServeOne(ConnectionStream& stream, int served);
 
   HttpHandlers handlers_;
+  ConnectionGate::Limits limits_;
   std::unique_ptr<Listener> server_;
   std::unique_ptr<ConnectionGate> gate_;
   std::unique_ptr<httplib::ThreadPool> workers_;           // every complete request but...
@@ -76,9 +100,11 @@ class HttpServer {
   std::thread thread_;
   int port_ = 0;
 
-  struct Access;  // keys and limiter, swapped whole on reload
+  struct Access;  // keys and the live-check cap, swapped whole on reload
   std::shared_ptr<Access> access_;
   std::mutex access_mutex_;
+  RateLimiter limiter_;        // per key, or per client address without keys; kept on reload
+  RateLimiter auth_failures_;  // wrong or missing keys per client address
   std::atomic<int> live_checks_{0};
 };
 

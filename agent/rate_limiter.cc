@@ -4,9 +4,24 @@
 #include <cmath>
 
 namespace mtasts::agent {
+namespace {
+
+double ClampRate(double per_minute) {
+  // NaN fails every comparison: it becomes the minimum, like zero and negative rates.
+  if (!(per_minute >= RateLimiter::kMinPerMinute)) return RateLimiter::kMinPerMinute;
+  return std::min(per_minute, RateLimiter::kMaxPerMinute);
+}
+
+double ClampBurst(int burst) {
+  return std::clamp(static_cast<double>(burst), 1.0, RateLimiter::kMaxBurst);
+}
+
+}  // namespace
 
 RateLimiter::RateLimiter(double per_minute, int burst, std::size_t max_clients)
-    : per_second_(per_minute / 60.0), burst_(std::max(1, burst)), max_clients_(max_clients) {}
+    : max_clients_(std::max<std::size_t>(1, max_clients)),
+      per_second_(ClampRate(per_minute) / 60.0),
+      burst_(ClampBurst(burst)) {}
 
 void RateLimiter::Refill(Bucket& bucket, Clock::time_point now) const {
   const double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
@@ -16,8 +31,7 @@ void RateLimiter::Refill(Bucket& bucket, Clock::time_point now) const {
   }
 }
 
-int RateLimiter::Acquire(const std::string& client, Clock::time_point now) {
-  std::lock_guard lock(mutex_);
+RateLimiter::Bucket& RateLimiter::Find(const std::string& client, Clock::time_point now) {
   auto it = buckets_.find(client);
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_clients_) {
@@ -35,14 +49,41 @@ int RateLimiter::Acquire(const std::string& client, Clock::time_point now) {
     }
     it = buckets_.emplace(client, Bucket{burst_, now}).first;
   }
-  Bucket& bucket = it->second;
-  Refill(bucket, now);
-  if (bucket.tokens >= 1.0) {
-    bucket.tokens -= 1.0;
-    return 0;
-  }
-  const double wait = (1.0 - bucket.tokens) / per_second_;
-  return static_cast<int>(std::max(1.0, std::ceil(wait)));
+  Refill(it->second, now);
+  return it->second;
+}
+
+int RateLimiter::Wait(const Bucket& bucket) const {
+  if (bucket.tokens >= 1.0) return 0;
+  // per_second_ is at least kMinPerMinute / 60, so this is finite; clamped before the cast
+  // (a cast of a double out of int's range is undefined behaviour).
+  const double wait = std::ceil((1.0 - bucket.tokens) / per_second_);
+  return static_cast<int>(std::clamp(wait, 1.0, static_cast<double>(kMaxWaitSeconds)));
+}
+
+int RateLimiter::Acquire(const std::string& client, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  Bucket& bucket = Find(client, now);
+  const int wait = Wait(bucket);
+  if (wait == 0) bucket.tokens -= 1.0;
+  return wait;
+}
+
+int RateLimiter::Peek(const std::string& client, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(client);
+  if (it == buckets_.end()) return 0;
+  Refill(it->second, now);
+  return Wait(it->second);
+}
+
+void RateLimiter::Reconfigure(double per_minute, int burst, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  // Tokens earned so far count at the old rate; from now on the new one applies.
+  for (auto& [client, bucket] : buckets_) Refill(bucket, now);
+  per_second_ = ClampRate(per_minute) / 60.0;
+  burst_ = ClampBurst(burst);
+  for (auto& [client, bucket] : buckets_) bucket.tokens = std::min(bucket.tokens, burst_);
 }
 
 }  // namespace mtasts::agent

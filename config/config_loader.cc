@@ -397,6 +397,10 @@ void ReadApi(const Reader& r, const Field& field, ApiSettings& out) {
   if (const Field* f = s.Get("keys_file")) out.keys_file = r.String(*f);
   if (const Field* f = s.Get("rate_limit_per_minute")) {
     out.rate_limit_per_minute = r.PositiveNumber(*f);
+    // One every 100 minutes to a billion: beyond, the value is a slip (README "Configuration").
+    if (out.rate_limit_per_minute < 0.01 || out.rate_limit_per_minute > 1e9) {
+      r.Fail(*f, "must be between 0.01 and 1000000000, got " + f->value.Scalar());
+    }
   }
   if (const Field* f = s.Get("rate_limit_burst")) out.rate_limit_burst = r.Integer(*f, 1, 100000);
   if (const Field* f = s.Get("max_concurrent_requests")) {

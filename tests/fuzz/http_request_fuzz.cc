@@ -1,8 +1,12 @@
-// libFuzzer target: the listener's request handling, in-process. The input is one raw HTTP/1.1
-// request as a client would send it (request line, query string, headers, body); it is served by
-// the real HttpServer (httplib's parsing, the routes, API keys, the rate limit, the domain
-// validation) through ServeBytes, with check handlers that answer from memory instead of the
-// network. The first byte picks the server: with or without API keys.
+// libFuzzer target: the listener's request handling, in-process. The input is what a client sends
+// on one connection (request lines, query strings, headers, bodies, perhaps several pipelined
+// requests); it is served by the real HttpServer through ServeExchanges: the gate's judgement
+// (bare LF or CR, chunked bodies, duplicate lengths, bodies on GET: refused; where each request
+// ends), then httplib's parsing, the routes, API keys, the rate limit and the domain validation,
+// with check handlers that answer from memory instead of the network. The first byte picks the
+// server: with or without API keys. Properties: one whole response per request (so no request
+// hides in another's body), every reload answering a POST of its own, JSON answers in the
+// envelope.
 #include <unistd.h>
 
 #include <cstddef>
@@ -12,6 +16,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "agent/http_server.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -20,6 +25,8 @@ namespace {
 
 using mtasts::agent::HttpHandlers;
 using mtasts::agent::HttpServer;
+
+int reloads = 0;  // reload handler calls for the input being served
 
 HttpHandlers Handlers() {
   HttpHandlers h;
@@ -35,7 +42,10 @@ HttpHandlers Handlers() {
   h.check = report;
   h.policy = report;
   h.ready = [] { return true; };
-  h.reload = [] { return mtasts::Result<bool>(true); };
+  h.reload = [] {
+    ++reloads;
+    return mtasts::Result<bool>(true);
+  };
   return h;
 }
 
@@ -55,13 +65,21 @@ std::string KeysFile() {
   return path;
 }
 
-// The body after the blank line of a raw response (after any 100 Continue interim response,
-// which httplib sends for `Expect: 100-continue`).
-std::string Body(std::string response) {
+// A response without the interim 100 Continue responses before it (httplib sends one for
+// `Expect: 100-continue`).
+std::string_view Final(std::string_view response) {
   constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  while (response.rfind(kContinue, 0) == 0) response.erase(0, kContinue.size());
-  const auto end = response.find("\r\n\r\n");
-  return end == std::string::npos ? std::string() : response.substr(end + 4);
+  while (response.substr(0, kContinue.size()) == kContinue)
+    response.remove_prefix(kContinue.size());
+  return response;
+}
+
+// The Content-Length a response head declares (httplib and the gate always send one), or -1.
+long DeclaredLength(std::string_view head) {
+  constexpr std::string_view kField = "\r\nContent-Length: ";
+  const std::size_t at = head.find(kField);
+  if (at == std::string_view::npos) return -1;
+  return std::strtol(std::string(head.substr(at + kField.size(), 20)).c_str(), nullptr, 10);
 }
 
 }  // namespace
@@ -72,21 +90,51 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   static HttpServer* keyed = new HttpServer(Handlers(), Api(keys));
   if (size == 0) return 0;
   HttpServer& server = (data[0] & 1) != 0 ? *keyed : *open;
-  const std::string request(mtasts::fuzz::AsText(data + 1, size - 1));
-  const std::string response = server.ServeBytes(request, "192.0.2.7");
-  if (response.empty()) return 0;
-  mtasts::fuzz::Require(response.rfind("HTTP/1.1 ", 0) == 0, "a response starts with a status",
-                        response.substr(0, 40));
-  // A JSON answer parses, unless compressed (Accept-Encoding), partial (Range: httplib answers
-  // 206 with the bytes asked for) or without a body (HEAD).
-  const std::string head = response.substr(0, response.find("\r\n\r\n"));
-  if (head.find("Content-Type: application/json") != std::string::npos &&
-      head.find("Content-Encoding:") == std::string::npos &&
-      head.find("Content-Range:") == std::string::npos &&
-      head.find("multipart/byteranges") == std::string::npos && request.rfind("HEAD ", 0) != 0) {
-    const auto body = nlohmann::json::parse(Body(response), nullptr, false);
-    mtasts::fuzz::Require(!body.is_discarded() && body.contains("success"),
-                          "a JSON answer carries the envelope", Body(response));
+  const std::string input(mtasts::fuzz::AsText(data + 1, size - 1));
+  reloads = 0;
+  const auto exchanges = server.ServeExchanges(input, "192.0.2.7");
+  int reloaded = 0;  // exchanges answered by the reload handler
+  for (const auto& exchange : exchanges) {
+    const std::string_view request = exchange.request;
+    const std::string_view response = Final(exchange.response);
+    mtasts::fuzz::Require(response.substr(0, 9) == "HTTP/1.1 ", "a response starts with a status",
+                          response.substr(0, 40));
+    // Exactly one response: its head and the body it declares, nothing after (HEAD: no body).
+    const std::size_t head_end = response.find("\r\n\r\n");
+    mtasts::fuzz::Require(head_end != std::string_view::npos, "a response has a whole head",
+                          response.substr(0, 200));
+    const std::string_view head = response.substr(0, head_end);
+    const long declared = DeclaredLength(head);
+    mtasts::fuzz::Require(declared >= 0, "a response declares its length", head);
+    // (A HEAD request httplib served gets no body; the gate's refusals always carry one.)
+    const auto verdict = mtasts::agent::ConnectionGate::Examine(request, server.limits());
+    const bool served = verdict.kind == mtasts::agent::ConnectionGate::Verdict::Kind::kComplete &&
+                        verdict.length == request.size();
+    const bool head_request = served && request.substr(0, 5) == "HEAD ";
+    // (httplib writes a content provider's body, which /metrics uses, only while it listens:
+    // from memory such an answer is its head alone.)
+    const std::size_t body_size = response.size() - head_end - 4;
+    const bool provider = served && request.substr(0, 13) == "GET /metrics " && body_size == 0;
+    mtasts::fuzz::Require(
+        provider || body_size == (head_request ? 0 : static_cast<std::size_t>(declared)),
+        "one whole response per request", response.substr(0, 400));
+    if (response.substr(head_end + 4) == "Reloaded.\n") {
+      ++reloaded;
+      mtasts::fuzz::Require(request.substr(0, 6) == "POST /", "only a POST to a path reloads",
+                            request);
+    }
+    // A JSON answer parses, unless compressed (Accept-Encoding), partial (Range: httplib answers
+    // 206 with the bytes asked for) or without a body (HEAD).
+    if (head.find("Content-Type: application/json") != std::string::npos &&
+        head.find("Content-Encoding:") == std::string::npos &&
+        head.find("Content-Range:") == std::string::npos &&
+        head.find("multipart/byteranges") == std::string::npos && !head_request) {
+      const auto body = nlohmann::json::parse(response.substr(head_end + 4), nullptr, false);
+      mtasts::fuzz::Require(!body.is_discarded() && body.contains("success"),
+                            "a JSON answer carries the envelope", response.substr(head_end + 4));
+    }
   }
+  // Every reload answered a request of its own: none ran for bytes inside another request.
+  mtasts::fuzz::Require(reloads == reloaded, "every reload answers a request of its own", input);
   return 0;
 }

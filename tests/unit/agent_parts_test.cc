@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "agent/http_server.h"
 #include "agent/rate_limiter.h"
@@ -26,6 +27,82 @@ TEST(RateLimiter, BoundedNumberOfClients) {
   RateLimiter limiter(60, 1, 3);
   auto t = RateLimiter::Clock::now();
   for (int i = 0; i < 100; ++i) EXPECT_EQ(limiter.Acquire("c" + std::to_string(i), t), 0);
+}
+
+// A rate of 1e-9 a minute once overflowed the cast of the wait to int (undefined behaviour; in
+// practice a negative wait, so every request went through).
+TEST(RateLimiter, TinyRatesWaitAtMostAnHour) {
+  auto t = RateLimiter::Clock::now();
+  for (double rate : {1e-9, 1e-300, 0.0, -5.0, -std::numeric_limits<double>::infinity(),
+                      std::numeric_limits<double>::quiet_NaN(), 0.01}) {
+    SCOPED_TRACE(rate);
+    RateLimiter limiter(rate, 2);
+    EXPECT_EQ(limiter.Acquire("a", t), 0);
+    EXPECT_EQ(limiter.Acquire("a", t), 0);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(limiter.Acquire("a", t), RateLimiter::kMaxWaitSeconds)
+          << "refused, not let through";
+    }
+    EXPECT_EQ(limiter.Peek("a", t), RateLimiter::kMaxWaitSeconds);
+    // The slowest rate is one every 100 minutes: after that long, one more token.
+    EXPECT_EQ(limiter.Acquire("a", t + std::chrono::minutes(100) + std::chrono::seconds(1)), 0);
+  }
+}
+
+TEST(RateLimiter, HugeRatesAndBurstsAreClamped) {
+  auto t = RateLimiter::Clock::now();
+  RateLimiter limiter(std::numeric_limits<double>::infinity(), std::numeric_limits<int>::max());
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(limiter.Acquire("a", t), 0);
+  RateLimiter one(1e300, 1);
+  EXPECT_EQ(one.Acquire("a", t), 0);
+  EXPECT_EQ(one.Acquire("a", t), 1) << "at least a second, never 0 when refused";
+  EXPECT_EQ(one.Acquire("a", t + std::chrono::milliseconds(1)), 0);
+  RateLimiter zero_burst(60, 0);
+  EXPECT_EQ(zero_burst.Acquire("a", t), 0) << "a burst below 1 is 1";
+  EXPECT_EQ(zero_burst.Acquire("a", t), 1);
+}
+
+TEST(RateLimiter, PeekTakesNothing) {
+  RateLimiter limiter(60, 1);
+  auto t = RateLimiter::Clock::now();
+  EXPECT_EQ(limiter.Peek("a", t), 0);
+  EXPECT_EQ(limiter.Peek("a", t), 0);
+  EXPECT_EQ(limiter.Acquire("a", t), 0);
+  EXPECT_EQ(limiter.Peek("a", t), 1);
+  EXPECT_EQ(limiter.Peek("b", t), 0);
+}
+
+TEST(RateLimiter, ReconfigureKeepsEveryBucket) {
+  // (Rates whose per-second value is a power of two, so the waits are exact.)
+  RateLimiter limiter(60, 3);  // one a second
+  auto t = RateLimiter::Clock::now();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("empty", t), 0);
+  EXPECT_EQ(limiter.Acquire("half", t), 0);
+  // Same settings: nothing changes.
+  limiter.Reconfigure(60, 3, t);
+  EXPECT_EQ(limiter.Acquire("empty", t), 1);
+  // A larger burst and a slower rate: the empty bucket stays empty and refills at the new rate.
+  limiter.Reconfigure(7.5, 10, t);  // one every 8 s
+  EXPECT_EQ(limiter.Acquire("empty", t), 8);
+  EXPECT_EQ(limiter.Acquire("empty", t + std::chrono::seconds(4)), 4);
+  EXPECT_EQ(limiter.Acquire("empty", t + std::chrono::seconds(8)), 0);
+  EXPECT_EQ(limiter.Acquire("half", t), 0) << "two tokens left";
+  EXPECT_EQ(limiter.Acquire("half", t), 0);
+  EXPECT_EQ(limiter.Acquire("half", t), 8);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(limiter.Acquire("new", t), 0) << "the new burst";
+  EXPECT_EQ(limiter.Acquire("new", t), 8);
+  EXPECT_EQ(limiter.Acquire("rich", t), 0);  // nine left
+  // A smaller burst caps what a bucket holds.
+  limiter.Reconfigure(7.5, 1, t);
+  EXPECT_EQ(limiter.Acquire("rich", t), 0);
+  EXPECT_EQ(limiter.Acquire("rich", t), 8);
+  // Tokens earned before a reconfigure count at the old rate.
+  RateLimiter fast(60, 5);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(fast.Acquire("a", t), 0);
+  fast.Reconfigure(0.9375, 5, t + std::chrono::seconds(2));  // one every 64 s from now on
+  EXPECT_EQ(fast.Acquire("a", t + std::chrono::seconds(2)), 0);
+  EXPECT_EQ(fast.Acquire("a", t + std::chrono::seconds(2)), 0);
+  EXPECT_EQ(fast.Acquire("a", t + std::chrono::seconds(2)), 64);
 }
 
 TEST(ListenAddress, Forms) {

@@ -76,6 +76,7 @@ const BadCase kBadCases[] = {
       {"null_domains.yaml", R"(1:1: domains: expected a list of domains (write [] to watch none), got nothing (null))"},
       {"number_too_large.yaml", R"(4:19: webhooks[0].max_attempts: must be between 1 and 1000, got 99999999999999999999)"},
       {"shard_without_count.yaml", R"(2:8: shard: missing key "count")"},
+      {"tiny_rate_limit.yaml", R"(2:26: api.rate_limit_per_minute: must be between 0.01 and 1000000000, got 0.000000001)"},
       {"unknown_domain_key.yaml", R"(3:5: domains[0].webhook: unknown key (known keys of domains[0]: name, probe_mx, webhooks))"},
       {"unknown_nested_key.yaml", R"(3:3: schedule.max_intervall: unknown key (known keys of schedule: confirmations, dns_interval, max_concurrent_checks, max_interval, min_interval))"},
       {"unknown_top_key.yaml", R"(2:1: state_dri: unknown key (known keys: api, domains, network, probe_mx, schedule, shard, state_dir, webhooks))"},
