@@ -253,7 +253,7 @@ class HostileApiTest : public ::testing::Test {
       lowered.rlim_cur = DescriptorLimit();
       ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
     }
-    daemon_->Start();
+    daemon_->Start({"--web.enable-lifecycle"});  // the smuggling and reload tests POST /-/reload
     ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
     ASSERT_TRUE(daemon_->WaitReady()) << daemon_->Log();
   }
@@ -680,7 +680,9 @@ TEST_F(HostileApiKeysTest, AReloadKeepsAnEmptiedBucketEmpty) {
   const int fd = Connect(port_);
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(SendAll(
-      fd, "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+      fd,
+      "POST /-/reload HTTP/1.1\r\nHost: x\r\nx-api-key: secret-one\r\nContent-Length: 0\r\n"
+      "Connection: close\r\n\r\n"));
   EXPECT_EQ(StatusOf(ReadAll(fd, std::chrono::seconds(5))), 200);
   close(fd);
   EXPECT_EQ(StatusOf(KeyedCheck(port_, "secret-two", Attacker(2))), 429)
