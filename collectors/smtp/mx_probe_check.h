@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "base/deadline.h"
-#include "collectors/report/report.h"
 #include "collectors/dns/resolver.h"
 #include "collectors/net/address_policy.h"
+#include "collectors/report/report.h"
 #include "collectors/smtp/smtp_prober.h"
 
 namespace mtasts::smtp {

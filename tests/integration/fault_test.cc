@@ -77,8 +77,7 @@ Resources Settle(const Resources& want) {
 }
 
 /// `extra_allow`: ranges exempted from the SSRF guard on top of the world's 203.0.113.0/24.
-NetworkSettings Settings(const std::string& dns,
-                                 const std::vector<std::string>& extra_allow = {}) {
+NetworkSettings Settings(const std::string& dns, const std::vector<std::string>& extra_allow = {}) {
   NetworkSettings settings;
   settings.dns_servers = {dns};
   settings.ca_file = Env("MTASTS_WORLD_CA");
