@@ -14,22 +14,17 @@
 
 #include "agent/internal_errors.h"
 #include "agent/log.h"
+#include "agent/report_json.h"
 #include "agent/webhooks/message.h"
+#include "base/clock.h"
+#include "base/duration.h"
 #include "build_info.h"
 #include "collectors/check/checker_factory.h"
-#include "collectors/common/duration.h"
-#include "collectors/common/report_json.h"
-#include "collectors/common/shard.h"
 #include "config/config_loader.h"
+#include "config/shard.h"
 
 namespace mtasts::agent {
 namespace {
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string IssueList(const DomainReport& report) {
   std::string out;
@@ -272,7 +267,7 @@ Result<bool> App::StartWebhooks(const config::Config& config,
 void App::Emit(const std::string& domain, const webhooks::Observation& observation) {
   webhooks::Event event;
   event.domain = domain;
-  event.occurred_at_ms = NowMs();
+  event.occurred_at_ms = NowUnixMillis();
   event.previous = observation.before;
   event.current = observation.after;
   event.changes = webhooks::Diff(observation.before, observation.after);
@@ -322,7 +317,7 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
   const std::optional<DomainState> current = store_.GetDomain(domain);
   if (!current) return;  // removed by a reload meanwhile
   // The history-aware issues join the report first, so the posture (and webhooks) see them.
-  const std::int64_t now_ms = NowMs();
+  const std::int64_t now_ms = NowUnixMillis();
   const HistoryJudgement history = JudgeHistory(current->history, report, now_ms);
   ApplyHistory(history, report);
   auto shared = std::make_shared<const DomainReport>(std::move(report));
@@ -354,7 +349,7 @@ void App::OnReport(const std::string& domain, DomainReport report, std::int64_t 
   });
   if (observation.pending) {
     // A new posture awaits confirmation: look again soon rather than at the next max_age.
-    scheduler_->RecheckAt(domain, NowMs() + min_interval_ms);
+    scheduler_->RecheckAt(domain, NowUnixMillis() + min_interval_ms);
   }
   if (auto expiry = NextHistoryExpiry(history.after, now_ms)) {
     scheduler_->RecheckAt(domain, *expiry);  // so a time-bound issue ends on time
@@ -437,7 +432,7 @@ int App::Run() {
   }
 
   scheduler_ = std::make_unique<Scheduler>(
-      config.value().schedule, [] { return NowMs(); },
+      config.value().schedule, [] { return NowUnixMillis(); },
       [this](const std::string& domain) { return Checker()->Check(domain, ProbeMx(domain)); },
       [this](const std::string& domain) { return Checker()->CurrentStsId(domain); },
       [this](const std::string& domain, DomainReport report, std::int64_t next) {

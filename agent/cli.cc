@@ -14,14 +14,14 @@
 
 #include "agent/app.h"
 #include "agent/log.h"
+#include "agent/report_json.h"
 #include "agent/terminal_text.h"
+#include "base/domain_name.h"
+#include "base/duration.h"
 #include "build_info.h"
 #include "collectors/check/checker_factory.h"
-#include "collectors/common/domain_name.h"
-#include "collectors/common/duration.h"
-#include "collectors/common/report_json.h"
-#include "collectors/common/shard.h"
 #include "config/config_loader.h"
+#include "config/shard.h"
 
 namespace mtasts::agent {
 namespace {
@@ -75,7 +75,7 @@ struct CommandLine {
   bool json = false;
   bool help = false;
   bool version = false;
-  config::NetworkSettings network;  // defaults, overridden by the flags given
+  NetworkSettings network;  // defaults, overridden by the flags given
   bool dns_given = false, ca_given = false, cidr_given = false, timeout_given = false;
   bool probe_mx = false, smtp_port_given = false;
   bool enable_lifecycle = false;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "agent/report_json.h"
+#include "base/sha256.h"
 #include "collectors/check/domain_checker.h"
-#include "collectors/common/report_json.h"
-#include "collectors/common/sha256.h"
 
 namespace mtasts::agent {
 namespace {

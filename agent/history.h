@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/report.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
 #include "collectors/policy/policy_parser.h"
+#include "collectors/report/report.h"
 
 namespace mtasts::agent {
 

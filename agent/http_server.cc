@@ -20,9 +20,10 @@
 #include <stdexcept>
 
 #include "agent/internal_errors.h"
+#include "agent/report_json.h"
+#include "base/clock.h"
+#include "base/domain_name.h"
 #include "build_info.h"
-#include "collectors/common/domain_name.h"
-#include "collectors/common/report_json.h"
 #include "collectors/policy/policy_parser.h"
 
 namespace mtasts::agent {
@@ -45,18 +46,13 @@ std::string NewRequestId() {
   return buf;
 }
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 /// The envelope of every /v1 answer (CONTRACT.md).
 void Reply(httplib::Response& res, int status, json data, const std::string& message) {
   const bool ok = status < 400;
   json body = {
       {"data", std::move(data)},
-      {"meta", {{"timestamp", FormatRfc3339Millis(NowMs())}, {"request_id", NewRequestId()}}},
+      {"meta",
+       {{"timestamp", FormatRfc3339Millis(NowUnixMillis())}, {"request_id", NewRequestId()}}},
       {"status", ok ? "ok" : "error"},
       {"message", message},
       {"success", ok}};

@@ -12,8 +12,8 @@
 #include "agent/connection_gate.h"
 #include "agent/metrics_page.h"
 #include "agent/rate_limiter.h"
-#include "collectors/common/report.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
+#include "collectors/report/report.h"
 #include "config/config.h"
 
 namespace httplib {

@@ -6,7 +6,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "collectors/common/report_json.h"
+#include "agent/report_json.h"
+#include "base/clock.h"
 
 namespace mtasts::agent {
 namespace {
@@ -93,9 +94,7 @@ Result<bool> InitLogging(const std::string& level, const std::string& format) {
 void Log(LogLevel level, std::string_view message, const LogFields& fields) {
   auto logger = spdlog::default_logger_raw();
   if (!logger->should_log(ToSpdlog(level))) return;
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const auto now_ms = NowUnixMillis();
   std::string line;
   if (g_json) {
     nlohmann::json object = {

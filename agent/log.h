@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/common/result.h"
+#include "base/result.h"
 
 namespace mtasts::agent {
 

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "build_info.h"
-#include "collectors/common/issue_codes.h"
-#include "collectors/common/report.h"
 #include "collectors/policy/policy_parser.h"
+#include "collectors/report/issue_codes.h"
+#include "collectors/report/report.h"
 
 namespace mtasts::agent {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "agent/result_store.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
 
 namespace mtasts::agent {
 

@@ -11,7 +11,7 @@
 
 #include "agent/history.h"
 #include "agent/webhooks/posture.h"
-#include "collectors/common/report.h"
+#include "collectors/report/report.h"
 
 namespace mtasts::agent {
 

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/common/report.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
+#include "collectors/report/report.h"
 #include "config/config.h"
 
 namespace mtasts::agent {

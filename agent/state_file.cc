@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "collectors/common/report_json.h"
+#include "agent/report_json.h"
 
 namespace mtasts::agent {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "agent/result_store.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
 
 namespace mtasts::agent {
 

@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/shard.h"
-#include "config/network_settings.h"
+#include "collectors/check/network_settings.h"
+#include "config/shard.h"
 
 namespace mtasts::config {
 
+using mtasts::NetworkSettings;  // checks own it; the file and the flags fill it
 using std::chrono::milliseconds;
 
 struct ScheduleSettings {

@@ -19,8 +19,8 @@
 #include <system_error>
 #include <utility>
 
-#include "collectors/common/domain_name.h"
-#include "collectors/common/duration.h"
+#include "base/domain_name.h"
+#include "base/duration.h"
 #include "collectors/net/ip_address.h"
 
 namespace mtasts::config {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "collectors/common/result.h"
+#include "base/result.h"
 #include "config/config.h"
 
 namespace mtasts::config {

@@ -7,6 +7,7 @@
 
 #include "agent/internal_errors.h"
 #include "agent/log.h"
+#include "base/clock.h"
 
 namespace mtasts::agent::webhooks {
 namespace {
@@ -18,12 +19,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kMaxRetryAfter = std::chrono::hours(1);
 // After an unexpected error outside an attempt, the thread pauses this long before going on.
 constexpr milliseconds kPauseAfterError{1000};
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// "scheme://host[:port]" and "/path?query" of a URL.
 std::pair<std::string, std::string> SplitUrl(const std::string& url) {
@@ -90,9 +85,7 @@ std::size_t Deliverer::QueueLength() const {
 }
 
 Deliverer::Attempt Deliverer::Send(const PendingEvent& event) {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = NowUnixSeconds();
   const Delivery delivery = render_(event, now);
   const auto [origin, path] = SplitUrl(options_.url);
   httplib::Client client(origin);
@@ -145,7 +138,7 @@ bool Deliverer::Step() {
   wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
   if (stopping_) return false;
   PendingEvent& front = queue_.front();  // stays queued until delivered or dropped
-  const std::int64_t now = NowMs();
+  const std::int64_t now = NowUnixMillis();
   // A next attempt further ahead than any backoff can plan (the clock went back, the file was
   // edited) is brought back within reach.
   const std::int64_t latest = now + std::max(options_.max_backoff, kMaxRetryAfter).count();
@@ -201,7 +194,7 @@ bool Deliverer::Step() {
   delay =
       milliseconds(static_cast<std::int64_t>(static_cast<double>(delay.count()) * jitter(random_)));
   if (attempt.retry_after.count() >= 0) delay = std::min(attempt.retry_after, kMaxRetryAfter);
-  event.next_attempt_ms = NowMs() + delay.count();
+  event.next_attempt_ms = NowUnixMillis() + delay.count();
   // Kept in the outbox: a deliverer rebuilt by a reload, or a restarted daemon, waits out the
   // same backoff and counts on from here.
   auto saved = outbox_.SaveProgress(options_.name, event);

@@ -9,7 +9,7 @@
 
 #include "agent/webhooks/deliverer.h"
 #include "agent/webhooks/posture.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
 
 namespace mtasts::agent::webhooks {
 

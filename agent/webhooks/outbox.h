@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/result.h"
+#include "base/result.h"
 
 namespace mtasts::agent::webhooks {
 

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "collectors/common/sha256.h"
+#include "base/sha256.h"
 #include "collectors/policy/policy_parser.h"
 
 namespace mtasts::agent::webhooks {

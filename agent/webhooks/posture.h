@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/report.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
+#include "collectors/report/report.h"
 
 namespace mtasts::agent::webhooks {
 

@@ -25,7 +25,7 @@ std::string DefaultEhloName() {
 
 }  // namespace
 
-Result<std::unique_ptr<DomainChecker>> MakeChecker(const config::NetworkSettings& settings) {
+Result<std::unique_ptr<DomainChecker>> MakeChecker(const NetworkSettings& settings) {
   std::vector<net::Cidr> allowed;
   for (const auto& text : settings.ssrf_allow_cidrs) {
     auto cidr = net::Cidr::Parse(text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 
+#include "base/clock.h"
 #include "collectors/mx/mx_check.h"
 #include "collectors/policy/policy_check.h"
 #include "collectors/smtp/mx_probe_check.h"
@@ -11,15 +12,7 @@
 #include "collectors/tlsrpt/tlsrpt_check.h"
 
 namespace mtasts {
-namespace {
-
-std::int64_t NowUnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 DomainChecker::DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::AddressPolicy guard,
                              net::HttpsFetcher fetcher, CheckerOptions options,

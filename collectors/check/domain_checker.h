@@ -5,10 +5,10 @@
 #include <optional>
 #include <string>
 
-#include "collectors/common/report.h"
 #include "collectors/dns/resolver.h"
 #include "collectors/net/address_policy.h"
 #include "collectors/net/https_fetcher.h"
+#include "collectors/report/report.h"
 #include "collectors/smtp/smtp_prober.h"
 
 namespace mtasts {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/deadline.h"
-#include "collectors/common/result.h"
+#include "base/deadline.h"
+#include "base/result.h"
 #include "collectors/net/ip_address.h"
 
 namespace mtasts::dns {

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/common/result.h"
+#include "base/result.h"
 
 namespace mtasts::net {
 

@@ -7,9 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/deadline.h"
-#include "collectors/common/result.h"
+#include "base/deadline.h"
+#include "base/result.h"
 #include "collectors/net/ip_address.h"
+#include "collectors/report/certificate_info.h"
 
 struct x509_store_st;
 struct ssl_ctx_st;
@@ -31,17 +32,6 @@ class TrustStore {
  private:
   explicit TrustStore(x509_store_st* store) : store_(store) {}
   x509_store_st* store_;
-};
-
-/// What the peer's certificate looked like and what verification said.
-struct CertificateInfo {
-  bool verified = false;
-  std::string verify_error;               // OpenSSL's words when not verified
-  int verify_code = 0;                    // X509_V_* code
-  std::vector<std::string> dns_names;     // subjectAltName dNSName entries of the leaf
-  std::string subject;                    // leaf subject, one line
-  std::string issuer;                     // leaf issuer, one line
-  std::optional<std::int64_t> not_after;  // Unix seconds
 };
 
 struct HttpResponse {

@@ -4,11 +4,11 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/common/deadline.h"
-#include "collectors/common/report.h"
+#include "base/deadline.h"
 #include "collectors/dns/resolver.h"
 #include "collectors/net/address_policy.h"
 #include "collectors/net/https_fetcher.h"
+#include "collectors/report/report.h"
 
 namespace mtasts::policy {
 

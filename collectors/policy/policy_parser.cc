@@ -6,7 +6,7 @@
 #include <set>
 #include <utility>
 
-#include "collectors/common/grammar.h"
+#include "collectors/records/txt_grammar.h"
 
 namespace mtasts::policy {
 namespace {
@@ -161,15 +161,6 @@ std::string Missing(const FieldState& state) {
 }
 
 }  // namespace
-
-std::string_view ModeName(Mode mode) {
-  switch (mode) {
-    case Mode::kEnforce: return "enforce";
-    case Mode::kTesting: return "testing";
-    case Mode::kNone: return "none";
-  }
-  return "unknown";
-}
 
 Result<Policy> ParsePolicy(std::string_view body) {
   if (body.empty()) return Error{"the policy is empty"};

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/deadline.h"
-#include "collectors/common/report.h"
+#include "base/deadline.h"
 #include "collectors/dns/resolver.h"
 #include "collectors/net/address_policy.h"
+#include "collectors/report/report.h"
 #include "collectors/smtp/smtp_prober.h"
 
 namespace mtasts::smtp {

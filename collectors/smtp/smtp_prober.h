@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/common/deadline.h"
+#include "base/deadline.h"
 #include "collectors/net/https_fetcher.h"
 #include "collectors/net/ip_address.h"
 

@@ -2,8 +2,8 @@
 
 #include <string_view>
 
-#include "collectors/common/report.h"
 #include "collectors/dns/resolver.h"
+#include "collectors/report/report.h"
 
 namespace mtasts::sts {
 

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/common/result.h"
-#include "collectors/common/txt_fields.h"
+#include "base/result.h"
+#include "collectors/report/txt_fields.h"
 
 namespace mtasts::sts {
 

@@ -6,7 +6,7 @@
 #include <set>
 #include <utility>
 
-#include "collectors/common/grammar.h"
+#include "collectors/records/txt_grammar.h"
 
 namespace mtasts::tlsrpt {
 namespace {

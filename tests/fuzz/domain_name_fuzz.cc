@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "collectors/common/domain_name.h"
+#include "base/domain_name.h"
 #include "collectors/net/ip_address.h"
 #include "tests/fuzz/fuzz_check.h"
 

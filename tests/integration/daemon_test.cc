@@ -23,7 +23,7 @@
 
 extern char** environ;
 
-#include "collectors/common/shard.h"
+#include "config/shard.h"
 #include "tests/integration/daemon_support.h"
 
 namespace {

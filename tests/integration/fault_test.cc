@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "collectors/check/checker_factory.h"
-#include "collectors/common/issue_codes.h"
+#include "collectors/report/issue_codes.h"
 
 namespace mtasts {
 namespace {
@@ -77,9 +77,8 @@ Resources Settle(const Resources& want) {
 }
 
 /// `extra_allow`: ranges exempted from the SSRF guard on top of the world's 203.0.113.0/24.
-config::NetworkSettings Settings(const std::string& dns,
-                                 const std::vector<std::string>& extra_allow = {}) {
-  config::NetworkSettings settings;
+NetworkSettings Settings(const std::string& dns, const std::vector<std::string>& extra_allow = {}) {
+  NetworkSettings settings;
   settings.dns_servers = {dns};
   settings.ca_file = Env("MTASTS_WORLD_CA");
   settings.ssrf_allow_cidrs = {Env("MTASTS_WORLD_ALLOW_CIDR")};

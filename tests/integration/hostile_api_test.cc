@@ -14,7 +14,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "collectors/common/domain_name.h"
+#include "base/domain_name.h"
 #include "tests/integration/daemon_support.h"
 
 namespace mtasts::world {
@@ -679,10 +679,10 @@ TEST_F(HostileApiKeysTest, AReloadKeepsAnEmptiedBucketEmpty) {
   EXPECT_EQ(StatusOf(KeyedCheck(port_, "secret-two", Attacker(2))), 429);
   const int fd = Connect(port_);
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(SendAll(
-      fd,
-      "POST /-/reload HTTP/1.1\r\nHost: x\r\nx-api-key: secret-one\r\nContent-Length: 0\r\n"
-      "Connection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      SendAll(fd,
+              "POST /-/reload HTTP/1.1\r\nHost: x\r\nx-api-key: secret-one\r\nContent-Length: 0\r\n"
+              "Connection: close\r\n\r\n"));
   EXPECT_EQ(StatusOf(ReadAll(fd, std::chrono::seconds(5))), 200);
   close(fd);
   EXPECT_EQ(StatusOf(KeyedCheck(port_, "secret-two", Attacker(2))), 429)

@@ -4,8 +4,8 @@
 
 #include <set>
 
+#include "agent/report_json.h"
 #include "collectors/check/domain_checker.h"
-#include "collectors/common/report_json.h"
 #include "collectors/mx/mx_check.h"
 #include "collectors/policy/policy_check.h"
 #include "collectors/sts/sts_check.h"

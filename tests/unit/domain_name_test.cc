@@ -1,4 +1,4 @@
-#include "collectors/common/domain_name.h"
+#include "base/domain_name.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "collectors/common/duration.h"
+#include "base/duration.h"
 
 #include <gtest/gtest.h>
 

@@ -9,9 +9,9 @@
 #include <set>
 
 #include "agent/metrics.h"
+#include "agent/report_json.h"
 #include "agent/state_file.h"
 #include "agent/webhooks/posture.h"
-#include "collectors/common/report_json.h"
 
 namespace mtasts::agent {
 namespace {

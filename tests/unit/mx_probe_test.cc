@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/report_json.h"
+#include "agent/report_json.h"
 #include "collectors/smtp/mx_probe_check.h"
 #include "collectors/smtp/smtp_prober.h"
 

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "collectors/common/report.h"
-#include "collectors/common/result.h"
+#include "base/result.h"
+#include "collectors/report/report.h"
 
 namespace mtasts {
 

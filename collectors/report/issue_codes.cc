@@ -1,4 +1,4 @@
-#include "collectors/common/issue_codes.h"
+#include "collectors/report/issue_codes.h"
 
 #include <stdexcept>
 

@@ -1,4 +1,4 @@
-#include "collectors/common/shard.h"
+#include "config/shard.h"
 
 #include <openssl/evp.h>
 

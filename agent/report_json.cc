@@ -1,4 +1,4 @@
-#include "collectors/common/report_json.h"
+#include "agent/report_json.h"
 
 #include <ctime>
 

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "collectors/common/issue_codes.h"
-#include "collectors/common/txt_fields.h"
-#include "collectors/net/https_fetcher.h"
-#include "collectors/policy/policy_parser.h"
+#include "collectors/report/certificate_info.h"
+#include "collectors/report/issue_codes.h"
+#include "collectors/report/policy.h"
+#include "collectors/report/txt_fields.h"
 
 namespace mtasts {
 

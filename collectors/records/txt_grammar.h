@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/common/result.h"
-#include "collectors/common/txt_fields.h"
+#include "base/result.h"
+#include "collectors/report/txt_fields.h"
 
 /// The character classes and message helpers shared by the RFC 8461/8460 parsers (RFC 5234 core
 /// rules), and the TXT record selection both RFCs describe.

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/common/result.h"
+#include "base/result.h"
 
 namespace mtasts {
 

@@ -1,4 +1,4 @@
-#include "collectors/common/grammar.h"
+#include "collectors/records/txt_grammar.h"
 
 #include <cstdio>
 
