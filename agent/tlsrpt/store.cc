@@ -99,28 +99,28 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  bool ok() const { return rc_ == SQLITE_OK; }
+  bool Ok() const { return rc_ == SQLITE_OK; }
   // Ready to run again with new bindings.
   Statement& Reset() {
-    if (ok()) {
+    if (Ok()) {
       sqlite3_reset(stmt_);
       sqlite3_clear_bindings(stmt_);
     }
     return *this;
   }
   Statement& Bind(int index, std::int64_t value) {
-    if (ok()) rc_ = sqlite3_bind_int64(stmt_, index, value);
+    if (Ok()) rc_ = sqlite3_bind_int64(stmt_, index, value);
     return *this;
   }
   Statement& Bind(int index, std::string_view text) {
-    if (ok()) {
+    if (Ok()) {
       rc_ = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
                                 SQLITE_UTF8);
     }
     return *this;
   }
   Statement& BindBlob(int index, std::string_view bytes) {
-    if (ok()) {
+    if (Ok()) {
       // A zero-length blob still binds as a blob (not NULL) with a non-null pointer.
       static constexpr char kEmpty = 0;
       rc_ = sqlite3_bind_blob64(stmt_, index, bytes.empty() ? &kEmpty : bytes.data(), bytes.size(),
@@ -130,7 +130,7 @@ class Statement {
   }
   // SQLITE_ROW, SQLITE_DONE, or an error code.
   int Step() {
-    if (!ok()) return rc_;
+    if (!Ok()) return rc_;
     return sqlite3_step(stmt_);
   }
   std::int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
@@ -171,7 +171,7 @@ class Transaction {
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  bool open() const { return open_; }
+  bool IsOpen() const { return open_; }
   bool Commit() {
     if (!Exec(db_, "COMMIT")) return false;
     open_ = false;
@@ -235,7 +235,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions
   }
   {
     Transaction migrate(db, "BEGIN IMMEDIATE");
-    if (!migrate.open()) return DbError(db, path, "begin");
+    if (!migrate.IsOpen()) return DbError(db, path, "begin");
     Statement version(db, "PRAGMA user_version");
     if (version.Step() != SQLITE_ROW) return DbError(db, path, "read the schema version");
     const std::int64_t found = version.Int(0);
@@ -332,7 +332,7 @@ Result<std::vector<InsertResult>> Store::InsertBatch(const std::vector<ReportToS
   // IMMEDIATE: take the write lock now (waiting up to the busy timeout for another process),
   // rather than failing half-way when a read turns into a write.
   Transaction tx(db_, "BEGIN IMMEDIATE");
-  if (!tx.open()) return DbError(db_, path_, "begin");
+  if (!tx.IsOpen()) return DbError(db_, path_, "begin");
   std::vector<InsertResult> results;
   results.reserve(reports.size());
   for (const auto& r : reports) {
@@ -349,7 +349,7 @@ Result<std::int64_t> Store::DeleteEndedBefore(std::int64_t cutoff) {
   std::int64_t deleted = 0;
   for (;;) {
     Transaction tx(db_, "BEGIN IMMEDIATE");
-    if (!tx.open()) return DbError(db_, path_, "begin");
+    if (!tx.IsOpen()) return DbError(db_, path_, "begin");
     Statement del(db_,
                   "DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE end_time < ?1 "
                   "LIMIT ?2)");
@@ -365,7 +365,7 @@ Result<std::int64_t> Store::DeleteEndedBefore(std::int64_t cutoff) {
 Result<DomainAggregate> Store::Aggregate(std::string_view domain, std::int64_t since) {
   std::lock_guard lock(mu_);
   Transaction snapshot(db_, "BEGIN");  // one consistent view for all the queries below
-  if (!snapshot.open()) return DbError(db_, path_, "begin");
+  if (!snapshot.IsOpen()) return DbError(db_, path_, "begin");
   DomainAggregate out;
   const auto max_rows = static_cast<std::int64_t>(options_.max_rows);
   {
@@ -434,7 +434,7 @@ Result<DomainAggregate> Store::Aggregate(std::string_view domain, std::int64_t s
 Result<TotalsDelta> Store::TotalsAfter(std::int64_t after, const DomainSet& watched) {
   std::lock_guard lock(mu_);
   Transaction snapshot(db_, "BEGIN");
-  if (!snapshot.open()) return DbError(db_, path_, "begin");
+  if (!snapshot.IsOpen()) return DbError(db_, path_, "begin");
   TotalsDelta out;
   {
     Statement s(db_, "SELECT COALESCE(MAX(id), 0) FROM reports");
@@ -500,7 +500,7 @@ Result<std::int64_t> Store::LastReportId() {
 Result<WindowSummary> Store::Window(std::string_view domain, std::int64_t since) {
   std::lock_guard lock(mu_);
   Transaction snapshot(db_, "BEGIN");
-  if (!snapshot.open()) return DbError(db_, path_, "begin");
+  if (!snapshot.IsOpen()) return DbError(db_, path_, "begin");
   WindowSummary out;
   const auto max_rows = static_cast<std::int64_t>(options_.max_rows);
   {

@@ -21,8 +21,8 @@ class Inflater {
   }
   Inflater(const Inflater&) = delete;
   Inflater& operator=(const Inflater&) = delete;
-  bool ok() const { return ok_; }
-  z_stream& z() { return z_; }
+  bool Ready() const { return ok_; }
+  z_stream& Stream() { return z_; }
 
  private:
   z_stream z_{};
@@ -44,8 +44,8 @@ Result<std::string, InflateError> Gunzip(std::string_view compressed, std::size_
   if (compressed.empty()) return Broken("empty body");
   if (!LooksLikeGzip(compressed)) return Broken("no gzip header");
   Inflater inflater;
-  if (!inflater.ok()) return Broken("zlib could not start (out of memory)");
-  z_stream& z = inflater.z();
+  if (!inflater.Ready()) return Broken("zlib could not start (out of memory)");
+  z_stream& z = inflater.Stream();
   // The input is capped far below 4 GiB before it gets here; slices keep zlib's uInt honest.
   const auto* next = reinterpret_cast<const unsigned char*>(compressed.data());
   std::size_t left = compressed.size();

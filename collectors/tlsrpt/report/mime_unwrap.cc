@@ -134,7 +134,7 @@ class Walker {
     return nullptr;
   }
 
-  const std::string& failure() const { return failure_; }
+  const std::string& Failure() const { return failure_; }
 
  private:
   static bool IsTlsRptReport(GMimeObject* object) {
@@ -179,10 +179,10 @@ Result<Attachment, UnwrapError> UnwrapReportMessage(std::string_view message,
 
   Walker walker(limits);
   if (!walker.Walk(g_mime_message_get_mime_part(parsed.get()), 0, false)) {
-    return NotAReport(walker.failure());
+    return NotAReport(walker.Failure());
   }
   const Candidate* chosen = walker.Choose();
-  if (chosen == nullptr) return NotAReport(walker.failure());
+  if (chosen == nullptr) return NotAReport(walker.Failure());
 
   GMimeDataWrapper* content = g_mime_part_get_content(chosen->part);
   if (content == nullptr) return NotAReport("the report attachment is empty");

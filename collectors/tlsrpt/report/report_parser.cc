@@ -135,8 +135,8 @@ class BoundedTreeBuilder {
   }
   // NOLINTEND(readability-identifier-naming)
 
-  Json& root() { return root_; }
-  const std::string& failure() const { return failure_; }
+  Json& Root() { return root_; }
+  const std::string& Failure() const { return failure_; }
 
  private:
   bool Fail(std::string message) {
@@ -185,9 +185,8 @@ class FieldReader {
  public:
   explicit FieldReader(const ParseLimits& limits) : limits_(limits) {}
 
-  const std::string& failure() const { return failure_; }
-  bool failed() const { return !failure_.empty(); }
-  std::vector<std::string>& notes() { return notes_; }
+  const std::string& Failure() const { return failure_; }
+  std::vector<std::string>& Notes() { return notes_; }
 
   bool Fail(const std::string& path, const std::string& why) {
     if (failure_.empty()) failure_ = path + ": " + why;
@@ -554,7 +553,7 @@ Result<std::int64_t> ParseReportDateTime(std::string_view text, bool* had_zone) 
     if (!digits(2, oh)) return bad("zone");
     if (pos < text.size() && text[pos] == ':') ++pos;
     if (!digits(2, om) || oh > 23 || om > 59) return bad("zone");
-    offset = sign * (oh * 3600 + om * 60);
+    offset = sign * (std::int64_t{oh} * 3600 + std::int64_t{om} * 60);
   } else {
     return bad("zone");
   }
@@ -569,21 +568,21 @@ Result<std::int64_t> ParseReportDateTime(std::string_view text, bool* had_zone) 
   if (had_zone != nullptr) *had_zone = zone;
   const std::int64_t days =
       DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  return days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  return days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - offset;
 }
 
 Result<Report> ParseReport(std::string_view json, const ParseLimits& limits) {
   BoundedTreeBuilder builder(limits);
   const bool parsed = Json::sax_parse(json.data(), json.data() + json.size(), &builder);
   if (!parsed) {
-    return Error{builder.failure().empty() ? std::string("not JSON") : builder.failure()};
+    return Error{builder.Failure().empty() ? std::string("not JSON") : builder.Failure()};
   }
-  const Json& root = builder.root();
+  const Json& root = builder.Root();
   if (!root.is_object()) return Error{"not a report: the JSON is not an object"};
 
   FieldReader reader(limits);
   Report report;
-  const auto refused = [&]() { return Error{reader.failure()}; };
+  const auto refused = [&]() { return Error{reader.Failure()}; };
   if (!reader.ReadName(root, "organization-name", "organization-name", true,
                        report.organization_name) ||
       !reader.ReadName(root, "report-id", "report-id", true, report.report_id) ||
@@ -622,7 +621,7 @@ Result<Report> ParseReport(std::string_view json, const ParseLimits& limits) {
                  std::to_string(limits.max_count)};
   }
   reader.FinishNotes();
-  report.notes = std::move(reader.notes());
+  report.notes = std::move(reader.Notes());
   return report;
 }
 
