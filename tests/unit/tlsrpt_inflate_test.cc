@@ -1,0 +1,186 @@
+// Bounded gzip inflation (collectors/tlsrpt/report/gzip_inflate.h): what it accepts, what it
+// refuses, and a 10 GB gzip bomb costing no more than the cap.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "collectors/tlsrpt/report/gzip_inflate.h"
+
+namespace mtasts::tlsrpt {
+namespace {
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+std::string Gzip(std::string_view data, int level = Z_DEFAULT_COMPRESSION) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, data.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// A valid gzip file of `chunks` MiB of zeros, built without compressing them all: after a full
+// flush deflate starts afresh, so every further MiB of zeros compresses to the same bytes, which
+// are repeated; the trailer's CRC-32 and length are combined arithmetically. 10240 chunks (10 GiB)
+// make about 10 MB.
+std::string ZeroBomb(std::uint64_t chunks) {
+  const std::string zeros(kMiB, '\0');
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  const auto run = [&](std::string_view in, int flush) {
+    std::string out(kMiB, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_NE(deflate(&z, flush), Z_STREAM_ERROR);
+    EXPECT_EQ(z.avail_in, 0U);
+    out.resize(out.size() - z.avail_out);
+    return out;
+  };
+  const std::string first = run(zeros, Z_FULL_FLUSH);  // the gzip header and the first MiB
+  const std::string block = run(zeros, Z_FULL_FLUSH);
+  EXPECT_EQ(run(zeros, Z_FULL_FLUSH), block);  // the repetition is exact
+  std::string end = run({}, Z_FINISH);
+  deflateEnd(&z);
+  end.resize(end.size() - 8);  // the trailer for 3 MiB; ours follows
+  std::string bomb = first;
+  bomb.reserve(first.size() + block.size() * chunks + end.size() + 8);
+  for (std::uint64_t i = 1; i < chunks; ++i) bomb += block;
+  bomb += end;
+  const uLong chunk_crc = crc32(0, reinterpret_cast<const Bytef*>(zeros.data()), kMiB);
+  uLong crc = chunk_crc;
+  for (std::uint64_t i = 1; i < chunks; ++i) crc = crc32_combine(crc, chunk_crc, kMiB);
+  const std::uint64_t length = chunks * kMiB;
+  for (int i = 0; i < 4; ++i) bomb += static_cast<char>((crc >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i) bomb += static_cast<char>((length >> (8 * i)) & 0xff);
+  return bomb;
+}
+
+std::int64_t StatusKiB(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::stoll(line.substr(line.find(':') + 1));
+  }
+  return -1;
+}
+
+// Resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
+void ResetPeakRss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+TEST(Gunzip, InflatesAndChecksTheTrailer) {
+  const std::string text = "{\"organization-name\":\"x\"}";
+  auto out = Gunzip(Gzip(text), kMiB);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out.value(), text);
+  // Exactly at the cap is fine; one byte more is not.
+  const std::string big(100'000, 'a');
+  EXPECT_TRUE(Gunzip(Gzip(big), big.size()).has_value());
+  auto over = Gunzip(Gzip(big), big.size() - 1);
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().kind, InflateFailure::kTooLarge);
+}
+
+TEST(Gunzip, ConcatenatedMembersAreOneStreamUnderOneCap) {
+  const std::string a(70'000, 'a');
+  const std::string b(70'000, 'b');
+  auto out = Gunzip(Gzip(a) + Gzip(b), kMiB);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out.value(), a + b);
+  auto over = Gunzip(Gzip(a) + Gzip(b), 100'000);
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().kind, InflateFailure::kTooLarge);
+}
+
+TEST(Gunzip, RefusesWhatIsNotWholeGzip) {
+  const std::string good = Gzip(std::string(1000, 'x'));
+  std::string bad_crc = good;
+  bad_crc[bad_crc.size() - 8] ^= 1;
+  std::string bad_length = good;
+  bad_length[bad_length.size() - 1] ^= 1;
+  std::string corrupt = good;
+  corrupt[12] = static_cast<char>(0xff);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "empty body"},
+      {"{\"a\":1}", "no gzip header"},
+      {"\x1f", "no gzip header"},
+      {good.substr(0, good.size() - 1), "truncated"},
+      {good.substr(0, 12), "truncated"},
+      {good + "garbage", "7 bytes after the gzip data"},
+      {good + std::string(4, '\0'), "4 bytes after the gzip data"},
+      {bad_crc, "incorrect data check"},
+      {bad_length, "incorrect length check"},
+      {corrupt, "broken gzip"},
+      {Gzip("x").substr(0, 10), "truncated"},  // header only
+  };
+  for (const auto& [input, reason] : cases) {
+    SCOPED_TRACE(reason);
+    auto out = Gunzip(input, kMiB);
+    ASSERT_FALSE(out.has_value());
+    EXPECT_EQ(out.error().kind, InflateFailure::kBroken);
+    EXPECT_NE(out.error().message.find(reason), std::string::npos) << out.error().message;
+  }
+  // zlib's own wrapper (RFC 1950) is not gzip.
+  z_stream z{};
+  ASSERT_EQ(deflateInit(&z, 6), Z_OK);
+  std::string zlib(64, '\0');
+  std::string in = "abc";
+  z.next_in = reinterpret_cast<Bytef*>(in.data());
+  z.avail_in = 3;
+  z.next_out = reinterpret_cast<Bytef*>(zlib.data());
+  z.avail_out = 64;
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  zlib.resize(z.total_out);
+  deflateEnd(&z);
+  EXPECT_FALSE(Gunzip(zlib, kMiB).has_value());
+}
+
+TEST(Gunzip, TheBombBuilderMakesValidGzip) {
+  const std::string bomb = ZeroBomb(4);
+  auto out = Gunzip(bomb, 4 * kMiB);
+  ASSERT_TRUE(out.has_value()) << out.error().message;  // CRC and length check out
+  EXPECT_EQ(out.value(), std::string(4 * kMiB, '\0'));
+}
+
+TEST(Gunzip, TenGigabyteBombStopsAtTheCapWithFlatMemory) {
+  const std::string bomb = ZeroBomb(10240);  // 10 GiB of zeros
+  ASSERT_LT(bomb.size(), 16 * kMiB);
+  RecordProperty("bomb_bytes", std::to_string(bomb.size()));
+
+  // A 1 MiB cap: the peak grows by about the cap, not by gigabytes.
+  ResetPeakRss();
+  std::int64_t before = StatusKiB("VmRSS");
+  auto small = Gunzip(bomb, kMiB);
+  std::int64_t growth = StatusKiB("VmHWM") - before;
+  ASSERT_FALSE(small.has_value());
+  EXPECT_EQ(small.error().kind, InflateFailure::kTooLarge);
+  EXPECT_EQ(small.error().message, "inflates to more than 1048576 bytes");
+  EXPECT_LT(growth, 4 * 1024) << "peak RSS grew by " << growth << " KiB";
+
+  // The default 16 MiB cap: at most the cap and the doubling of its buffer (plus what the
+  // sanitizers keep of freed blocks), nowhere near the 10 GiB the bomb inflates to.
+  ResetPeakRss();
+  before = StatusKiB("VmRSS");
+  auto large = Gunzip(bomb, 16 * kMiB);
+  growth = StatusKiB("VmHWM") - before;
+  ASSERT_FALSE(large.has_value());
+  EXPECT_EQ(large.error().kind, InflateFailure::kTooLarge);
+  EXPECT_LT(growth, 52 * 1024) << "peak RSS grew by " << growth << " KiB";
+  RecordProperty("peak_growth_kib_16mib_cap", std::to_string(growth));
+}
+
+}  // namespace
+}  // namespace mtasts::tlsrpt
