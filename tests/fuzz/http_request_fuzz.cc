@@ -82,6 +82,15 @@ long DeclaredLength(std::string_view head) {
   return std::strtol(std::string(head.substr(at + kField.size(), 20)).c_str(), nullptr, 10);
 }
 
+// A GET of /metrics, with or without a query string (`GET /metrics?x HTTP/1.1` is served by the
+// same route).
+bool IsMetricsGet(std::string_view request) {
+  constexpr std::string_view kPrefix = "GET /metrics";
+  if (request.substr(0, kPrefix.size()) != kPrefix) return false;
+  const std::string_view rest = request.substr(kPrefix.size());
+  return !rest.empty() && (rest.front() == ' ' || rest.front() == '?');
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t size) {
@@ -114,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     // (httplib writes a content provider's body, which /metrics uses, only while it listens:
     // from memory such an answer is its head alone.)
     const std::size_t body_size = response.size() - head_end - 4;
-    const bool provider = served && request.substr(0, 13) == "GET /metrics " && body_size == 0;
+    const bool provider = served && IsMetricsGet(request) && body_size == 0;
     mtasts::fuzz::Require(
         provider || body_size == (head_request ? 0 : static_cast<std::size_t>(declared)),
         "one whole response per request", response.substr(0, 400));
