@@ -7,6 +7,7 @@
 // server: with or without API keys. Properties: one whole response per request (so no request
 // hides in another's body), every reload answering a POST of its own, JSON answers in the
 // envelope.
+#include <httplib.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -82,6 +84,23 @@ long DeclaredLength(std::string_view head) {
   return std::strtol(std::string(head.substr(at + kField.size(), 20)).c_str(), nullptr, 10);
 }
 
+// The body a client reads from an answer in `encoding` (httplib compresses text answers with
+// gzip or brotli when the request accepts it), or nothing when it does not decode.
+std::optional<std::string> Decoded(std::string_view body, std::string_view encoding) {
+  std::unique_ptr<httplib::detail::decompressor> decompressor;
+  if (encoding == "gzip") decompressor = std::make_unique<httplib::detail::gzip_decompressor>();
+  if (encoding == "br") decompressor = std::make_unique<httplib::detail::brotli_decompressor>();
+  if (!decompressor) return std::nullopt;
+  std::string out;
+  const bool whole =
+      decompressor->decompress(body.data(), body.size(), [&](const char* d, size_t n) {
+        out.append(d, n);
+        return out.size() <= (1U << 20);
+      });
+  if (!whole) return std::nullopt;
+  return out;
+}
+
 // A GET of /metrics, with or without a query string (`GET /metrics?x HTTP/1.1` is served by the
 // same route).
 bool IsMetricsGet(std::string_view request) {
@@ -127,20 +146,33 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     mtasts::fuzz::Require(
         provider || body_size == (head_request ? 0 : static_cast<std::size_t>(declared)),
         "one whole response per request", response.substr(0, 400));
-    if (response.substr(head_end + 4) == "Reloaded.\n") {
+    // The body as the client reads it. (A partial answer, for Range, is not a whole stream.)
+    std::string body(response.substr(head_end + 4));
+    const bool partial = head.find("Content-Range:") != std::string_view::npos ||
+                         head.find("multipart/byteranges") != std::string_view::npos;
+    constexpr std::string_view kEncoding = "\r\nContent-Encoding: ";
+    const std::size_t encoding_at = head.find(kEncoding);
+    const bool encoded = encoding_at != std::string_view::npos;
+    bool decoded = !encoded;
+    if (encoded && !partial && !body.empty()) {
+      const std::string_view rest = head.substr(encoding_at + kEncoding.size());
+      const auto plain = Decoded(body, rest.substr(0, rest.find('\r')));
+      mtasts::fuzz::Require(plain.has_value(), "an encoded answer decodes", head);
+      body = *plain;
+      decoded = true;
+    }
+    if (body == "Reloaded.\n") {
       ++reloaded;
       mtasts::fuzz::Require(request.substr(0, 6) == "POST /", "only a POST to a path reloads",
                             request);
     }
-    // A JSON answer parses, unless compressed (Accept-Encoding), partial (Range: httplib answers
-    // 206 with the bytes asked for) or without a body (HEAD).
-    if (head.find("Content-Type: application/json") != std::string::npos &&
-        head.find("Content-Encoding:") == std::string::npos &&
-        head.find("Content-Range:") == std::string::npos &&
-        head.find("multipart/byteranges") == std::string::npos && !head_request) {
-      const auto body = nlohmann::json::parse(response.substr(head_end + 4), nullptr, false);
-      mtasts::fuzz::Require(!body.is_discarded() && body.contains("success"),
-                            "a JSON answer carries the envelope", response.substr(head_end + 4));
+    // A JSON answer parses, unless partial (Range: httplib answers 206 with the bytes asked for)
+    // or without a body (HEAD).
+    if (head.find("Content-Type: application/json") != std::string_view::npos && decoded &&
+        !partial && !head_request) {
+      const auto json = nlohmann::json::parse(body, nullptr, false);
+      mtasts::fuzz::Require(!json.is_discarded() && json.contains("success"),
+                            "a JSON answer carries the envelope", body);
     }
   }
   // Every reload answered a request of its own: none ran for bytes inside another request.
