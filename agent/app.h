@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "agent/http_server.h"
+#include "agent/http/server.h"
 #include "agent/metrics.h"
 #include "agent/metrics_page.h"
 #include "agent/result_store.h"

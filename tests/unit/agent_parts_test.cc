@@ -5,8 +5,8 @@
 #include <fstream>
 #include <limits>
 
-#include "agent/http_server.h"
-#include "agent/rate_limiter.h"
+#include "agent/http/rate_limiter.h"
+#include "agent/http/server.h"
 #include "agent/state_file.h"
 
 namespace mtasts::agent {

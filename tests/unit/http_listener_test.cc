@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/connection_gate.h"
-#include "agent/http_server.h"
+#include "agent/http/connection_gate.h"
+#include "agent/http/server.h"
 #include "agent/internal_errors.h"
 
 namespace mtasts::agent {

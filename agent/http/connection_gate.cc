@@ -1,4 +1,4 @@
-#include "agent/connection_gate.h"
+#include "agent/http/connection_gate.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
