@@ -7,7 +7,7 @@
 
 #include "agent/http/rate_limiter.h"
 #include "agent/http/server.h"
-#include "agent/state_file.h"
+#include "agent/state/state_file.h"
 
 namespace mtasts::agent {
 namespace {

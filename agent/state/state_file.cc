@@ -1,4 +1,4 @@
-#include "agent/state_file.h"
+#include "agent/state/state_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
