@@ -6,6 +6,7 @@
 #include "agent/log.h"
 #include "collectors/check/checker_factory.h"
 #include "config/config_loader.h"
+#include "config/shard.h"
 
 namespace mtasts::agent {
 
@@ -31,16 +32,7 @@ Result<config::Config> RunningConfig::Load() const {
   auto loaded = config::LoadConfig(flags_.config_file);
   if (!loaded) return loaded.error();
   config::Config config = std::move(loaded).value();
-  if (flags_.dns_servers) config.network.dns_servers = *flags_.dns_servers;
-  if (flags_.ca_file) config.network.ca_file = *flags_.ca_file;
-  if (flags_.ssrf_allow_cidrs) config.network.ssrf_allow_cidrs = *flags_.ssrf_allow_cidrs;
-  if (flags_.check_timeout) config.network.check_timeout = *flags_.check_timeout;
-  if (flags_.smtp_port) config.network.smtp_port = *flags_.smtp_port;
-  if (flags_.probe_mx) {
-    config.probe_mx = true;
-    for (auto& entry : config.domains) entry.probe_mx = true;
-  }
-  if (flags_.shard) config.shard = *flags_.shard;
+  config::ApplyOverrides(config, flags_.overrides);
   if (config.shard.count > 1) {
     // Only this instance's share of the list is watched: everything below sees no other.
     const std::size_t listed = config.domains.size();

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <chrono>
-#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,21 +15,15 @@
 #include "base/result.h"
 #include "collectors/check/domain_checker.h"
 #include "config/config.h"
-#include "config/shard.h"
+#include "config/overrides.h"
 
 namespace mtasts::agent {
 
-/// Flags that override the config file (README "Configuration": a flag wins over the file).
+/// The daemon's flags: where its files are, and what overrides the config file.
 struct DaemonFlags {
   std::string config_file = "/etc/mta-sts-exporter/config.yaml";
   std::string listen_address = ":10056";
-  std::optional<std::vector<std::string>> dns_servers;
-  std::optional<std::string> ca_file;
-  std::optional<std::vector<std::string>> ssrf_allow_cidrs;
-  std::optional<std::chrono::milliseconds> check_timeout;
-  std::optional<std::uint16_t> smtp_port;  // hidden test flag --smtp.port
-  bool probe_mx = false;                   // --probe-mx: probe the MX hosts of every domain
-  std::optional<Shard> shard;
+  config::Overrides overrides;
   bool enable_lifecycle = false;  // --web.enable-lifecycle: POST /-/reload is served (else 403)
 };
 
