@@ -11,7 +11,7 @@
 
 namespace mtasts::config {
 
-/// What the command-line flags say over the configuration file (README "Configuration": a flag
+/// What the command-line flags say over the configuration file (README "The daemon": a flag
 /// wins over the file). Each unset field leaves the file's setting (or the default) as it is.
 /// Filled by the flag parser; the daemon applies it to every file it loads, the one-shot
 /// commands to the defaults.

@@ -222,12 +222,15 @@ Result<bool> Listener::Start(const std::string& listen_address) {
   // gate caps those.
   gate_ = std::make_unique<ConnectionGate>(limits_, [this](ConnectionGate::Ready ready) {
     auto& pool = ready.priority ? *operator_workers_ : *workers_;
-    pool.enqueue([this, r = std::move(ready)]() mutable {
+    // The pool takes copyable tasks only: the socket's owner rides in a shared_ptr.
+    auto task = std::make_shared<ConnectionGate::Ready>(std::move(ready));
+    pool.enqueue([this, task] {
       // A pool thread must not end on an exception (the process would): logged and counted.
-      RunGuarded(ThreadKind::kHttp, "serving a connection", [&] { ServeConnection(std::move(r)); });
+      RunGuarded(ThreadKind::kHttp, "serving a connection",
+                 [&] { ServeConnection(std::move(*task)); });
     });
   });
-  server_->on_accept = [this](int sock) { gate_->Accept(sock); };
+  server_->on_accept = [this](int sock) { gate_->Accept(UniqueFd(sock)); };
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return true;
 }
@@ -245,12 +248,19 @@ bool Listener::ServeOne(ConnectionStream& stream, int served) {
 }
 
 void Listener::ServeConnection(ConnectionGate::Ready ready) {
-  ConnectionStream stream(ready.fd, std::move(ready.request));
-  const bool keep_alive = ServeOne(stream, ready.served);
+  // The socket goes back to the gate whatever happens here, an exception included: the gate
+  // keeps the connection's place (and counts it) until then.
+  struct GiveBack {
+    ConnectionGate& gate;
+    UniqueFd& fd;
+    bool keep_alive = false;
+    ~GiveBack() { gate.Return(std::move(fd), keep_alive); }
+  } give_back{*gate_, ready.fd};
+  ConnectionStream stream(ready.fd.get(), std::move(ready.request));
+  give_back.keep_alive = ServeOne(stream, ready.served);
   // The client learns at once that the answer is complete (a client reading until the end of
   // the connection does not wait for the gate); the gate then drains and closes.
-  if (!keep_alive) shutdown(ready.fd, SHUT_WR);
-  gate_->Return(ready.fd, keep_alive);
+  if (!give_back.keep_alive) shutdown(ready.fd.get(), SHUT_WR);
 }
 
 std::vector<HttpExchange> Listener::ServeExchanges(std::string_view bytes,

@@ -20,8 +20,8 @@ struct CheckOutcome {
   PolicyHistory memory_after;
 };
 
-/// Judges a fresh report against the domain's memory at `now_ms` (README "History"): the
-/// history-aware issues join the report, the memory moves on. The one place a report is judged
+/// Judges a fresh report against the domain's memory at `now_ms` (README "History-aware checks"):
+/// the history-aware issues join the report, the memory moves on. The one place a report is judged
 /// against the past.
 CheckOutcome JudgeOutcome(const PolicyHistory& memory, DomainReport report, std::int64_t now_ms);
 

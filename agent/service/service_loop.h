@@ -11,7 +11,7 @@ namespace mtasts::agent {
 /// daemon outside systemd (and in the tests) is unaffected.
 void Notify(const std::string& state);
 
-/// The daemon's main thread once everything runs (README "Deployment"): it takes SIGHUP,
+/// The daemon's main thread once everything runs (README "Running under systemd"): it takes SIGHUP,
 /// SIGTERM and SIGINT synchronously, tells systemd READY, RELOADING and STOPPING with a STATUS
 /// line, and pings the watchdog (WATCHDOG=1 every half of WatchdogSec=) while it waits.
 class ServiceLoop {

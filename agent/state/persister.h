@@ -11,7 +11,8 @@ namespace mtasts::agent {
 
 /// Saves the store to the state file from a thread of its own, at most every two seconds and
 /// only when something changed, and once more when stopped, so that a restart carries on where
-/// the daemon was (README "State"). A failed save is logged once and retried at the next change.
+/// the daemon was (README "Lifecycle"). A failed save is logged once and retried at the next
+/// change.
 class Persister {
  public:
   Persister(const StateFile& file, const ResultStore& store);

@@ -1,4 +1,4 @@
-// The flags over the file: one override type, applied in one place (README "Configuration").
+// The flags over the file: one override type, applied in one place (README "The daemon").
 #include <gtest/gtest.h>
 
 #include <fstream>
