@@ -11,16 +11,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/unique_fd.h"
+
 namespace mtasts::agent::webhooks {
 namespace {
 
 namespace fs = std::filesystem;
 
 void SyncDirectory(const fs::path& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
+  if (const UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); fd) {
+    fsync(fd.get());
   }
 }
 
@@ -38,17 +38,17 @@ constexpr std::size_t kMaxProgressBytes = 64;  // "<attempts> <unix ms>\n" and t
 /// Writes `text` to `path` whole or not at all: a temp file, fsync, rename.
 Result<bool> WriteWhole(const fs::path& path, std::string_view text) {
   const fs::path temp = path.string() + ".tmp";
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Error{"cannot write " + temp.string() + ": " + std::strerror(errno)};
+  UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!fd) return Error{"cannot write " + temp.string() + ": " + std::strerror(errno)};
   std::size_t done = 0;
   while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     done += static_cast<std::size_t>(n);
   }
-  const bool ok = done == text.size() && fsync(fd) == 0;
-  close(fd);
+  const bool ok = done == text.size() && fsync(fd.get()) == 0;
+  fd.reset();
   if (!ok || rename(temp.c_str(), path.c_str()) != 0) {
     const int saved = errno;
     unlink(temp.c_str());

@@ -312,8 +312,8 @@ CaresResolver::CaresResolver(const ResolverOptions& options)
                                "\": " + ares_strerror(status));
     }
   }
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  wake_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_fd_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
   loop_ = std::thread([this] { Loop(); });
 }
 
@@ -323,13 +323,13 @@ CaresResolver::~CaresResolver() {
     stopping_ = true;
   }
   std::uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof one);
+  (void)!write(wake_fd_.get(), &one, sizeof one);
   loop_.join();
   // Queries handed over but never started: run them now so ares_destroy fails them cleanly.
   for (auto& start : waiting_) start();
   for (auto& start : pending_) start();
   channel_.reset();
-  close(wake_fd_);
+  wake_fd_.reset();
 }
 
 void CaresResolver::Submit(std::function<void()> start_query) {
@@ -338,7 +338,7 @@ void CaresResolver::Submit(std::function<void()> start_query) {
     pending_.push_back(std::move(start_query));
   }
   std::uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof one);
+  (void)!write(wake_fd_.get(), &one, sizeof one);
 }
 
 Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
@@ -444,7 +444,7 @@ void CaresResolver::Loop() {
     // Every socket of every live channel, with the channel it belongs to.
     std::vector<pollfd> fds;
     std::vector<ares_channel> owners;
-    fds.push_back({wake_fd_, POLLIN, 0});
+    fds.push_back({wake_fd_.get(), POLLIN, 0});
     owners.push_back(nullptr);
     timeval max_wait{1, 0};
     for (ares_channel channel : channel_->live) {
@@ -468,7 +468,7 @@ void CaresResolver::Loop() {
 
     if (fds[0].revents & POLLIN) {
       std::uint64_t count = 0;
-      (void)!read(wake_fd_, &count, sizeof count);
+      (void)!read(wake_fd_.get(), &count, sizeof count);
     }
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "collectors/dns/resolver.h"
 
 struct ares_channeldata;  // c-ares: ares_channel is a pointer to it
@@ -60,7 +61,7 @@ class CaresResolver final : public Resolver {
   bool stopping_ = false;                       // guarded by mutex_
   std::deque<std::function<void()>> waiting_;   // loop thread only: handed over, not started
   int in_flight_ = 0;                           // loop thread only (and the destructor)
-  int wake_fd_ = -1;
+  UniqueFd wake_fd_;
   std::thread loop_;
 };
 

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/unique_fd.h"
 #include "build_info.h"
 #include "collectors/net/certificate_verify.h"
 #include "collectors/net/http_response_reader.h"
@@ -113,10 +114,7 @@ class Connection {
  public:
   Connection(const FetchRequest& request, std::string where, std::string budget)
       : request_(request), where_(std::move(where)), budget_(std::move(budget)) {}
-  ~Connection() {
-    ssl_.reset();
-    if (fd_ >= 0) close(fd_);
-  }
+  ~Connection() { ssl_.reset(); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -137,15 +135,15 @@ class Connection {
       std::memcpy(&in6->sin6_addr, address.bytes().data(), 16);
       length = sizeof(sockaddr_in6);
     }
-    fd_ = socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) {
+    fd_.reset(socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd_) {
       return Failure{Kind::kConnectFailed,
                      "cannot open a socket for " + where_ + ": " + std::strerror(errno)};
     }
     int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&storage), length) != 0 && errno != EINPROGRESS &&
-        errno != EINTR) {
+    setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd_.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0 &&
+        errno != EINPROGRESS && errno != EINTR) {
       return Failure{Kind::kConnectFailed,
                      "cannot connect to " + where_ + ": " + std::strerror(errno)};
     }
@@ -154,7 +152,7 @@ class Connection {
     }
     int error = 0;
     socklen_t size = sizeof error;
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
     if (error != 0) {
       return Failure{Kind::kConnectFailed,
                      "cannot connect to " + where_ + ": " + std::strerror(error)};
@@ -164,7 +162,7 @@ class Connection {
 
   std::optional<Failure> Handshake(SSL_CTX* ctx, VerifyContext& verify) {
     ssl_.reset(SSL_new(ctx));
-    BIO* bio = ssl_ ? NewSocketBio(fd_) : nullptr;
+    BIO* bio = ssl_ ? NewSocketBio(fd_.get()) : nullptr;
     if (bio == nullptr) {
       return Failure{Kind::kTlsFailed, "cannot set up TLS for " + where_ + ": " + OpenSslErrors()};
     }
@@ -281,7 +279,7 @@ class Connection {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(request_.deadline.at() -
                                                                      Deadline::Clock::now());
       if (left.count() <= 0) return false;
-      pollfd p{fd_, events, 0};
+      pollfd p{fd_.get(), events, 0};
       const int ready = poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60000)));
       if (ready > 0) return true;
       if (ready < 0 && errno != EINTR) return false;
@@ -291,7 +289,7 @@ class Connection {
   const FetchRequest& request_;
   std::string where_;
   std::string budget_;  // the time there was at the start, for messages
-  int fd_ = -1;
+  UniqueFd fd_;
   std::unique_ptr<SSL, SslDeleter> ssl_;
   bool broken_ = false;  // a fatal error happened: no close_notify
 };

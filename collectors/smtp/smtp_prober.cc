@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unique_fd.h"
 #include "collectors/net/certificate_verify.h"
 
 namespace mtasts::smtp {
@@ -58,9 +59,7 @@ class Connection {
  public:
   Connection(const ProbeRequest& request, std::string where)
       : request_(request), where_(std::move(where)) {}
-  ~Connection() {
-    if (fd_ >= 0) close(fd_);
-  }
+  ~Connection() = default;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -81,14 +80,15 @@ class Connection {
       std::memcpy(&in6->sin6_addr, address.bytes().data(), 16);
       length = sizeof(sockaddr_in6);
     }
-    fd_ = socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) {
+    fd_.reset(socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd_) {
       return Failure{Outcome::kConnectFailed,
                      "cannot open a socket for " + where_ + ": " + std::strerror(errno)};
     }
     int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&storage), length) != 0 && errno != EINPROGRESS) {
+    setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd_.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0 &&
+        errno != EINPROGRESS) {
       return Failure{Outcome::kConnectFailed,
                      "cannot connect to " + where_ + ": " + std::strerror(errno)};
     }
@@ -97,7 +97,7 @@ class Connection {
     }
     int error = 0;
     socklen_t size = sizeof error;
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size);
+    getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &size);
     if (error != 0) {
       return Failure{Outcome::kConnectFailed,
                      "cannot connect to " + where_ + ": " + std::strerror(error)};
@@ -131,7 +131,7 @@ class Connection {
 
   std::optional<Failure> Send(std::string_view text, const Deadline& deadline) {
     while (!text.empty()) {
-      ssize_t n = send(fd_, text.data(), text.size(), MSG_NOSIGNAL);
+      ssize_t n = send(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL);
       if (n > 0) {
         text.remove_prefix(static_cast<std::size_t>(n));
         continue;
@@ -162,7 +162,7 @@ class Connection {
     // nothing but QUIT is ever sent over the session.
     SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_NONE, nullptr);
     ssl_.reset(SSL_new(ctx_.get()));
-    if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1 ||
+    if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1 ||
         // SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.
         SSL_ctrl(ssl_.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(request_.host.c_str())) != 1) {
@@ -249,7 +249,7 @@ class Connection {
     for (;;) {
       auto left = deadline.remaining();
       if (left.count() <= 0) return false;
-      pollfd p{fd_, events, 0};
+      pollfd p{fd_.get(), events, 0};
       int ready = poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60000)));
       if (ready > 0) return true;
       if (ready < 0 && errno != EINTR) return false;
@@ -272,7 +272,7 @@ class Connection {
                                                     std::string(after)};
       }
       char chunk[1024];
-      ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+      ssize_t n = recv(fd_.get(), chunk, sizeof chunk, 0);
       if (n > 0) {
         buffer_.append(chunk, static_cast<std::size_t>(n));
         continue;
@@ -295,7 +295,7 @@ class Connection {
 
   const ProbeRequest& request_;
   std::string where_;
-  int fd_ = -1;
+  UniqueFd fd_;
   std::string buffer_;  // received, not yet consumed (plaintext phase only)
   std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx_;
   std::unique_ptr<SSL, SslDeleter> ssl_;

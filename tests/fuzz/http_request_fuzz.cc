@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/http_server.h"
+#include "agent/http/server.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

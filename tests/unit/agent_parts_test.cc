@@ -5,9 +5,9 @@
 #include <fstream>
 #include <limits>
 
-#include "agent/http_server.h"
-#include "agent/rate_limiter.h"
-#include "agent/state_file.h"
+#include "agent/http/rate_limiter.h"
+#include "agent/http/server.h"
+#include "agent/state/state_file.h"
 
 namespace mtasts::agent {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "agent/metrics.h"
 #include "agent/report_json.h"
-#include "agent/state_file.h"
+#include "agent/state/state_file.h"
 #include "agent/webhooks/posture.h"
 
 namespace mtasts::agent {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -19,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/connection_gate.h"
-#include "agent/http_server.h"
+#include "agent/http/connection_gate.h"
+#include "agent/http/server.h"
 #include "agent/internal_errors.h"
 
 namespace mtasts::agent {
@@ -379,7 +380,7 @@ class GateOnLoopback : public ::testing::Test {
   }
   void TearDown() override {
     gate_.reset();
-    for (const auto& r : ready_) close(r.fd);
+    ready_.clear();  // closes what the test still holds
     for (int fd : clients_) close(fd);
     if (listener_ >= 0) close(listener_);
   }
@@ -396,7 +397,7 @@ class GateOnLoopback : public ::testing::Test {
     to.sin_port = htons(static_cast<std::uint16_t>(port_));
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
-    gate_->Accept(accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
+    gate_->Accept(UniqueFd(accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC)));
     clients_.push_back(fd);
     return fd;
   }
@@ -406,7 +407,8 @@ class GateOnLoopback : public ::testing::Test {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, std::chrono::seconds(3), [&] { return ready_.size() >= count; });
   }
-  ConnectionGate::Ready Dispatched(std::size_t i) {
+  /// The i-th request dispatched (a deque: it stays where it is while more arrive).
+  ConnectionGate::Ready& Dispatched(std::size_t i) {
     std::lock_guard lock(mutex_);
     return ready_.at(i);
   }
@@ -439,7 +441,7 @@ class GateOnLoopback : public ::testing::Test {
   std::vector<int> clients_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<ConnectionGate::Ready> ready_;
+  std::deque<ConnectionGate::Ready> ready_;
 };
 
 TEST_F(GateOnLoopback, AWorkerGetsExactlyOneRequestAndTheRestWaitsForItsReturn) {
@@ -455,22 +457,17 @@ TEST_F(GateOnLoopback, AWorkerGetsExactlyOneRequestAndTheRestWaitsForItsReturn) 
     std::lock_guard lock(mutex_);
     EXPECT_EQ(ready_.size(), 1U) << "the next request waits until the connection is returned";
   }
-  gate_->Return(Dispatched(0).fd, true);
+  gate_->Return(std::move(Dispatched(0).fd), true);
   ASSERT_TRUE(WaitDispatched(2));
   EXPECT_EQ(Dispatched(1).request, "GET /metrics HTTP/1.1\r\n\r\n");
   EXPECT_EQ(Dispatched(1).served, 1);
   EXPECT_TRUE(Dispatched(1).priority);
   // The rest of the third request arrives after the return.
-  gate_->Return(Dispatched(1).fd, true);
+  gate_->Return(std::move(Dispatched(1).fd), true);
   Send(client, "v1/meta HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(WaitDispatched(3));
   EXPECT_EQ(Dispatched(2).request, "GET /v1/meta HTTP/1.1\r\n\r\n");
-  const int fd = Dispatched(2).fd;
-  {
-    std::lock_guard lock(mutex_);
-    ready_.clear();  // all one connection, returned now: no longer the test's to close
-  }
-  gate_->Return(fd, false);
+  gate_->Return(std::move(Dispatched(2).fd), false);  // all one connection, returned now
 }
 
 TEST_F(GateOnLoopback, ARefusalIsReadBeforeTheCloseEvenWhileTheClientKeepsSending) {
@@ -524,7 +521,7 @@ TEST_F(GateOnLoopback, BeyondTheCapsOnlyOperatorRequestsComeThroughTheReserve) {
   EXPECT_NE(shed.find("Retry-After: 1"), std::string::npos);
   EXPECT_TRUE(shed_closed);
   // Once the scrape is answered and closed, the reserve takes an operator request only.
-  gate_->Return(Dispatched(3).fd, false);
+  gate_->Return(std::move(Dispatched(3).fd), false);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const int api = Connect(4);
   Send(api, "GET /v1/meta HTTP/1.1\r\n\r\n");

@@ -1,4 +1,4 @@
-#include "agent/state_file.h"
+#include "agent/state/state_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agent/report_json.h"
+#include "base/unique_fd.h"
 
 namespace mtasts::agent {
 namespace {
@@ -43,8 +44,8 @@ Result<bool> StateFile::Save(const Snapshot& snapshot) const {
     return Error{Errno("cannot create state_dir " + dir_)};
   }
   const std::string temp = path_ + ".tmp";
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Error{Errno("cannot write " + temp)};
+  UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!fd) return Error{Errno("cannot write " + temp)};
   // Streamed one domain at a time: memory stays flat however many domains are watched.
   std::string buffer = R"({"version":)" + std::to_string(kFormatVersion) + R"(,"domains":{)";
   bool ok = true;
@@ -60,29 +61,27 @@ Result<bool> StateFile::Save(const Snapshot& snapshot) const {
     buffer += nlohmann::json(name).dump() + ':' +
               entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (buffer.size() > std::size_t{64} * 1024) {
-      ok = ok && WriteAll(fd, buffer);
+      ok = ok && WriteAll(fd.get(), buffer);
       buffer.clear();
     }
   }
   buffer += "}}\n";
-  ok = ok && WriteAll(fd, buffer) && fsync(fd) == 0;
+  ok = ok && WriteAll(fd.get(), buffer) && fsync(fd.get()) == 0;
   if (!ok) {
     auto error = Error{Errno("cannot write " + temp)};
-    close(fd);
+    fd.reset();
     unlink(temp.c_str());
     return error;
   }
-  close(fd);
+  fd.reset();
   if (rename(temp.c_str(), path_.c_str()) != 0) {
     auto error = Error{Errno("cannot replace " + path_)};
     unlink(temp.c_str());
     return error;
   }
   // The rename is durable only once the directory entry is on disk.
-  int dir_fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    fsync(dir_fd);
-    close(dir_fd);
+  if (const UniqueFd dir(open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dir) {
+    fsync(dir.get());
   }
   return true;
 }

@@ -1,4 +1,4 @@
-#include "agent/rate_limiter.h"
+#include "agent/http/rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>

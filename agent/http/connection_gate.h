@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/unique_fd.h"
+
 namespace mtasts::agent {
 
 /// The client a per-client limit applies to, from a numeric address: an IPv4 address (also
@@ -43,7 +45,8 @@ std::string ClientNetwork(const std::string& address);
 /// still sends (up to kMaxDrain bytes, for `linger`), then closes, so that the client reads the
 /// answer instead of a reset.
 ///
-/// Thread-safe. Takes ownership of every descriptor given to Accept.
+/// Thread-safe. Sockets travel as owners (UniqueFd): the gate owns a connection's socket while
+/// it waits or closes, a worker from dispatch until it gives it back with Return.
 class ConnectionGate {
  public:
   struct Limits {
@@ -76,7 +79,7 @@ class ConnectionGate {
   /// A complete request for a worker: the socket, exactly the request's bytes, how many requests
   /// the connection served before, and whether it is for an operator endpoint.
   struct Ready {
-    int fd = -1;
+    UniqueFd fd;
     std::string request;
     int served = 0;
     bool priority = false;
@@ -90,10 +93,11 @@ class ConnectionGate {
   ConnectionGate& operator=(const ConnectionGate&) = delete;
 
   /// A new connection, straight from accept(). After Stop it is closed at once.
-  void Accept(int fd);
-  /// A worker is done with the request of `fd`: with `keep_alive` the connection waits for its
-  /// next request (beginning with the bytes already read after this one), else it is closed.
-  void Return(int fd, bool keep_alive);
+  void Accept(UniqueFd fd);
+  /// A worker is done with the request of `fd` and gives the socket back: with `keep_alive` the
+  /// connection waits for its next request (beginning with the bytes already read after this
+  /// one), else it is closed. Every socket dispatched must come back, even after a failure.
+  void Return(UniqueFd fd, bool keep_alive);
   /// Closes every connection waiting here and ends the thread; connections being served are
   /// closed when returned. Idempotent.
   void Stop();
@@ -102,6 +106,7 @@ class ConnectionGate {
   using Clock = std::chrono::steady_clock;
   enum class State { kWaiting, kBusy, kClosing };
   struct Conn {
+    UniqueFd socket;  // empty while a worker has it (kBusy)
     std::string client;
     std::string bytes;  // read and not yet handed to a worker
     State state = State::kWaiting;
@@ -112,14 +117,14 @@ class ConnectionGate {
     std::size_t drained = 0;
   };
   struct Event {
-    int fd;
+    UniqueFd fd;
     bool accept;      // else a return
     bool keep_alive;  // of a return
   };
 
   void Run();
-  void OnAccept(int fd);
-  void OnReturn(int fd, bool keep_alive);
+  void OnAccept(UniqueFd owned);
+  void OnReturn(UniqueFd owned, bool keep_alive);
   void OnReadable(int fd);
   void Judge(int fd);
   void Wait(Conn& conn);
@@ -133,8 +138,8 @@ class ConnectionGate {
 
   Limits limits_;
   Dispatch dispatch_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  UniqueFd epoll_fd_;
+  UniqueFd wake_fd_;
   std::thread thread_;
 
   std::mutex mutex_;  // guards events_ and stopped_

@@ -1,4 +1,4 @@
-#include "agent/connection_gate.h"
+#include "agent/http/connection_gate.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -86,9 +86,8 @@ std::string PeerAddress(int fd) {
   return text;
 }
 
-void CloseNow(int fd) {
-  shutdown(fd, SHUT_RDWR);
-  close(fd);
+void CloseNow(UniqueFd fd) {
+  shutdown(fd.get(), SHUT_RDWR);
 }
 
 constexpr std::string_view kReserveOnly =
@@ -241,50 +240,46 @@ std::string ConnectionGate::RefusalReply(int status, std::string_view reason) {
 
 ConnectionGate::ConnectionGate(Limits limits, Dispatch dispatch)
     : limits_(limits), dispatch_(std::move(dispatch)) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) {
-    if (epoll_fd_ >= 0) close(epoll_fd_);
-    if (wake_fd_ >= 0) close(wake_fd_);
+  epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
+  wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!epoll_fd_ || !wake_fd_) {
     throw std::runtime_error("cannot create the listener's epoll set");
   }
   epoll_event event{};
   event.events = EPOLLIN;
-  event.data.fd = wake_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  event.data.fd = wake_fd_.get();
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &event);
   thread_ = std::thread([this] { Run(); });
 }
 
 ConnectionGate::~ConnectionGate() {
   Stop();
-  close(epoll_fd_);
-  close(wake_fd_);
 }
 
-void ConnectionGate::Accept(int fd) {
+void ConnectionGate::Accept(UniqueFd fd) {
   {
     std::lock_guard lock(mutex_);
     if (!stopped_) {
-      events_.push_back({fd, true, false});
+      events_.push_back({std::move(fd), true, false});
       const std::uint64_t one = 1;
-      (void)!write(wake_fd_, &one, sizeof one);
+      (void)!write(wake_fd_.get(), &one, sizeof one);
       return;
     }
   }
-  CloseNow(fd);
+  CloseNow(std::move(fd));
 }
 
-void ConnectionGate::Return(int fd, bool keep_alive) {
+void ConnectionGate::Return(UniqueFd fd, bool keep_alive) {
   {
     std::lock_guard lock(mutex_);
     if (!stopped_) {
-      events_.push_back({fd, false, keep_alive});
+      events_.push_back({std::move(fd), false, keep_alive});
       const std::uint64_t one = 1;
-      (void)!write(wake_fd_, &one, sizeof one);
+      (void)!write(wake_fd_.get(), &one, sizeof one);
       return;
     }
   }
-  CloseNow(fd);
+  CloseNow(std::move(fd));
 }
 
 void ConnectionGate::Stop() {
@@ -293,7 +288,7 @@ void ConnectionGate::Stop() {
     if (stopped_) return;
     stopped_ = true;
     const std::uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof one);
+    (void)!write(wake_fd_.get(), &one, sizeof one);
   }
   if (thread_.joinable()) thread_.join();
 }
@@ -302,15 +297,15 @@ void ConnectionGate::Run() {
   std::array<epoll_event, 64> ready{};
   auto last_expiry = Clock::now();
   for (;;) {
-    const int n = epoll_wait(epoll_fd_, ready.data(), static_cast<int>(ready.size()), 100);
+    const int n = epoll_wait(epoll_fd_.get(), ready.data(), static_cast<int>(ready.size()), 100);
     for (int i = 0; i < n; ++i) {
       const int fd = ready[static_cast<std::size_t>(i)].data.fd;
-      if (fd != wake_fd_) {
+      if (fd != wake_fd_.get()) {
         OnReadable(fd);
         continue;
       }
       std::uint64_t count = 0;
-      (void)!read(wake_fd_, &count, sizeof count);
+      (void)!read(wake_fd_.get(), &count, sizeof count);
       std::vector<Event> events;
       bool stopped = false;
       {
@@ -318,22 +313,25 @@ void ConnectionGate::Run() {
         events.swap(events_);
         stopped = stopped_;
       }
-      for (const Event& e : events) {
+      for (Event& e : events) {
         if (stopped) {
-          // Returned connections are no longer in conns_'s care: close them here.
-          if (e.accept || conns_.count(e.fd) == 0) {
-            CloseNow(e.fd);
+          // A returned connection is the gate's again, to close with the others.
+          const int returned = e.fd.get();
+          auto it = e.accept ? conns_.end() : conns_.find(returned);
+          if (it == conns_.end()) {
+            CloseNow(std::move(e.fd));
           } else {
-            Drop(e.fd);
+            it->second.socket = std::move(e.fd);
+            Drop(returned);
           }
         } else if (e.accept) {
-          OnAccept(e.fd);
+          OnAccept(std::move(e.fd));
         } else {
-          OnReturn(e.fd, e.keep_alive);
+          OnReturn(std::move(e.fd), e.keep_alive);
         }
       }
       if (stopped) {
-        // Busy connections belong to their workers until Return, which closes them itself now.
+        // Busy connections are their workers' until Return, which closes them itself now.
         std::vector<int> mine;
         for (const auto& [waiting, conn] : conns_) {
           if (conn.state != State::kBusy) mine.push_back(waiting);
@@ -349,7 +347,8 @@ void ConnectionGate::Run() {
   }
 }
 
-void ConnectionGate::OnAccept(int fd) {
+void ConnectionGate::OnAccept(UniqueFd owned) {
+  const int fd = owned.get();
   const std::string client = ClientNetwork(PeerAddress(fd));
   const auto over_cap = [&] {
     const auto it = per_client_.find(client);
@@ -372,7 +371,7 @@ void ConnectionGate::OnAccept(int fd) {
       (void)!recv(fd, discard.data(), discard.size(), MSG_DONTWAIT);
       const std::string reply = RefusalReply(503, "too many connections; retry shortly");
       send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      CloseNow(fd);
+      CloseNow(std::move(owned));
       return;
     }
     restricted = true;
@@ -380,11 +379,12 @@ void ConnectionGate::OnAccept(int fd) {
   epoll_event event{};
   event.events = EPOLLIN | EPOLLRDHUP;
   event.data.fd = fd;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
-    CloseNow(fd);
+  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+    CloseNow(std::move(owned));
     return;
   }
   Conn& conn = conns_[fd];
+  conn.socket = std::move(owned);
   conn.client = client;
   conn.restricted = restricted;
   restricted_ += restricted ? 1 : 0;
@@ -397,13 +397,15 @@ void ConnectionGate::OnAccept(int fd) {
   OnReadable(fd);
 }
 
-void ConnectionGate::OnReturn(int fd, bool keep_alive) {
+void ConnectionGate::OnReturn(UniqueFd owned, bool keep_alive) {
+  const int fd = owned.get();
   auto it = conns_.find(fd);
   if (it == conns_.end()) {
-    CloseNow(fd);  // cannot happen: a busy connection stays in conns_
+    CloseNow(std::move(owned));  // cannot happen: a busy connection stays in conns_
     return;
   }
   Conn& conn = it->second;
+  conn.socket = std::move(owned);
   ++conn.served;
   if (!keep_alive) {
     Linger(fd, conn);
@@ -412,7 +414,7 @@ void ConnectionGate::OnReturn(int fd, bool keep_alive) {
   epoll_event event{};
   event.events = EPOLLIN | EPOLLRDHUP;
   event.data.fd = fd;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
     Drop(fd);
     return;
   }
@@ -462,9 +464,10 @@ void ConnectionGate::Judge(int fd) {
     Refuse(fd, 503, kReserveOnly);
     return;
   }
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
   conn.state = State::kBusy;
-  Ready ready{fd, conn.bytes.substr(0, verdict.length), conn.served, verdict.priority};
+  Ready ready{std::move(conn.socket), conn.bytes.substr(0, verdict.length), conn.served,
+              verdict.priority};
   conn.bytes.erase(0, verdict.length);
   dispatch_(std::move(ready));
 }
@@ -480,7 +483,7 @@ void ConnectionGate::Linger(int fd, Conn& conn) {
     epoll_event event{};
     event.events = EPOLLIN | EPOLLRDHUP;
     event.data.fd = fd;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+    if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
       Drop(fd);
       return;
     }
@@ -496,8 +499,8 @@ void ConnectionGate::Linger(int fd, Conn& conn) {
 void ConnectionGate::Drop(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
-  if (it->second.state != State::kBusy) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  CloseNow(fd);
+  if (it->second.state != State::kBusy) epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  CloseNow(std::move(it->second.socket));
   auto client = per_client_.find(it->second.client);
   if (client != per_client_.end() && --client->second == 0) per_client_.erase(client);
   restricted_ -= it->second.restricted ? 1 : 0;

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "agent/http/access.h"
+#include "agent/http/routes.h"
+#include "collectors/report/report.h"
+
+namespace mtasts::agent {
+
+/// The /v1 API (README "HTTP endpoints"): `/v1/check` and `/v1/policy` run live, SSRF-guarded
+/// checks of any domain behind the API keys, the rate limits and the cap on live checks of
+/// `access`; `/v1/meta` says what the exporter checks. Every answer, errors included, carries
+/// the envelope (envelope.h).
+class Api final : public RouteOwner {
+ public:
+  using LiveCheck = std::function<DomainReport(const std::string& domain)>;
+  Api(LiveCheck check, LiveCheck policy, Access& access);
+
+  void Register(httplib::Server& server) override;
+  bool AnswerError(const httplib::Request& req, httplib::Response& res) override;
+
+  /// The data of `/v1/meta`: the checks, the codes each can raise, the endpoints.
+  static nlohmann::json Meta();
+
+ private:
+  void Serve(bool policy_only, const httplib::Request& req, httplib::Response& res);
+
+  LiveCheck check_;
+  LiveCheck policy_;
+  Access& access_;
+};
+
+}  // namespace mtasts::agent

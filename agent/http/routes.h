@@ -1,0 +1,26 @@
+#pragma once
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace mtasts::agent {
+
+/// A part of the HTTP service that owns some paths (the /v1 API, the operator endpoints, …):
+/// it registers them on every listener that serves it, so a listener serves exactly the parts
+/// it is given and a new endpoint goes to the part it belongs to.
+class RouteOwner {
+ public:
+  virtual ~RouteOwner() = default;
+  /// Registers this part's routes; called once per listener, before it starts.
+  virtual void Register(httplib::Server& server) = 0;
+  /// Writes the answer to a request httplib refused or found no route for (`res.status` set,
+  /// no body yet) when its path is this part's, in this part's format; false leaves it as it is.
+  virtual bool AnswerError(const httplib::Request& /*req*/, httplib::Response& /*res*/) {
+    return false;
+  }
+};
+
+}  // namespace mtasts::agent

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/http/access.h"
+#include "agent/http/api.h"
+#include "agent/http/listener.h"
+#include "agent/http/operator_endpoints.h"
+#include "agent/metrics_page.h"
+#include "base/result.h"
+#include "collectors/report/report.h"
+#include "config/config.h"
+
+namespace mtasts::agent {
+
+/// What the daemon's listener serves; the daemon wires these to its parts.
+struct HttpHandlers {
+  std::function<std::shared_ptr<const MetricsPage>()> metrics;    // the current exposition
+  std::function<DomainReport(const std::string& domain)> check;   // live, SSRF-guarded
+  std::function<DomainReport(const std::string& domain)> policy;  // live, SSRF-guarded
+  std::function<bool()> ready;
+  std::function<Result<bool>()> reload;  // empty: lifecycle API not enabled (POST /-/reload 403)
+};
+
+/// The daemon's HTTP service on one listener: the operator endpoints (`/`, `/metrics`,
+/// `/-/healthy`, `/-/ready`, `/-/reload`) and the /v1 API (`/v1/check`, `/v1/policy`,
+/// `/v1/meta`), behind one Access (keys, rate limits, the live-check cap; api.* settings).
+/// Another listener serving other parts is another Listener given those parts.
+class HttpServer {
+ public:
+  /// Throws std::runtime_error when api.keys_file cannot be read (a fatal start-up error).
+  HttpServer(HttpHandlers handlers, const config::ApiSettings& api);
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  Result<bool> Start(const std::string& listen_address) { return listener_.Start(listen_address); }
+  void Stop() { listener_.Stop(); }
+  int port() const { return listener_.port(); }
+  const ConnectionGate::Limits& limits() const { return listener_.limits(); }
+
+  /// Replaces API keys and rate limits (config reload). Keys: one per line, '#' comments.
+  /// The rate-limit buckets survive a reload: the new rate and burst apply to them.
+  Result<bool> Configure(const config::ApiSettings& api) { return access_.Configure(api); }
+
+  /// See Listener::ServeExchanges (for the fuzzer and tests).
+  std::vector<HttpExchange> ServeExchanges(std::string_view bytes,
+                                           const std::string& remote_addr = "127.0.0.1") {
+    return listener_.ServeExchanges(bytes, remote_addr);
+  }
+  std::string ServeBytes(std::string_view bytes, const std::string& remote_addr = "127.0.0.1") {
+    return listener_.ServeBytes(bytes, remote_addr);
+  }
+
+ private:
+  Access access_;
+  OperatorEndpoints operator_;
+  Api api_;
+  Listener listener_;  // last: stopped and destroyed before the parts it serves
+};
+
+}  // namespace mtasts::agent

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "agent/history.h"
+#include "agent/result_store.h"
+#include "agent/webhooks/posture.h"
+#include "collectors/report/report.h"
+#include "config/config.h"
+
+namespace mtasts::agent {
+
+/// What one check amounts to once judged: the report, with the history-aware issues it carries,
+/// and the domain's memory after it.
+struct CheckOutcome {
+  DomainReport report;
+  PolicyHistory memory_after;
+};
+
+/// Judges a fresh report against the domain's memory at `now_ms` (README "History-aware checks"):
+/// the history-aware issues join the report, the memory moves on. The one place a report is judged
+/// against the past.
+CheckOutcome JudgeOutcome(const PolicyHistory& memory, DomainReport report, std::int64_t now_ms);
+
+/// What happens after a scheduled check, in order: the judgement against the domain's history,
+/// the posture and its damped changes (README "Webhooks": a change counts after `confirmations`
+/// checks in a row), the events of a confirmed change, then the store. Events are queued
+/// before the store commits the posture, so a crash in between re-detects the change (same
+/// event id) instead of losing it. Thread-safe: checks of different domains finish concurrently.
+class ReportPipeline {
+ public:
+  struct Parts {
+    ResultStore& store;
+    std::function<std::int64_t()> now;  // Unix milliseconds
+    /// A confirmed posture change of a domain: its events go to the webhooks.
+    std::function<void(const std::string& domain, const webhooks::Observation&)> emit;
+    /// Check `domain` again at `at_ms` (a pending change, a history issue running out).
+    std::function<void(const std::string& domain, std::int64_t at_ms)> recheck_at;
+    /// The store changed (the state file is due).
+    std::function<void()> changed;
+  };
+  explicit ReportPipeline(Parts parts);
+
+  /// The damping settings (schedule.confirmations, schedule.min_interval); on every reload.
+  void SetSchedule(const config::ScheduleSettings& schedule);
+
+  /// A scheduled check of `domain` finished; its next one is planned at `next_check_ms`. A
+  /// domain no longer in the store (removed by a reload meanwhile) is ignored.
+  void OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms);
+
+ private:
+  Parts parts_;
+  std::mutex mutex_;
+  config::ScheduleSettings schedule_;  // guarded by mutex_
+};
+
+}  // namespace mtasts::agent
