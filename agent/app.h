@@ -22,7 +22,7 @@
 
 namespace mtasts::agent {
 
-/// Flags that override the config file (CONTRACT.md: a flag wins over the file).
+/// Flags that override the config file (README "The daemon": a flag wins over the file).
 struct DaemonFlags {
   std::string config_file = "/etc/mta-sts-exporter/config.yaml";
   std::string listen_address = ":10056";

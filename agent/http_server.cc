@@ -46,7 +46,7 @@ std::string NewRequestId() {
   return buf;
 }
 
-/// The envelope of every /v1 answer (CONTRACT.md).
+/// The envelope of every /v1 answer (README "HTTP endpoints").
 void Reply(httplib::Response& res, int status, json data, const std::string& message) {
   const bool ok = status < 400;
   json body = {
