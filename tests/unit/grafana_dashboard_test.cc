@@ -58,7 +58,7 @@ std::set<std::string> GoldenMetricNames() {
   return names;
 }
 
-// Metric names of the README's "### Metrics" table (the contract's table, mirrored).
+// Metric names of the README's "### Metrics" table, the list users read.
 std::set<std::string> ReadmeMetricNames() {
   std::set<std::string> names;
   std::istringstream in(ReadFile(kSourceDir / "README.md"));
