@@ -43,10 +43,12 @@ if [[ $run_tsan == 1 ]]; then
     cat "$tsan_dir.configure.log"
     exit 1
   }
-  # Low priority, in the background: see the budget above.
-  nice -n 19 cmake --build "$tsan_dir" -j "$jobs" \
+  # Low priority, in the background (see the budget above), in a process group of its own so that
+  # an early exit stops it too.
+  setsid nice -n 19 cmake --build "$tsan_dir" -j "$jobs" \
     --target mta-sts-exporter mtasts_unit_tests mtasts_world_tests >"$tsan_dir.build.log" 2>&1 &
   tsan_build_pid=$!
+  trap 'if [[ -n $tsan_build_pid ]]; then kill -- -"$tsan_build_pid" 2>/dev/null; fi' EXIT
 fi
 
 cmake --build "$build_dir" -j "$jobs" || exit 1
@@ -58,7 +60,10 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 phase "ASan tests"
 
 if [[ $run_tsan == 1 ]]; then
-  if ! wait "$tsan_build_pid"; then
+  tsan_build_status=0
+  wait "$tsan_build_pid" || tsan_build_status=$?
+  tsan_build_pid=
+  if ((tsan_build_status != 0)); then
     cat "$tsan_dir.build.log"
     echo "test.sh: the ThreadSanitizer build failed" >&2
     exit 1
