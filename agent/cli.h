@@ -2,7 +2,8 @@
 
 namespace mtasts::agent {
 
-/// Parses the command line of CONTRACT.md and runs the chosen form. Returns the exit status.
+/// Parses the command line (README "Command line", "The daemon") and runs the chosen form.
+/// Returns the exit status.
 int RunCli(int argc, char** argv);
 
 }  // namespace mtasts::agent

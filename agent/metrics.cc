@@ -42,7 +42,7 @@ constexpr std::array kCheckDurationBuckets = {0.01, 0.025, 0.05, 0.1,  0.25, 0.5
 // Domains whose series are gathered before they are written out (see Render).
 constexpr std::size_t kDomainsPerChunk = 1000;
 
-// The mode state set (CONTRACT.md): one series per value, 1 for the current one.
+// The mode state set (README "Metrics"): one series per value, 1 for the current one.
 constexpr std::array<std::string_view, 4> kModeValues = {"enforce", "testing", "none", "unknown"};
 
 MetricFamily Family(std::string name, std::string help, MetricType type) {

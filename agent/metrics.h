@@ -11,7 +11,7 @@
 
 namespace mtasts::agent {
 
-/// Turns the snapshot into the Prometheus text exposition of CONTRACT.md (prometheus-cpp
+/// Turns the snapshot into the Prometheus text exposition (README "Metrics"; prometheus-cpp
 /// families serialised with its TextSerializer). Per-domain series are built fresh from the
 /// snapshot on every render, so a domain removed from the config loses its series at once.
 /// Process-level metrics (build info, the check-duration histogram) live in a registry here;

@@ -9,10 +9,10 @@
 
 namespace mtasts {
 
-/// The report object of CONTRACT.md (`check --json`, `data` of /v1/check); a superset of it.
+/// The report object of README "Command line" (`check --json`, `data` of /v1/check).
 nlohmann::json ReportToJson(const DomainReport& report);
 
-/// The policy object of CONTRACT.md (`policy --json`, `data` of /v1/policy):
+/// The policy object (`policy --json`, `data` of /v1/policy, README "HTTP endpoints"):
 /// {domain, found, url, version, mode, max_age, mx} plus valid, error and fetch details.
 nlohmann::json PolicyToJson(const DomainReport& report);
 

@@ -20,7 +20,7 @@ struct DomainState {
   std::shared_ptr<const DomainReport> report;  // null until checked (or restored from state)
   std::int64_t next_check_ms = 0;              // Unix ms of the next full check; 0: not planned
   std::uint64_t posture_changes = 0;           // posture changes seen (never reset by restarts)
-  webhooks::TrackerState tracker;              // the damped posture (issue 4)
+  webhooks::TrackerState tracker;              // the damped posture (README "Webhooks")
   PolicyHistory history;                       // the policy seen so far (history-aware issues)
 };
 

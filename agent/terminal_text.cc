@@ -13,7 +13,7 @@ void AppendHexByte(std::string& out, unsigned char byte) {
 }
 
 void AppendCodePoint(std::string& out, std::uint32_t code_point) {
-  char buf[7];
+  char buf[12];  // room for any 32-bit value: at -O1 and above GCC checks the bound against it
   std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(code_point));
   out += buf;
 }

@@ -47,7 +47,7 @@ struct ApiSettings {
   int max_concurrent_requests = 16;  // live /v1 checks in flight at once
 };
 
-/// The whole configuration file (CONTRACT.md), defaults for everything but `domains`.
+/// The whole configuration file (README "Configuration"), defaults for everything but `domains`.
 struct Config {
   std::string path;  // where it was read from, for messages
   std::string state_dir = "/var/lib/mta-sts-exporter";

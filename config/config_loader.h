@@ -7,8 +7,8 @@
 
 namespace mtasts::config {
 
-/// Reads and validates a configuration file (CONTRACT.md; config/example.yaml documents every
-/// key). Every error names the file, line and column and the offending value
+/// Reads and validates a configuration file (README "Configuration"; config/example.yaml documents
+/// every key). Every error names the file, line and column and the offending value
 /// ("/etc/x.yaml:12:5: schedule.min_interval: invalid duration \"5q\" ..."), except webhook URLs
 /// and header values, which may carry tokens and are never shown. Errors: unknown keys at any
 /// level, a key repeated within one mapping, wrong types (numbers must be unquoted), bad values,

@@ -1,6 +1,7 @@
 #include "agent/tlsrpt/group_commit.h"
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace mtasts::agent::tlsrpt {
@@ -30,18 +31,23 @@ void GroupCommitSink::CommitFront(std::unique_lock<std::mutex>& lock) {
   reports.reserve(batch.size());
   for (const Pending* p : batch) reports.push_back(*p->report);
   std::uint64_t commits = 1;
+  std::vector<Result<InsertResult>> outcomes;
+  outcomes.reserve(batch.size());
   auto results = store_.InsertBatch(reports);
   if (results) {
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = results.value()[i];
+    for (std::size_t i = 0; i < batch.size(); ++i) outcomes.emplace_back(results.value()[i]);
   } else if (batch.size() == 1) {
-    batch[0]->result = results.error();
+    outcomes.emplace_back(results.error());
   } else {
-    for (Pending* p : batch) {
-      p->result = store_.Insert(*p->report);
+    for (const Pending* p : batch) {
+      outcomes.emplace_back(store_.Insert(*p->report));
       ++commits;
     }
   }
   lock.lock();
+  // Waiters test their result under the lock (and may wake before this commit ends), so it is
+  // written under the lock too.
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(outcomes[i]);
   commits_ += commits;
   committing_ = false;
   done_.notify_all();

@@ -12,8 +12,8 @@
 
 namespace mtasts::agent::webhooks {
 
-/// What a domain's posture is, for change detection (issue 4): enforcement, mode, the TXT id,
-/// the policy's mx patterns and max_age, record presence, and the active issue codes.
+/// What a domain's posture is, for change detection (README "Webhooks"): enforcement, mode, the TXT
+/// id, the policy's mx patterns and max_age, record presence, and the active issue codes.
 struct Posture {
   bool enforced = false;
   std::string mode = "absent";  // enforce | testing | none | absent (no valid policy)

@@ -47,8 +47,8 @@ class DomainChecker {
   std::optional<smtp::SmtpProber> prober_;
 };
 
-/// Sorts the issues most severe first (stable) and sets `enforced` (CONTRACT.md): a single valid
-/// v=STSv1 record, a valid policy fetched under RFC 8461 rules, and mode enforce.
+/// Sorts the issues most severe first (stable) and sets `enforced` (README "What it checks"): a
+/// single valid v=STSv1 record, a valid policy fetched under RFC 8461 rules, and mode enforce.
 void FinishReport(DomainReport& report);
 
 }  // namespace mtasts

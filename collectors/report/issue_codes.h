@@ -13,7 +13,8 @@ inline constexpr Severity kAllSeverities[] = {Severity::kCritical, Severity::kHi
 
 std::string_view SeverityName(Severity severity);
 
-/// The issue codes of CONTRACT.md. Names are part of the external contract: never rename.
+/// The issue codes of README "Issue codes". Users' alerts and dashboards match these names:
+/// never rename.
 enum class IssueCode {
   kStsRecordMissing,
   kStsRecordInvalid,
@@ -51,7 +52,9 @@ std::string_view IssueCodeName(IssueCode code);
 std::optional<IssueCode> IssueCodeFromName(std::string_view name);
 std::optional<Severity> SeverityFromName(std::string_view name);
 
-/// The fixed severity of a code; kMxNotCovered depends on the mode, see MxNotCoveredSeverity.
+/// The severity of a code when it does not depend on the policy's mode. kMxNotCovered,
+/// kMxStarttlsMissing and kMxCertInvalid do (README "Issue codes"): mx::ApplyMx and
+/// smtp::ApplyMxObservation choose theirs.
 Severity DefaultSeverity(IssueCode code);
 
 }  // namespace mtasts

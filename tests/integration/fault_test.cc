@@ -387,8 +387,8 @@ TEST_F(FaultTest, HttpsInvalidChunkedEncoding) {
 TEST_F(FaultTest, HttpsOffersOnlyTls10) {
   // RFC 8461 §3.3 fetches the policy over HTTPS and RFC 8996 forbids TLS 1.0 and 1.1; the
   // exporter requires TLS 1.2 as senders do, so no policy can be fetched: policy_fetch_failed.
-  // policy_tls_invalid stays for certificate failures (CONTRACT.md): the certificate here is
-  // fine (the peer serves the policy to a TLS 1.0 client, see tests/world/README.md).
+  // policy_tls_invalid stays for certificate failures (README "Issue codes"): the certificate here
+  // is fine (the peer serves the policy to a TLS 1.0 client, see tests/world/README.md).
   ExpectOnly(CheckClean("tls10.httpfault.test", WorldDns()), "policy_fetch_failed",
              "TLS handshake");
 }

@@ -204,7 +204,7 @@ TEST(ConfigLoader, GoodFileSetsEveryKey) {
                                                               {"Authorization", "Bearer abc"}}));
 }
 
-/// The defaults of CONTRACT.md and config.h, spelled out.
+/// The defaults of README "Configuration" and config.h, spelled out.
 void ExpectDefaults(const Config& config) {
   EXPECT_EQ(config.state_dir, "/var/lib/mta-sts-exporter");
   EXPECT_TRUE(config.network.dns_servers.empty());

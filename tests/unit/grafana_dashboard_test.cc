@@ -1,7 +1,7 @@
 // The Grafana dashboard and the alert rules in grafana/: the dashboard JSON parses, every query
 // goes through the ${datasource} variable, and every PromQL expression (dashboard and rules) names
 // only metrics the exporter serves (tests/testdata/metrics/golden.prom and the README's Metrics
-// table, which mirrors CONTRACT.md). With promtool at hand, every dashboard expression is also
+// table). With promtool at hand, every dashboard expression is also
 // parsed by Prometheus itself: written as a recording rule and checked offline with
 // `promtool check rules` (promtool 2.42 has no offline `promtool query`).
 #include <gtest/gtest.h>
@@ -58,7 +58,7 @@ std::set<std::string> GoldenMetricNames() {
   return names;
 }
 
-// Metric names of the README's "### Metrics" table (the contract's table, mirrored).
+// Metric names of the README's "### Metrics" table, the list users read.
 std::set<std::string> ReadmeMetricNames() {
   std::set<std::string> names;
   std::istringstream in(ReadFile(kSourceDir / "README.md"));

@@ -1,4 +1,4 @@
-// The /metrics exposition of CONTRACT.md, rendered from hand-made snapshots: no network.
+// The /metrics exposition of README "Metrics", rendered from hand-made snapshots: no network.
 #include "agent/metrics.h"
 
 #include <gtest/gtest.h>

@@ -265,7 +265,9 @@ TEST(Scheduler, WorkerThreadsSurviveAThrowingCheck) {
       [](const std::string&, DomainReport, std::int64_t) {});
   scheduler.SetDomains({"a.test", "b.test", "c.test"});
   scheduler.Start();
-  for (int i = 0; i < 500 && InternalErrors::Process().Count(ThreadKind::kCheck) < before + 3;
+  // The error is counted before the worker finishes its bookkeeping: wait for both.
+  for (int i = 0; i < 500 && (InternalErrors::Process().Count(ThreadKind::kCheck) < before + 3 ||
+                              !scheduler.FirstRoundDone());
        ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }

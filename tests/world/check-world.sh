@@ -157,7 +157,7 @@ expect_policy_served() {
 # postures.tsv is well formed.
 # ---------------------------------------------------------------------------------------------
 ctx=postures.tsv
-# The issue codes of CONTRACT.md.
+# The issue codes of the README's "Issue codes" table.
 contract_codes=(sts_record_missing sts_record_invalid policy_missing policy_fetch_failed
   policy_tls_invalid policy_redirect policy_content_type policy_too_large policy_invalid
   mode_testing mode_none tls_rpt_missing tls_rpt_invalid mx_not_covered mx_missing
