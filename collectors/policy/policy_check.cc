@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "collectors/check/checks.h"
 #include "collectors/net/certificate_verify.h"
 #include "collectors/policy/policy_parser.h"
 
@@ -223,3 +224,25 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval, bool
 }
 
 }  // namespace mtasts::policy
+
+namespace mtasts::check {
+
+PolicyCheck::PolicyCheck()
+    : Check(
+          {"policy",
+           "RFC 8461 §3.2, §3.3",
+           Scope::kEveryCheck,
+           {IssueCode::kPolicyMissing, IssueCode::kPolicyFetchFailed, IssueCode::kPolicyTlsInvalid,
+            IssueCode::kPolicyRedirect, IssueCode::kPolicyContentType, IssueCode::kPolicyTooLarge,
+            IssueCode::kPolicyInvalid, IssueCode::kModeTesting, IssueCode::kModeNone,
+            IssueCode::kMaxAgeShort, IssueCode::kTargetRefused, IssueCode::kDnsError}}) {}
+
+void PolicyCheck::Judge(const Observations& seen, const JudgeContext& /*context*/,
+                        DomainReport& report) const {
+  if (!seen.policy) return;
+  // After the sts_record check: with no TXT record the policy host's absence is expected.
+  policy::ApplyPolicy(seen.domain, *seen.policy, report.HasIssue(IssueCode::kStsRecordMissing),
+                      report);
+}
+
+}  // namespace mtasts::check
