@@ -56,7 +56,11 @@ namespace mtasts {
 void FinishReport(DomainReport& report) {
   std::stable_sort(report.issues.begin(), report.issues.end(),
                    [](const Issue& a, const Issue& b) { return a.severity < b.severity; });
+  // A policy served as anything but text/plain is parsed and shown, but it was not fetched under
+  // the rules (RFC 8461 §3.2): common resolvers discard it, so senders using them are not
+  // protected (README "What it checks").
   report.enforced = report.sts_record.valid && report.policy.valid &&
+                    policy::IsTextPlain(report.policy.content_type.value_or("")) &&
                     report.policy.policy->mode == policy::Mode::kEnforce;
 }
 

@@ -23,7 +23,7 @@ namespace mtasts {
 
 /// Sorts the issues most severe first (stable) and sets `enforced` (README "What it checks"): a
 /// single valid v=STSv1 record, and a valid policy in mode enforce fetched under the RFC 8461
-/// rules.
+/// rules, served as text/plain (§3.2).
 void FinishReport(DomainReport& report);
 
 }  // namespace mtasts

@@ -192,11 +192,13 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval, bool
   out.found = true;
   out.body = response.body;
   if (!IsTextPlain(response.content_type)) {
-    report.AddIssue(IssueCode::kPolicyContentType,
-                    out.url + " is served as " +
-                        (response.content_type.empty() ? "no media type"
-                                                       : "\"" + response.content_type + "\"") +
-                        "; it should be text/plain (RFC 8461 §3.2) and strict senders reject it");
+    report.AddIssue(
+        IssueCode::kPolicyContentType,
+        out.url + " is served as " +
+            (response.content_type.empty() ? "no media type"
+                                           : "\"" + response.content_type + "\"") +
+            "; it must be text/plain (RFC 8461 §3.2): common resolvers discard it, so the "
+            "domain is not enforced");
   }
   auto parsed = ParsePolicy(response.body);
   if (!parsed) {

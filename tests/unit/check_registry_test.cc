@@ -196,6 +196,16 @@ TEST(CheckRegistry, JudgesInOrderAndFinishesOnce) {
   EXPECT_TRUE(report.enforced);
   EXPECT_EQ(report.tls_rpt.rua, std::vector<std::string>{"mailto:a@b.c"});
 
+  // Served as text/html: the policy parses and is shown, but the domain is not enforced.
+  DomainReport html;
+  JudgeDomain(Seen("text/html"), JudgeContext{1'700'000'000'000}, html);
+  EXPECT_TRUE(html.policy.valid);
+  EXPECT_EQ(html.policy.content_type, "text/html");
+  EXPECT_FALSE(html.enforced);
+  ASSERT_TRUE(html.HasIssue(IssueCode::kPolicyContentType));
+  EXPECT_EQ(html.issues[1].code, IssueCode::kPolicyContentType);
+  EXPECT_EQ(html.issues[1].severity, Severity::kHigh);
+
   // Only the policy observed (/v1/policy): the record checks stay silent, nothing is enforced.
   Observations policy_only;
   policy_only.domain = "example.com";
