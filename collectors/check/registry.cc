@@ -19,7 +19,7 @@ std::string_view ScopeText(Scope scope) {
 const std::vector<std::unique_ptr<const Check>>& Registry() {
   // The order is the judging order: a check that reads another's verdict from the report comes
   // after it (each such check says so). A new check is one class and one line here.
-  static const std::vector<std::unique_ptr<const Check>> registry = [] {
+  static const std::vector<std::unique_ptr<const Check>> kRegistry = [] {
     std::vector<std::unique_ptr<const Check>> checks;
     checks.push_back(std::make_unique<StsRecordCheck>());
     checks.push_back(std::make_unique<PolicyCheck>());
@@ -29,7 +29,7 @@ const std::vector<std::unique_ptr<const Check>>& Registry() {
     checks.push_back(std::make_unique<PolicyCertificateCheck>());
     return checks;
   }();
-  return registry;
+  return kRegistry;
 }
 
 std::vector<CheckInfo> Catalogue() {
