@@ -8,6 +8,7 @@
 #include "agent/report_json.h"
 #include "base/domain_name.h"
 #include "build_info.h"
+#include "collectors/check/registry.h"
 
 namespace mtasts::agent {
 
@@ -17,29 +18,16 @@ Api::Api(LiveCheck check, LiveCheck policy, Access& access)
     : check_(std::move(check)), policy_(std::move(policy)), access_(access) {}
 
 json Api::Meta() {
-  json checks = json::array({
-      {{"name", "sts_record"},
-       {"spec", "RFC 8461 §3.1"},
-       {"codes", {"sts_record_missing", "sts_record_invalid", "dns_error"}}},
-      {{"name", "policy"},
-       {"spec", "RFC 8461 §3.2, §3.3"},
-       {"codes",
-        {"policy_missing", "policy_fetch_failed", "policy_tls_invalid", "policy_redirect",
-         "policy_content_type", "policy_too_large", "policy_invalid", "mode_testing", "mode_none",
-         "max_age_short", "target_refused", "dns_error"}}},
-      {{"name", "mx"},
-       {"spec", "RFC 8461 §4.1"},
-       {"codes", {"mx_not_covered", "mx_missing", "dns_error"}}},
-      {{"name", "tls_rpt"},
-       {"spec", "RFC 8460 §3"},
-       {"codes", {"tls_rpt_missing", "tls_rpt_invalid", "dns_error"}}},
-      {{"name", "history"},
-       {"spec", "RFC 8461 §3.1, §5.1"},
-       {"scope", "the daemon's scheduled checks of watched domains (not /v1/check)"},
-       {"codes",
-        {"policy_changed_without_id_change", "policy_id_changed_without_change",
-         "mode_downgraded"}}},
-  });
+  // The catalogue is the check registry's declaration, so it cannot drift from what is judged.
+  json checks = json::array();
+  for (const check::CheckInfo& info : check::Catalogue()) {
+    json codes = json::array();
+    for (IssueCode code : info.codes) codes.push_back(IssueCodeName(code));
+    json entry = {{"name", info.name}, {"spec", info.spec}};
+    if (info.scope != check::Scope::kEveryCheck) entry["scope"] = check::ScopeText(info.scope);
+    entry["codes"] = std::move(codes);
+    checks.push_back(std::move(entry));
+  }
   return {{"note", std::string("mta-sts-exporter ") + kVersion +
                        ": checks run live and server-side; policy hosts on private or special "
                        "addresses are refused (target_refused)"},

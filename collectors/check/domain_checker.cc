@@ -4,15 +4,11 @@
 #include <future>
 
 #include "base/clock.h"
-#include "collectors/mx/mx_check.h"
+#include "collectors/check/registry.h"
 #include "collectors/policy/policy_check.h"
-#include "collectors/smtp/mx_probe_check.h"
-#include "collectors/sts/sts_check.h"
 #include "collectors/sts/sts_record.h"
-#include "collectors/tlsrpt/tlsrpt_check.h"
 
 namespace mtasts {
-namespace {}  // namespace
 
 DomainChecker::DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::AddressPolicy guard,
                              net::HttpsFetcher fetcher, CheckerOptions options,
@@ -54,18 +50,16 @@ DomainReport DomainChecker::Check(const std::string& domain, bool probe_mx) cons
     return std::make_pair(std::move(answer), std::move(observation));
   });
 
-  auto retrieval = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
-  sts::ApplyStsRecord(domain, dns::Await(sts_lookup, deadline, "TXT " + sts_name), report);
-  const bool sts_missing = report.HasIssue(IssueCode::kStsRecordMissing);
-  policy::ApplyPolicy(domain, retrieval, sts_missing, report);
-  tlsrpt::ApplyTlsRpt(domain, dns::Await(tlsrpt_lookup, deadline, "TXT " + tlsrpt_name), report);
+  check::Observations seen;
+  seen.domain = domain;
+  seen.policy = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
+  seen.sts_txt = dns::Await(sts_lookup, deadline, "TXT " + sts_name);
+  seen.tlsrpt_txt = dns::Await(tlsrpt_lookup, deadline, "TXT " + tlsrpt_name);
   auto [mx_answer, mx_observation] = mx_phase.get();
-  mx::ApplyMx(domain, mx_answer, report);
-  const std::int64_t now = report.checked_at_ms / 1000;
-  smtp::ApplyMxObservation(mx_observation, now, report);
-  smtp::ApplyPolicyCertExpiry(now, report);
+  seen.mx = std::move(mx_answer);
+  seen.mx_hosts = std::move(mx_observation);
 
-  FinishReport(report);
+  check::JudgeDomain(seen, check::JudgeContext{report.checked_at_ms}, report);
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
@@ -89,21 +83,13 @@ DomainReport DomainChecker::CheckPolicyOnly(const std::string& domain) const {
   report.domain = domain;
   report.checked_at_ms = NowUnixMillis();
   auto policy_host_lookup = resolver_->Addresses(policy::PolicyHost(domain));
-  auto retrieval = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
-  policy::ApplyPolicy(domain, retrieval, /*sts_record_missing=*/false, report);
-  smtp::ApplyPolicyCertExpiry(report.checked_at_ms / 1000, report);
-  FinishReport(report);
-  report.enforced = false;  // not judged without the TXT record
+  check::Observations seen;  // no TXT or MX lookup: `enforced` stays false without the record
+  seen.domain = domain;
+  seen.policy = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
+  check::JudgeDomain(seen, check::JudgeContext{report.checked_at_ms}, report);
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
-}
-
-void FinishReport(DomainReport& report) {
-  std::stable_sort(report.issues.begin(), report.issues.end(),
-                   [](const Issue& a, const Issue& b) { return a.severity < b.severity; });
-  report.enforced = report.sts_record.valid && report.policy.valid &&
-                    report.policy.policy->mode == policy::Mode::kEnforce;
 }
 
 }  // namespace mtasts

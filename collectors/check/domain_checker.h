@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "collectors/check/registry.h"
 #include "collectors/dns/resolver.h"
 #include "collectors/net/address_policy.h"
 #include "collectors/net/https_fetcher.h"
@@ -20,8 +21,9 @@ struct CheckerOptions {
 };
 
 /// Runs every check of one domain: the _mta-sts, _smtp._tls and MX lookups go out at once and
-/// stay in flight while the policy host is resolved, vetted and fetched; then each collector
-/// judges its observation. Thread-safe: one checker serves many concurrent checks.
+/// stay in flight while the policy host is resolved, vetted and fetched; then the checks of the
+/// registry judge the observations (check::JudgeDomain). Thread-safe: one checker serves many
+/// concurrent checks.
 class DomainChecker {
  public:
   DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::AddressPolicy guard,
@@ -46,9 +48,5 @@ class DomainChecker {
   CheckerOptions options_;
   std::optional<smtp::SmtpProber> prober_;
 };
-
-/// Sorts the issues most severe first (stable) and sets `enforced` (README "What it checks"): a
-/// single valid v=STSv1 record, a valid policy fetched under RFC 8461 rules, and mode enforce.
-void FinishReport(DomainReport& report);
 
 }  // namespace mtasts

@@ -1,5 +1,6 @@
 #include "collectors/mx/mx_check.h"
 
+#include "collectors/check/checks.h"
 #include "collectors/mx/mx_matcher.h"
 
 namespace mtasts::mx {
@@ -50,3 +51,19 @@ void ApplyMx(std::string_view domain, const Result<dns::MxAnswer>& answer, Domai
 }
 
 }  // namespace mtasts::mx
+
+namespace mtasts::check {
+
+MxCheck::MxCheck()
+    : Check({"mx",
+             "RFC 8461 §4.1",
+             Scope::kEveryCheck,
+             {IssueCode::kMxNotCovered, IssueCode::kMxMissing, IssueCode::kDnsError}}) {}
+
+void MxCheck::Judge(const Observations& seen, const JudgeContext& /*context*/,
+                    DomainReport& report) const {
+  // After the policy check: coverage is judged against report.policy.
+  if (seen.mx) mx::ApplyMx(seen.domain, *seen.mx, report);
+}
+
+}  // namespace mtasts::check

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "collectors/check/checks.h"
 #include "collectors/net/certificate_verify.h"
 #include "collectors/policy/policy_parser.h"
 
@@ -191,11 +192,13 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval, bool
   out.found = true;
   out.body = response.body;
   if (!IsTextPlain(response.content_type)) {
-    report.AddIssue(IssueCode::kPolicyContentType,
-                    out.url + " is served as " +
-                        (response.content_type.empty() ? "no media type"
-                                                       : "\"" + response.content_type + "\"") +
-                        "; it should be text/plain (RFC 8461 §3.2) and strict senders reject it");
+    report.AddIssue(
+        IssueCode::kPolicyContentType,
+        out.url + " is served as " +
+            (response.content_type.empty() ? "no media type"
+                                           : "\"" + response.content_type + "\"") +
+            "; it must be text/plain (RFC 8461 §3.2): common resolvers discard it, so the "
+            "domain is not enforced");
   }
   auto parsed = ParsePolicy(response.body);
   if (!parsed) {
@@ -223,3 +226,25 @@ void ApplyPolicy(std::string_view domain, const PolicyRetrieval& retrieval, bool
 }
 
 }  // namespace mtasts::policy
+
+namespace mtasts::check {
+
+PolicyCheck::PolicyCheck()
+    : Check(
+          {"policy",
+           "RFC 8461 §3.2, §3.3",
+           Scope::kEveryCheck,
+           {IssueCode::kPolicyMissing, IssueCode::kPolicyFetchFailed, IssueCode::kPolicyTlsInvalid,
+            IssueCode::kPolicyRedirect, IssueCode::kPolicyContentType, IssueCode::kPolicyTooLarge,
+            IssueCode::kPolicyInvalid, IssueCode::kModeTesting, IssueCode::kModeNone,
+            IssueCode::kMaxAgeShort, IssueCode::kTargetRefused, IssueCode::kDnsError}}) {}
+
+void PolicyCheck::Judge(const Observations& seen, const JudgeContext& /*context*/,
+                        DomainReport& report) const {
+  if (!seen.policy) return;
+  // After the sts_record check: with no TXT record the policy host's absence is expected.
+  policy::ApplyPolicy(seen.domain, *seen.policy, report.HasIssue(IssueCode::kStsRecordMissing),
+                      report);
+}
+
+}  // namespace mtasts::check

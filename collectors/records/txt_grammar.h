@@ -50,16 +50,47 @@ std::optional<std::string> TxtExtNameProblem(std::string_view name, std::size_t 
 std::optional<std::string> TxtExtValueProblem(std::string_view name, std::string_view value,
                                               std::size_t max_quoted);
 
-/// Splits what follows the version field of a TXT record into its fields (RFC 8461 §3.1 and
-/// RFC 8460 §3 share the shape): `version 1*(*WSP ";" *WSP field) [*WSP ";" *WSP]`. No field can
-/// hold a raw ";", so the text splits at every ";": the piece before the first must be
-/// whitespace, each later piece is one field with the delimiters' whitespace around it, and a
-/// last piece of only whitespace is the optional trailing delimiter. `required` names the field
-/// that must follow ("an id field"), `section` the rule for messages ("RFC 8461 §3.1").
-Result<std::vector<std::string_view>> SplitTxtFields(std::string_view after_version,
-                                                     std::string_view version,
-                                                     std::string_view required,
-                                                     std::string_view section);
+/// The grammar shared by the `_mta-sts` (RFC 8461 §3.1) and `_smtp._tls` (RFC 8460 §3) TXT
+/// records: `version 1*(*WSP ";" *WSP field) [*WSP ";" *WSP]`, each field `name=value`, where
+/// a field is either the record's one required field (`id`, `rua`: its own value rule) or an
+/// extension (ext-name "=" ext-value). What differs between the two records is described here.
+struct TagValueGrammar {
+  std::string_view version;         // the literal first field, "v=STSv1"
+  std::string_view section;         // the rule, for messages: "RFC 8461 §3.1"
+  std::string_view required_name;   // the required field's name, case-sensitive: "id"
+  std::string_view required_field;  // the same for messages: "an id field"
+  std::size_t max_quoted = 64;      // bytes of untrusted text quoted in a message
+  /// Whether the required field's value may hold WSP (RFC 8460 §3: between rua URIs); when it
+  /// may, `whitespace_rule` names where else whitespace is allowed.
+  bool required_value_may_hold_wsp = false;
+  std::string_view whitespace_rule = "allowed only around \";\"";
+  /// Why a value of the required field is not valid under its own rule; nothing when it is.
+  std::optional<std::string> (*required_value_problem)(std::string_view value) = nullptr;
+};
+
+/// One `name=value` field of a record, as written (views into the parsed text).
+struct TagValueField {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// A TXT record that parses under its `TagValueGrammar`.
+struct TagValueRecord {
+  std::vector<TagValueField> fields;  // every field after the version, in order
+  /// The value of the first occurrence of the required field whose value is valid under its
+  /// rule (RFC 8461 §3.2, last paragraph: the first one counts; RFC 8460 §3 does not make rua
+  /// repeatable, so the same holds there).
+  std::string_view required_value;
+  /// Every other field, the first occurrence of each name only (unknown fields are ignored,
+  /// RFC 8461 §3.2 and RFC 8460 §3). A field named like the required one whose value is not
+  /// valid under its rule but is an ext-value is, by the ABNF, an extension and is kept here.
+  Extensions extensions;
+};
+
+/// Parses one TXT record (character-strings joined) under `grammar`. Invalid when the version
+/// is not the literal first field, a field is malformed, or no valid required field appears;
+/// the message names what is wrong, the first problem in field order. Total: never throws.
+Result<TagValueRecord> ParseTagValueRecord(std::string_view text, const TagValueGrammar& grammar);
 
 /// True when `txt` begins with the version field `version` (followed by the end, WSP or ";"),
 /// so "v=STSv10" does not begin with "v=STSv1".

@@ -67,7 +67,6 @@ Severity DefaultSeverity(IssueCode code) {
     case IssueCode::kMxNotCovered:  // critical in enforce mode
     case IssueCode::kMxStarttlsMissing:
     case IssueCode::kMxCertInvalid: return Severity::kHigh;
-    case IssueCode::kPolicyContentType:
     case IssueCode::kModeTesting:
     case IssueCode::kPolicyChangedWithoutIdChange:
     case IssueCode::kMxUnreachable:

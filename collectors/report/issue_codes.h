@@ -13,8 +13,9 @@ inline constexpr Severity kAllSeverities[] = {Severity::kCritical, Severity::kHi
 
 std::string_view SeverityName(Severity severity);
 
-/// The issue codes of README "Issue codes". Users' alerts and dashboards match these names:
-/// never rename.
+/// The issue codes (README "Issue codes"). Names are part of the external contract: never
+/// rename. Each belongs to one check of the registry (collectors/check/registry.cc), except
+/// dns_error, which every check that asks DNS for what it judges can raise.
 enum class IssueCode {
   kStsRecordMissing,
   kStsRecordInvalid,
@@ -52,9 +53,9 @@ std::string_view IssueCodeName(IssueCode code);
 std::optional<IssueCode> IssueCodeFromName(std::string_view name);
 std::optional<Severity> SeverityFromName(std::string_view name);
 
-/// The severity of a code when it does not depend on the policy's mode. kMxNotCovered,
-/// kMxStarttlsMissing and kMxCertInvalid do (README "Issue codes"): mx::ApplyMx and
-/// smtp::ApplyMxObservation choose theirs.
+/// The severity of a code. For kMxNotCovered, kMxStarttlsMissing and kMxCertInvalid it is the
+/// one in mode testing: their checks raise them critical in enforce (and kMxCertInvalid medium
+/// without a policy), README "Issue codes".
 Severity DefaultSeverity(IssueCode code);
 
 }  // namespace mtasts

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 
+#include "collectors/check/checks.h"
 #include "collectors/net/certificate_verify.h"
 #include "collectors/policy/policy_check.h"
 
@@ -190,3 +191,32 @@ void ApplyPolicyCertExpiry(std::int64_t now, DomainReport& report) {
 }
 
 }  // namespace mtasts::smtp
+
+namespace mtasts::check {
+
+MxProbeCheck::MxProbeCheck()
+    : Check({"mx_probe",
+             "RFC 8461 §4.2, RFC 3207, RFC 7672",
+             Scope::kProbeMx,
+             {IssueCode::kMxStarttlsMissing, IssueCode::kMxCertInvalid, IssueCode::kMxUnreachable,
+              IssueCode::kMxCertExpiring}}) {}
+
+void MxProbeCheck::Judge(const Observations& seen, const JudgeContext& context,
+                         DomainReport& report) const {
+  // After the policy check: the severities follow report.policy's mode.
+  smtp::ApplyMxObservation(seen.mx_hosts, context.now_ms / 1000, report);
+}
+
+PolicyCertificateCheck::PolicyCertificateCheck()
+    : Check({"policy_certificate",
+             "RFC 8461 §3.3",
+             Scope::kEveryCheck,
+             {IssueCode::kPolicyCertExpiring}}) {}
+
+void PolicyCertificateCheck::Judge(const Observations& /*seen*/, const JudgeContext& context,
+                                   DomainReport& report) const {
+  // After the policy check: it reads the certificate the fetch presented (report.policy).
+  smtp::ApplyPolicyCertExpiry(context.now_ms / 1000, report);
+}
+
+}  // namespace mtasts::check

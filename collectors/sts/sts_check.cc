@@ -1,5 +1,6 @@
 #include "collectors/sts/sts_check.h"
 
+#include "collectors/check/checks.h"
 #include "collectors/sts/sts_record.h"
 
 namespace mtasts::sts {
@@ -46,3 +47,18 @@ void ApplyStsRecord(std::string_view domain, const Result<dns::TxtAnswer>& answe
 }
 
 }  // namespace mtasts::sts
+
+namespace mtasts::check {
+
+StsRecordCheck::StsRecordCheck()
+    : Check({"sts_record",
+             "RFC 8461 §3.1",
+             Scope::kEveryCheck,
+             {IssueCode::kStsRecordMissing, IssueCode::kStsRecordInvalid, IssueCode::kDnsError}}) {}
+
+void StsRecordCheck::Judge(const Observations& seen, const JudgeContext& /*context*/,
+                           DomainReport& report) const {
+  if (seen.sts_txt) sts::ApplyStsRecord(seen.domain, *seen.sts_txt, report);
+}
+
+}  // namespace mtasts::check

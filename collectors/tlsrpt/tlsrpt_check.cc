@@ -1,5 +1,6 @@
 #include "collectors/tlsrpt/tlsrpt_check.h"
 
+#include "collectors/check/checks.h"
 #include "collectors/tlsrpt/tlsrpt_record.h"
 
 namespace mtasts::tlsrpt {
@@ -38,3 +39,18 @@ void ApplyTlsRpt(std::string_view domain, const Result<dns::TxtAnswer>& answer,
 }
 
 }  // namespace mtasts::tlsrpt
+
+namespace mtasts::check {
+
+TlsRptCheck::TlsRptCheck()
+    : Check({"tls_rpt",
+             "RFC 8460 §3",
+             Scope::kEveryCheck,
+             {IssueCode::kTlsRptMissing, IssueCode::kTlsRptInvalid, IssueCode::kDnsError}}) {}
+
+void TlsRptCheck::Judge(const Observations& seen, const JudgeContext& /*context*/,
+                        DomainReport& report) const {
+  if (seen.tlsrpt_txt) tlsrpt::ApplyTlsRpt(seen.domain, *seen.tlsrpt_txt, report);
+}
+
+}  // namespace mtasts::check

@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <cstdio>
 #include <optional>
-#include <set>
 #include <utility>
 
 #include "collectors/records/txt_grammar.h"
@@ -19,19 +18,11 @@ using grammar::EqualsIgnoreAsciiCase;
 using grammar::IsAlnum;
 using grammar::IsAlpha;
 using grammar::IsDigit;
-using grammar::IsWsp;
 
 std::string Quote(std::string_view text) {
   return grammar::Quote(text, kMaxQuoted);
 }
 using grammar::TrimWsp;
-
-std::optional<std::string> ExtNameProblem(std::string_view name) {
-  return grammar::TxtExtNameProblem(name, kMaxQuoted);
-}
-std::optional<std::string> ExtValueProblem(std::string_view name, std::string_view value) {
-  return grammar::TxtExtValueProblem(name, value, kMaxQuoted);
-}
 
 bool IsHexDigit(char c) {
   return IsDigit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
@@ -200,80 +191,31 @@ std::optional<std::string> RuaProblem(std::string_view value, std::vector<std::s
   }
   return std::nullopt;
 }
+std::optional<std::string> RuaValueProblem(std::string_view value) {
+  std::vector<std::string> uris;
+  return RuaProblem(value, uris);
+}
 
 }  // namespace
 
 Result<TlsRptRecord> ParseTlsRptRecord(std::string_view text) {
-  // RFC 8460 §3: tlsrpt-version = %s"v=TLSRPTv1" comes first, as literal, case-sensitive bytes.
-  if (text.substr(0, kVersion.size()) != kVersion) {
-    if (!text.empty() && IsWsp(text.front())) {
-      return Error{"the record must begin with \"v=TLSRPTv1\", without leading whitespace"};
-    }
-    if (EqualsIgnoreAsciiCase(text.substr(0, kVersion.size()), kVersion)) {
-      return Error{"the record must begin with \"v=TLSRPTv1\" (case-sensitive), not " +
-                   Quote(text.substr(0, kVersion.size()))};
-    }
-    return Error{"the record does not begin with \"v=TLSRPTv1\""};
-  }
-  auto split =
-      grammar::SplitTxtFields(text.substr(kVersion.size()), kVersion, "a rua field", "RFC 8460 §3");
-  if (!split) return split.error();
-  const std::vector<std::string_view>& fields = split.value();
-
+  // RFC 8460 §3: tlsrpt-record = tlsrpt-version 1*(field-delim tlsrpt-field) [field-delim];
+  // tlsrpt-field = tlsrpt-rua / tlsrpt-extension. The rua value may hold WSP around its ",".
+  static constexpr grammar::TagValueGrammar kGrammar{
+      .version = kVersion,
+      .section = "RFC 8460 §3",
+      .required_name = "rua",
+      .required_field = "a rua field",
+      .max_quoted = kMaxQuoted,
+      .required_value_may_hold_wsp = true,
+      .whitespace_rule = "allowed only around \";\" and between rua URIs",
+      .required_value_problem = RuaValueProblem,
+  };
+  auto parsed = grammar::ParseTagValueRecord(text, kGrammar);
+  if (!parsed) return parsed.error();
   TlsRptRecord record;
-  bool have_rua = false;
-  std::optional<std::string> first_bad_rua;  // a "rua=" field that is not a valid tlsrpt-rua
-  bool saw_other_case_rua = false;
-  std::set<std::string_view> extension_names;
-  for (std::string_view field : fields) {
-    std::size_t eq = field.find('=');
-    if (eq == std::string_view::npos) return Error{"field " + Quote(field) + " has no \"=\""};
-    std::string_view name = field.substr(0, eq);
-    std::string_view value = field.substr(eq + 1);
-    if ((!name.empty() && IsWsp(name.back())) || (!value.empty() && IsWsp(value.front()))) {
-      return Error{"whitespace around \"=\" in field " + Quote(field) + " is not allowed"};
-    }
-
-    if (name == "rua") {
-      std::vector<std::string> uris;
-      std::optional<std::string> rua_problem = RuaProblem(value, uris);
-      if (!rua_problem) {
-        // Nothing in §3 makes rua repeatable; as for RFC 8461 (§3.2), the first one counts.
-        if (!have_rua) record.rua = std::move(uris);
-        have_rua = true;
-        continue;
-      }
-      // Not a tlsrpt-rua. By the ABNF a value such as "rua=foo" still matches
-      // tlsrpt-extension, so the record then lacks a rua unless a valid one appears elsewhere;
-      // a value that is not even a tlsrpt-ext-value makes the record invalid. Either way the
-      // URI problem is the clearer message.
-      if (ExtValueProblem(name, value)) return Error{*rua_problem};
-      if (!first_bad_rua) first_bad_rua = std::move(rua_problem);
-    } else {
-      if (field.find_first_of(" \t") != std::string_view::npos) {
-        return Error{"field " + Quote(field) +
-                     " contains whitespace (allowed only around \";\" and between rua URIs)"};
-      }
-      if (std::optional<std::string> problem = ExtNameProblem(name)) return Error{*problem};
-      if (std::optional<std::string> problem = ExtValueProblem(name, value)) {
-        return Error{*problem};
-      }
-      if (EqualsIgnoreAsciiCase(name, "rua")) saw_other_case_rua = true;
-    }
-    // Unknown fields are ignored (§3); of a repeated one only the first is kept.
-    if (extension_names.insert(name).second) {
-      record.extensions.emplace_back(std::string(name), std::string(value));
-    }
-  }
-
-  if (!have_rua) {
-    if (first_bad_rua) return Error{*first_bad_rua};
-    if (saw_other_case_rua) {
-      return Error{
-          "the rua field is missing (field names are case-sensitive: only \"rua=\" counts)"};
-    }
-    return Error{"the rua field is missing (RFC 8460 §3)"};
-  }
+  record.extensions = std::move(parsed.value().extensions);
+  RuaProblem(parsed.value().required_value, record.rua);  // valid: the grammar checked it
 
   // RFC 8460 §3: reports go to the supported destinations; a record with none is unusable.
   std::vector<std::string> reasons;

@@ -23,6 +23,7 @@
 
 extern char** environ;
 
+#include "collectors/report/issue_codes.h"
 #include "config/shard.h"
 #include "tests/integration/daemon_support.h"
 
@@ -211,6 +212,16 @@ TEST_F(DaemonTest, ApiAnswersEqualTheCommandLine) {
   json data = json::parse(meta->body)["data"];
   for (const char* key : {"note", "modes", "checks", "endpoints"})
     EXPECT_TRUE(data.contains(key)) << key;
+  // The catalogue comes from the check registry: every issue code, each under its check.
+  std::set<std::string> meta_codes;
+  for (const auto& check : data["checks"]) {
+    for (const auto& code : check["codes"]) meta_codes.insert(code.get<std::string>());
+  }
+  std::set<std::string> all_codes;
+  for (int i = 0; i <= static_cast<int>(mtasts::IssueCode::kPolicyCertExpiring); ++i) {
+    all_codes.insert(std::string(mtasts::IssueCodeName(static_cast<mtasts::IssueCode>(i))));
+  }
+  EXPECT_EQ(meta_codes, all_codes) << meta->body;
   auto refused = json::parse(daemon_->Get("/v1/check?domain=private-host.test")->body);
   EXPECT_EQ(refused["data"]["issues"][0]["code"], "target_refused");
   EXPECT_EQ(daemon_->Get("/")->status, 200);

@@ -8,7 +8,7 @@ namespace {
 TEST(IssueCodes, NamesAndSeveritiesFollowTheContract) {
   EXPECT_EQ(IssueCodeName(IssueCode::kStsRecordMissing), "sts_record_missing");
   EXPECT_EQ(IssueCodeName(IssueCode::kTargetRefused), "target_refused");
-  EXPECT_EQ(DefaultSeverity(IssueCode::kPolicyContentType), Severity::kMedium);
+  EXPECT_EQ(DefaultSeverity(IssueCode::kPolicyContentType), Severity::kHigh);
   EXPECT_EQ(DefaultSeverity(IssueCode::kTlsRptMissing), Severity::kLow);
   EXPECT_EQ(DefaultSeverity(IssueCode::kDnsError), Severity::kHigh);
   EXPECT_EQ(SeverityName(Severity::kCritical), "critical");

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "collectors/check/check.h"
+
+/// The checks of the registry (collectors/check/registry.cc lists them in order). Each is
+/// defined beside the judgement it runs, in its collector's directory.
+namespace mtasts::check {
+
+/// The `sts_record` check (RFC 8461 §3.1): judges Observations::sts_txt with ApplyStsRecord.
+class StsRecordCheck final : public Check {
+ public:
+  StsRecordCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
+/// The `tls_rpt` check (RFC 8460 §3): judges Observations::tlsrpt_txt with ApplyTlsRpt.
+class TlsRptCheck final : public Check {
+ public:
+  TlsRptCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
+/// The `mx` check (RFC 8461 §4.1): judges Observations::mx with ApplyMx. Reads the policy's
+/// verdict (report.policy), so it comes after the `policy` check in the registry.
+class MxCheck final : public Check {
+ public:
+  MxCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
+/// The `policy` check (RFC 8461 §3.2, §3.3): judges Observations::policy with ApplyPolicy.
+/// Reads whether the `sts_record` check found no record, so it comes after it in the registry.
+class PolicyCheck final : public Check {
+ public:
+  PolicyCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
+/// The `mx_probe` check (RFC 8461 §4.2, RFC 3207, RFC 7672): judges Observations::mx_hosts
+/// with ApplyMxObservation. Reads the policy's mode (report.policy), so it comes after the
+/// `policy` check in the registry. Its codes appear only when MX hosts are probed.
+class MxProbeCheck final : public Check {
+ public:
+  MxProbeCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
+/// The `policy_certificate` check (RFC 8461 §3.3): ApplyPolicyCertExpiry on the certificate the
+/// `policy` check recorded (report.policy.certificate), so it comes after it in the registry.
+class PolicyCertificateCheck final : public Check {
+ public:
+  PolicyCertificateCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
+}  // namespace mtasts::check
