@@ -32,7 +32,7 @@ constexpr int kExitFindings = 1;
 constexpr int kExitUsage = 2;
 constexpr std::size_t kMaxParallelChecks = 32;
 
-// The layout is the one help2man reads to make the man page (README "Deployment"): one
+// The layout is the one help2man reads to make the man page (docs/PACKAGING.md): one
 // "Usage:"/"or:" line per form, flags indented under a heading, descriptions from column 31.
 constexpr const char* kUsage = R"(Usage: mta-sts-exporter [daemon flags] [network flags]
   or:  mta-sts-exporter check [--json] [--shard=K/N] [network flags] DOMAIN...
