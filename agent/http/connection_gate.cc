@@ -257,29 +257,24 @@ ConnectionGate::~ConnectionGate() {
 }
 
 void ConnectionGate::Accept(UniqueFd fd) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!stopped_) {
-      events_.push_back({std::move(fd), true, false});
-      const std::uint64_t one = 1;
-      (void)!write(wake_fd_.get(), &one, sizeof one);
-      return;
-    }
-  }
-  CloseNow(std::move(fd));
+  Post({std::move(fd), true, false});
 }
 
 void ConnectionGate::Return(UniqueFd fd, bool keep_alive) {
+  Post({std::move(fd), false, keep_alive});
+}
+
+void ConnectionGate::Post(Event event) {
   {
     std::lock_guard lock(mutex_);
     if (!stopped_) {
-      events_.push_back({std::move(fd), false, keep_alive});
+      events_.push_back(std::move(event));
       const std::uint64_t one = 1;
       (void)!write(wake_fd_.get(), &one, sizeof one);
       return;
     }
   }
-  CloseNow(std::move(fd));
+  CloseNow(std::move(event.fd));  // the gate has stopped: nobody would take it
 }
 
 void ConnectionGate::Stop() {

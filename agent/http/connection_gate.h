@@ -122,6 +122,8 @@ class ConnectionGate {
     bool keep_alive;  // of a return
   };
 
+  /// Hands an event to the gate thread (closing its socket when the gate has stopped).
+  void Post(Event event);
   void Run();
   void OnAccept(UniqueFd owned);
   void OnReturn(UniqueFd owned, bool keep_alive);
