@@ -371,10 +371,7 @@ void ConnectionGate::OnAccept(UniqueFd owned) {
     }
     restricted = true;
   }
-  epoll_event event{};
-  event.events = EPOLLIN | EPOLLRDHUP;
-  event.data.fd = fd;
-  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+  if (!WatchClient(fd)) {
     CloseNow(std::move(owned));
     return;
   }
@@ -406,10 +403,7 @@ void ConnectionGate::OnReturn(UniqueFd owned, bool keep_alive) {
     Linger(fd, conn);
     return;
   }
-  epoll_event event{};
-  event.events = EPOLLIN | EPOLLRDHUP;
-  event.data.fd = fd;
-  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+  if (!WatchClient(fd)) {
     Drop(fd);
     return;
   }
@@ -473,12 +467,16 @@ void ConnectionGate::Refuse(int fd, int status, std::string_view reason) {
   Linger(fd, conns_.at(fd));
 }
 
+bool ConnectionGate::WatchClient(int fd) {
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLRDHUP;
+  event.data.fd = fd;
+  return epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) == 0;
+}
+
 void ConnectionGate::Linger(int fd, Conn& conn) {
   if (conn.state == State::kBusy) {
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLRDHUP;
-    event.data.fd = fd;
-    if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+    if (!WatchClient(fd)) {
       Drop(fd);
       return;
     }

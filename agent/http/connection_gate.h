@@ -131,6 +131,8 @@ class ConnectionGate {
   void Judge(int fd);
   void Wait(Conn& conn);
   void Refuse(int fd, int status, std::string_view reason);
+  /// Adds a client socket to the epoll set (readable or peer closed); false when that failed.
+  bool WatchClient(int fd);
   void Linger(int fd, Conn& conn);
   void Drop(int fd);
   enum class Pick { kAny, kRestricted, kUnrestricted };
