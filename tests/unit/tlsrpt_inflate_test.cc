@@ -9,25 +9,14 @@
 #include <vector>
 
 #include "collectors/tlsrpt/report/gzip_inflate.h"
+#include "tests/unit/tlsrpt_test_data.h"
 
 namespace mtasts::tlsrpt {
 namespace {
 
-constexpr std::size_t kMiB = std::size_t{1} << 20;
+using mtasts::test::Gzip;
 
-std::string Gzip(std::string_view data, int level = Z_DEFAULT_COMPRESSION) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&z, data.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+constexpr std::size_t kMiB = std::size_t{1} << 20;
 
 // A valid gzip file of `chunks` MiB of zeros, built without compressing them all: after a full
 // flush deflate starts afresh, so every further MiB of zeros compresses to the same bytes, which

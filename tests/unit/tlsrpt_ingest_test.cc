@@ -12,21 +12,16 @@
 
 #include "agent/metrics_page.h"
 #include "agent/tlsrpt/ingest.h"
+#include "tests/unit/tlsrpt_test_data.h"
 
 namespace mtasts::agent::tlsrpt {
 namespace {
 
+using mtasts::test::ReadTlsRptTestData;
+
 namespace report = mtasts::tlsrpt;
 
 constexpr std::int64_t kNow = 1772841600;  // 2026-03-07T00:00:00Z
-
-std::string ReadTestData(const std::string& name) {
-  std::ifstream in(std::string(MTASTS_TESTDATA_DIR) + "/tlsrpt/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 class IngestTest : public ::testing::Test {
  protected:
@@ -75,8 +70,8 @@ TEST(IngestAnswers, StatusMappingsArePure) {
 }
 
 TEST_F(IngestTest, EveryPathAndAnswer) {
-  const std::string gz = ReadTestData("google-sts.json.gz");
-  const std::string json = ReadTestData("google-sts.json");
+  const std::string gz = ReadTlsRptTestData("google-sts.json.gz");
+  const std::string json = ReadTlsRptTestData("google-sts.json");
   struct Case {
     std::string name;
     std::string bytes;
@@ -87,11 +82,11 @@ TEST_F(IngestTest, EveryPathAndAnswer) {
   const std::vector<Case> cases = {
       {"gzip POST", gz, report::InputKind::kGzip, Answer::kStored, ""},
       {"same again as JSON", json, report::InputKind::kJson, Answer::kAlreadyStored, ""},
-      {"same again by mail", ReadTestData("message-rfc8460.eml"), report::InputKind::kMessage,
+      {"same again by mail", ReadTlsRptTestData("message-rfc8460.eml"), report::InputKind::kMessage,
        Answer::kAlreadyStored, ""},
-      {"another by mail", ReadTestData("message-filename-only.eml"), report::InputKind::kMessage,
-       Answer::kStored, ""},
-      {"bare JSON file", ReadTestData("tolerant.json"), report::InputKind::kMessage,
+      {"another by mail", ReadTlsRptTestData("message-filename-only.eml"),
+       report::InputKind::kMessage, Answer::kStored, ""},
+      {"bare JSON file", ReadTlsRptTestData("tolerant.json"), report::InputKind::kMessage,
        Answer::kStored, ""},
       {"other media type", json, std::nullopt, Answer::kMediaType, "application/tlsrpt+gzip"},
       {"broken gzip", gz.substr(0, gz.size() / 2), report::InputKind::kGzip, Answer::kMalformed,
@@ -100,10 +95,10 @@ TEST_F(IngestTest, EveryPathAndAnswer) {
        "organization-name: missing"},
       {"body too large", std::string((std::size_t{1} << 20) + 1, ' '), report::InputKind::kJson,
        Answer::kTooLarge, "larger than 1048576"},
-      {"unwatched", ReadTestData("no-policy-found.json"), report::InputKind::kJson,
+      {"unwatched", ReadTlsRptTestData("no-policy-found.json"), report::InputKind::kJson,
        Answer::kUnwatched, "no policy-domain of the report is a watched domain"},
-      {"message without report", ReadTestData("message-no-report.eml"), report::InputKind::kMessage,
-       Answer::kMalformed, "no TLS-RPT report"},
+      {"message without report", ReadTlsRptTestData("message-no-report.eml"),
+       report::InputKind::kMessage, Answer::kMalformed, "no TLS-RPT report"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -118,7 +113,7 @@ TEST_F(IngestTest, EveryPathAndAnswer) {
 }
 
 TEST_F(IngestTest, KeepsTheRawJsonCompressed) {
-  const std::string json = ReadTestData("google-sts.json");
+  const std::string json = ReadTlsRptTestData("google-sts.json");
   ASSERT_EQ(Run(json, report::InputKind::kJson).answer, Answer::kStored);
   auto raw = store_->RawReport("Google Inc.", "2026-03-02T00:00:00Z_example.com");
   ASSERT_TRUE(raw.has_value() && raw->has_value());
@@ -128,7 +123,7 @@ TEST_F(IngestTest, KeepsTheRawJsonCompressed) {
 }
 
 TEST_F(IngestTest, PartlyWatchedReportIsStoredAndCountsOnlyForTheWatchedDomain) {
-  const IngestOutcome out = Run(ReadTestData("multi-domain.json"), report::InputKind::kJson);
+  const IngestOutcome out = Run(ReadTlsRptTestData("multi-domain.json"), report::InputKind::kJson);
   ASSERT_EQ(out.answer, Answer::kStored) << out.message;
   EXPECT_EQ(out.domains, std::vector<std::string>{"example.com"});
   EXPECT_EQ(out.organization, "Relay Org");
@@ -139,7 +134,7 @@ TEST_F(IngestTest, PartlyWatchedReportIsStoredAndCountsOnlyForTheWatchedDomain) 
 }
 
 TEST_F(IngestTest, RefusesADateRangeEndingInTheFuture) {
-  std::string json = ReadTestData("google-sts.json");
+  std::string json = ReadTlsRptTestData("google-sts.json");
   const std::string end = "2026-03-02T23:59:59Z";
   json.replace(json.find(end), end.size(), "2026-03-09T00:00:00Z");
   const IngestOutcome out = Run(json, report::InputKind::kJson);
@@ -156,7 +151,7 @@ TEST_F(IngestTest, StoreUnavailableIsTemporary) {
   sqlite3* holder = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "tlsrpt.sqlite").c_str(), &holder), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-  const IngestOutcome out = Ingest(ReadTestData("google-sts.json"), report::InputKind::kJson,
+  const IngestOutcome out = Ingest(ReadTlsRptTestData("google-sts.json"), report::InputKind::kJson,
                                    watched_, limits_, *store.value(), kNow);
   sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(holder);
@@ -166,8 +161,8 @@ TEST_F(IngestTest, StoreUnavailableIsTemporary) {
   EXPECT_EQ(out.message, "the report store is unavailable; try again later");
   EXPECT_NE(out.internal_error.find("locked"), std::string::npos) << out.internal_error;
   // The sender's retry succeeds.
-  EXPECT_EQ(Ingest(ReadTestData("google-sts.json"), report::InputKind::kJson, watched_, limits_,
-                   *store.value(), kNow)
+  EXPECT_EQ(Ingest(ReadTlsRptTestData("google-sts.json"), report::InputKind::kJson, watched_,
+                   limits_, *store.value(), kNow)
                 .answer,
             Answer::kStored);
 }

@@ -11,17 +11,13 @@
 
 #include "collectors/tlsrpt/report/mime_unwrap.h"
 #include "collectors/tlsrpt/report/report_decode.h"
+#include "tests/unit/tlsrpt_test_data.h"
 
 namespace mtasts::tlsrpt {
 namespace {
 
-std::string ReadTestData(const std::string& name) {
-  std::ifstream in(std::string(MTASTS_TESTDATA_DIR) + "/tlsrpt/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using mtasts::test::Gzip;
+using mtasts::test::ReadTlsRptTestData;
 
 std::string Base64(std::string_view bytes) {
   static constexpr char kAlphabet[] =
@@ -44,20 +40,6 @@ std::string Base64(std::string_view bytes) {
   return out + "\r\n";
 }
 
-std::string Gzip(std::string_view data) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&z, data.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 std::string Message(const std::string& content_type, const std::string& body) {
   return "From: r@reporter.example\r\nTo: tlsrpt@example.com\r\nSubject: report\r\n"
          "MIME-Version: 1.0\r\nContent-Type: " +
@@ -65,9 +47,9 @@ std::string Message(const std::string& content_type, const std::string& body) {
 }
 
 TEST(UnwrapReportMessage, Rfc8460MultipartReportWithBase64Gzip) {
-  auto a = UnwrapReportMessage(ReadTestData("message-rfc8460.eml"));
+  auto a = UnwrapReportMessage(ReadTlsRptTestData("message-rfc8460.eml"));
   ASSERT_TRUE(a.has_value()) << a.error().message;
-  EXPECT_EQ(a->bytes, ReadTestData("google-sts.json.gz"));
+  EXPECT_EQ(a->bytes, ReadTlsRptTestData("google-sts.json.gz"));
   EXPECT_TRUE(a->gzip);
   EXPECT_TRUE(a->in_tlsrpt_report);
   EXPECT_EQ(a->media_type, "application/tlsrpt+gzip");
@@ -75,37 +57,37 @@ TEST(UnwrapReportMessage, Rfc8460MultipartReportWithBase64Gzip) {
 }
 
 TEST(UnwrapReportMessage, TlsRptMediaTypeWithoutReportTypeQuotedPrintableLf) {
-  auto a = UnwrapReportMessage(ReadTestData("message-no-report-type.eml"));
+  auto a = UnwrapReportMessage(ReadTlsRptTestData("message-no-report-type.eml"));
   ASSERT_TRUE(a.has_value()) << a.error().message;
-  EXPECT_EQ(a->bytes, ReadTestData("tolerant.json"));
+  EXPECT_EQ(a->bytes, ReadTlsRptTestData("tolerant.json"));
   EXPECT_FALSE(a->gzip);
   EXPECT_FALSE(a->in_tlsrpt_report);
   EXPECT_EQ(a->media_type, "application/tlsrpt+json");
 }
 
 TEST(UnwrapReportMessage, OctetStreamWithReportFileNameInNestedMultipart) {
-  auto a = UnwrapReportMessage(ReadTestData("message-filename-only.eml"));
+  auto a = UnwrapReportMessage(ReadTlsRptTestData("message-filename-only.eml"));
   ASSERT_TRUE(a.has_value()) << a.error().message;
   EXPECT_TRUE(a->gzip);
   EXPECT_EQ(a->media_type, "application/octet-stream");
-  auto decoded = DecodeReport(ReadTestData("message-filename-only.eml"), InputKind::kMessage);
+  auto decoded = DecodeReport(ReadTlsRptTestData("message-filename-only.eml"), InputKind::kMessage);
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   EXPECT_EQ(decoded->report.organization_name, "Microsoft Corporation");
 }
 
 TEST(UnwrapReportMessage, ForwardedMessageCarryingAReport) {
-  const std::string inner = ReadTestData("message-rfc8460.eml");
+  const std::string inner = ReadTlsRptTestData("message-rfc8460.eml");
   const std::string outer = Message("multipart/mixed; boundary=\"fw\"",
                                     "--fw\r\nContent-Type: text/plain\r\n\r\nFYI\r\n"
                                     "--fw\r\nContent-Type: message/rfc822\r\n\r\n" +
                                         inner + "\r\n--fw--\r\n");
   auto a = UnwrapReportMessage(outer);
   ASSERT_TRUE(a.has_value()) << a.error().message;
-  EXPECT_EQ(a->bytes, ReadTestData("google-sts.json.gz"));
+  EXPECT_EQ(a->bytes, ReadTlsRptTestData("google-sts.json.gz"));
 }
 
 TEST(UnwrapReportMessage, RefusalsWithTheirReasons) {
-  const std::string gz = ReadTestData("google-sts.json.gz");
+  const std::string gz = ReadTlsRptTestData("google-sts.json.gz");
   std::string many_parts;
   for (int i = 0; i < 80; ++i) many_parts += "--m\r\nContent-Type: text/plain\r\n\r\nx\r\n";
   std::string deep_body;
@@ -126,9 +108,9 @@ TEST(UnwrapReportMessage, RefusalsWithTheirReasons) {
     std::string reason;
   };
   const std::vector<Case> cases = {
-      {"two reports", ReadTestData("message-two-reports.eml"), UnwrapFailure::kNotAReport,
+      {"two reports", ReadTlsRptTestData("message-two-reports.eml"), UnwrapFailure::kNotAReport,
        "carries 2 report attachments"},
-      {"no report", ReadTestData("message-no-report.eml"), UnwrapFailure::kNotAReport,
+      {"no report", ReadTlsRptTestData("message-no-report.eml"), UnwrapFailure::kNotAReport,
        "no TLS-RPT report in the message"},
       {"plain text", Message("text/plain", "hello\r\n"), UnwrapFailure::kNotAReport,
        "no TLS-RPT report"},
@@ -161,7 +143,7 @@ TEST(UnwrapReportMessage, RefusalsWithTheirReasons) {
 
 TEST(UnwrapReportMessage, PrefersThePartInsideTheTlsRptReport) {
   // A stray +json part outside, the report inside multipart/report: rule 1 decides.
-  const std::string gz = ReadTestData("google-sts.json.gz");
+  const std::string gz = ReadTlsRptTestData("google-sts.json.gz");
   const std::string message = Message(
       "multipart/mixed; boundary=\"o\"",
       "--o\r\nContent-Type: application/tlsrpt+json\r\n\r\n{}\r\n"
@@ -177,8 +159,8 @@ TEST(UnwrapReportMessage, PrefersThePartInsideTheTlsRptReport) {
 
 TEST(UnwrapReportMessage, SafeFromManyThreadsAtOnce) {
   // g_mime_init() runs once, whichever thread gets there first.
-  const std::string message = ReadTestData("message-rfc8460.eml");
-  const std::string expected = ReadTestData("google-sts.json.gz");
+  const std::string message = ReadTlsRptTestData("message-rfc8460.eml");
+  const std::string expected = ReadTlsRptTestData("google-sts.json.gz");
   std::vector<std::thread> threads;
   std::vector<int> ok(8, 0);
   for (int t = 0; t < 8; ++t) {
@@ -205,8 +187,8 @@ TEST(InputKindFromContentType, OnlyRfc8460MediaTypes) {
 }
 
 TEST(DecodeReport, EveryInputShapeAndRefusal) {
-  const std::string json = ReadTestData("google-sts.json");
-  const std::string gz = ReadTestData("google-sts.json.gz");
+  const std::string json = ReadTlsRptTestData("google-sts.json");
+  const std::string gz = ReadTlsRptTestData("google-sts.json.gz");
   struct Case {
     std::string name;
     std::string bytes;
@@ -227,7 +209,7 @@ TEST(DecodeReport, EveryInputShapeAndRefusal) {
        {},
        "bare JSON report"},
       {"message",
-       ReadTestData("message-rfc8460.eml"),
+       ReadTlsRptTestData("message-rfc8460.eml"),
        InputKind::kMessage,
        true,
        {},
@@ -241,7 +223,7 @@ TEST(DecodeReport, EveryInputShapeAndRefusal) {
        "broken gzip"},
       {"missing field", "{\"organization-name\":\"x\"}", InputKind::kJson, false,
        Refusal::kMalformed, "report-id: missing"},
-      {"message without a report", ReadTestData("message-no-report.eml"), InputKind::kMessage,
+      {"message without a report", ReadTlsRptTestData("message-no-report.eml"), InputKind::kMessage,
        false, Refusal::kMalformed, "no TLS-RPT report"},
   };
   for (const auto& c : cases) {
@@ -262,7 +244,7 @@ TEST(DecodeReport, InflatedJsonOverTheCapIsTooLarge) {
   // tlsrpt.max_size applies to the JSON, whether it came gzip (small body, large JSON) or not.
   DecodeLimits limits;
   limits.max_inflated = 100'000;
-  std::string padded = ReadTestData("google-sts.json");
+  std::string padded = ReadTlsRptTestData("google-sts.json");
   padded.insert(1, std::string(200'000, ' '));
   for (const bool gzip : {true, false}) {
     SCOPED_TRACE(gzip);

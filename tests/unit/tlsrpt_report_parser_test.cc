@@ -11,17 +11,12 @@
 #include <vector>
 
 #include "collectors/tlsrpt/report/report_parser.h"
+#include "tests/unit/tlsrpt_test_data.h"
 
 namespace mtasts::tlsrpt {
 namespace {
 
-std::string ReadTestData(const std::string& name) {
-  std::ifstream in(std::string(MTASTS_TESTDATA_DIR) + "/tlsrpt/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using mtasts::test::ReadTlsRptTestData;
 
 std::string Lowered(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -46,7 +41,7 @@ nlohmann::json Minimal() {
 }
 
 TEST(ParseReport, Rfc8460AppendixB) {
-  const Report r = MustParse(ReadTestData("rfc8460-appendix-b.json"));
+  const Report r = MustParse(ReadTlsRptTestData("rfc8460-appendix-b.json"));
   EXPECT_EQ(r.organization_name, "Company-X");
   EXPECT_EQ(r.report_id, "5065427c-23d3-47ca-b6e0-946ea0e8c4be");
   EXPECT_EQ(r.contact_info, "sts-reporting@company-x.example");
@@ -78,7 +73,7 @@ TEST(ParseReport, Rfc8460AppendixB) {
 }
 
 TEST(ParseReport, GoogleShapeWithoutMxHostOrSendingIp) {
-  const Report r = MustParse(ReadTestData("google-sts.json"));
+  const Report r = MustParse(ReadTlsRptTestData("google-sts.json"));
   EXPECT_EQ(r.organization_name, "Google Inc.");
   ASSERT_EQ(r.policies.size(), 1U);
   EXPECT_TRUE(r.policies[0].mx_host.empty());
@@ -92,7 +87,7 @@ TEST(ParseReport, GoogleShapeWithoutMxHostOrSendingIp) {
 
 TEST(ParseReport, MicrosoftShapeMxHostList) {
   // RFC 8460 erratum: mx-host is a list of patterns.
-  const Report r = MustParse(ReadTestData("microsoft-sts.json"));
+  const Report r = MustParse(ReadTlsRptTestData("microsoft-sts.json"));
   ASSERT_EQ(r.policies.size(), 1U);
   EXPECT_EQ(r.policies[0].mx_host,
             (std::vector<std::string>{"mx1.example.com", "mx2.example.com"}));
@@ -101,13 +96,13 @@ TEST(ParseReport, MicrosoftShapeMxHostList) {
 }
 
 TEST(ParseReport, NoPolicyFoundAndDomainNormalised) {
-  const Report r = MustParse(ReadTestData("no-policy-found.json"));
+  const Report r = MustParse(ReadTlsRptTestData("no-policy-found.json"));
   EXPECT_EQ(r.policies[0].policy_type, PolicyType::kNoPolicyFound);
   EXPECT_EQ(r.policies[0].policy_domain, "example.org");  // was "Example.ORG."
 }
 
 TEST(ParseReport, ToleratesWhatRealReportersSend) {
-  const Report r = MustParse(ReadTestData("tolerant.json"));
+  const Report r = MustParse(ReadTlsRptTestData("tolerant.json"));
   EXPECT_EQ(r.contact_info, "");        // null
   EXPECT_EQ(r.start_time, 1772582400);  // no zone: UTC
   EXPECT_EQ(r.end_time, 1772668799);    // fraction dropped

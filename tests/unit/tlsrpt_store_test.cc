@@ -18,25 +18,20 @@
 #include "agent/tlsrpt/group_commit.h"
 #include "agent/tlsrpt/store.h"
 #include "collectors/tlsrpt/report/report_parser.h"
+#include "tests/unit/tlsrpt_test_data.h"
 
 namespace mtasts::agent::tlsrpt {
 namespace {
+
+using mtasts::test::ReadTlsRptTestData;
 
 namespace report = mtasts::tlsrpt;
 
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kMarch2 = 1772409600;  // 2026-03-02T00:00:00Z
 
-std::string ReadTestData(const std::string& name) {
-  std::ifstream in(std::string(MTASTS_TESTDATA_DIR) + "/tlsrpt/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 report::Report Parse(const std::string& name) {
-  auto parsed = report::ParseReport(ReadTestData(name));
+  auto parsed = report::ParseReport(ReadTlsRptTestData(name));
   EXPECT_TRUE(parsed.has_value()) << name << ": " << (parsed ? "" : parsed.error().message);
   return parsed ? parsed.value() : report::Report{};
 }
@@ -191,7 +186,7 @@ TEST(TlsRptStore, KeepsTheRawReportForInspection) {
   TempDir dir;
   auto store = MustOpen(dir.File("tlsrpt.sqlite"));
   const report::Report r = Parse("google-sts.json");
-  const std::string gz = ReadTestData("google-sts.json.gz");
+  const std::string gz = ReadTlsRptTestData("google-sts.json.gz");
   ASSERT_TRUE(store->Insert(ReportToStore{&r, gz, 123}).has_value());
   auto raw = store->RawReport("Google Inc.", "2026-03-02T00:00:00Z_example.com");
   ASSERT_TRUE(raw.has_value());
