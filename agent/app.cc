@@ -87,12 +87,15 @@ int App::Run() {
   scheduler_ = std::make_unique<Scheduler>(
       config.value().schedule, [] { return NowUnixMillis(); },
       [this](const std::string& domain) {
-        return config_.Checker()->Check(domain, config_.ProbeMx(domain));
+        // The check judges the domain's history too: it takes the memory stored so far.
+        const std::optional<DomainState> state = store_.GetDomain(domain);
+        return config_.Checker()->Check(domain, config_.ProbeMx(domain),
+                                        state ? state->history : history::PolicyHistory{});
       },
       [this](const std::string& domain) { return config_.Checker()->CurrentStsId(domain); },
-      [this](const std::string& domain, DomainReport report, std::int64_t next) {
-        metrics_.ObserveCheckDuration(report.duration_seconds);
-        pipeline_->OnReport(domain, std::move(report), next);
+      [this](const std::string& domain, CheckOutcome outcome, std::int64_t next) {
+        metrics_.ObserveCheckDuration(outcome.report.duration_seconds);
+        pipeline_->OnReport(domain, std::move(outcome), next);
       });
   auto applied = config_.Apply(config.value(), true, Parts());
   if (!applied) {

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "agent/report_json.h"
 #include "base/clock.h"
+#include "base/rfc3339.h"
 
 namespace mtasts::agent {
 namespace {

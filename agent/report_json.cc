@@ -1,6 +1,6 @@
 #include "agent/report_json.h"
 
-#include <ctime>
+#include "base/rfc3339.h"
 
 namespace mtasts {
 namespace {
@@ -73,16 +73,6 @@ json MxToJson(const MxReport& mx) {
 }
 
 }  // namespace
-
-std::string FormatRfc3339Millis(std::int64_t unix_millis) {
-  std::time_t seconds = unix_millis / 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[40];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_millis % 1000));
-  return buf;
-}
 
 json ReportToJson(const DomainReport& report) {
   json issues = json::array();

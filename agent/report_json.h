@@ -20,7 +20,4 @@ nlohmann::json PolicyToJson(const DomainReport& report);
 /// does not carry (certificate details, body) stay empty. Errors name the field.
 Result<DomainReport> ReportFromJson(const nlohmann::json& json);
 
-/// RFC 3339 UTC with milliseconds, "2026-11-29T07:00:00.123Z".
-std::string FormatRfc3339Millis(std::int64_t unix_millis);
-
 }  // namespace mtasts

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/history.h"
 #include "agent/webhooks/posture.h"
+#include "collectors/history/history.h"
 #include "collectors/report/report.h"
 
 namespace mtasts::agent {
@@ -21,7 +21,7 @@ struct DomainState {
   std::int64_t next_check_ms = 0;              // Unix ms of the next full check; 0: not planned
   std::uint64_t posture_changes = 0;           // posture changes seen (never reset by restarts)
   webhooks::TrackerState tracker;              // the damped posture (README "Webhooks")
-  PolicyHistory history;                       // the policy seen so far (history-aware issues)
+  history::PolicyHistory history;              // the memory the `history` check judges against
 };
 
 /// Delivery counters of one configured webhook.

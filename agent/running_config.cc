@@ -93,8 +93,9 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
     if (state.report && state.report->sts_record.valid) k.sts_id = state.report->sts_record.id;
     // A time-bound history issue the saved report carries is re-judged when it runs out (at
     // start when that passed while we were down), not at the planned check.
-    const auto expiry =
-        state.report ? NextHistoryExpiry(state.history, state.report->checked_at_ms) : std::nullopt;
+    const auto expiry = state.report
+                            ? history::NextHistoryExpiry(state.history, state.report->checked_at_ms)
+                            : std::nullopt;
     if (expiry) k.next_check_ms = std::min(k.next_check_ms, *expiry);
     known.emplace(name, k);
   }

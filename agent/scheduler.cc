@@ -157,8 +157,9 @@ void Scheduler::Run(const std::string& domain, Work work) {
   // An exception from the check (a bug, or no thread left for its lookups) is that check's
   // failure: counted as an internal error, and the domain is checked again after the backoff
   // of a failed check. There is no report, so the last one stays published.
-  std::optional<DomainReport> report;
-  RunGuarded(ThreadKind::kCheck, "check of " + domain, [&] { report = full_check_(domain); });
+  std::optional<CheckOutcome> outcome;
+  RunGuarded(ThreadKind::kCheck, "check of " + domain, [&] { outcome = full_check_(domain); });
+  const DomainReport* report = outcome ? &outcome->report : nullptr;
   std::int64_t next = 0;
   {
     std::lock_guard lock(mutex_);
@@ -180,7 +181,7 @@ void Scheduler::Run(const std::string& domain, Work work) {
     first_round_.erase(domain);  // tried: readiness must not wait on a domain that throws
     Enqueue(domain, entry);
   }
-  if (report) on_report_(domain, std::move(*report), next);
+  if (outcome) on_report_(domain, std::move(*outcome), next);
 }
 
 void Scheduler::RunGuardedWork(const std::string& domain, Work work) {

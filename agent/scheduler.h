@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "collectors/check/domain_checker.h"
 #include "collectors/report/report.h"
 #include "config/config.h"
 
@@ -39,11 +40,12 @@ bool IsFailedCheck(const DomainReport& report);
 class Scheduler {
  public:
   using Clock = std::function<std::int64_t()>;  // Unix milliseconds
-  using FullCheck = std::function<DomainReport(const std::string& domain)>;
+  /// A full check: the report and the domain's memory after it (DomainChecker::Check).
+  using FullCheck = std::function<CheckOutcome(const std::string& domain)>;
   /// The current valid STS id (nullopt: no valid record), or an error when DNS did not answer.
   using IdCheck = std::function<Result<std::optional<std::string>>(const std::string& domain)>;
   /// Called after every full check with the planned next check time.
-  using OnReport = std::function<void(const std::string& domain, DomainReport report,
+  using OnReport = std::function<void(const std::string& domain, CheckOutcome outcome,
                                       std::int64_t next_check_ms)>;
 
   Scheduler(config::ScheduleSettings schedule, Clock clock, FullCheck full_check, IdCheck id_check,

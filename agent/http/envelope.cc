@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <random>
 
-#include "agent/report_json.h"
 #include "base/clock.h"
+#include "base/rfc3339.h"
 
 namespace mtasts::agent {
 

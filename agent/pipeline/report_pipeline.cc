@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "agent/log.h"
-#include "agent/report_json.h"
 #include "base/duration.h"
+#include "base/rfc3339.h"
 
 namespace mtasts::agent {
 namespace {
@@ -47,12 +47,6 @@ void LogReport(const std::string& domain, const DomainReport& r, std::int64_t ne
 
 }  // namespace
 
-CheckOutcome JudgeOutcome(const PolicyHistory& memory, DomainReport report, std::int64_t now_ms) {
-  const HistoryJudgement history = JudgeHistory(memory, report, now_ms);
-  ApplyHistory(history, report);
-  return {std::move(report), history.after};
-}
-
 ReportPipeline::ReportPipeline(Parts parts) : parts_(std::move(parts)) {}
 
 void ReportPipeline::SetSchedule(const config::ScheduleSettings& schedule) {
@@ -60,13 +54,11 @@ void ReportPipeline::SetSchedule(const config::ScheduleSettings& schedule) {
   schedule_ = schedule;
 }
 
-void ReportPipeline::OnReport(const std::string& domain, DomainReport report,
+void ReportPipeline::OnReport(const std::string& domain, CheckOutcome outcome,
                               std::int64_t next_check_ms) {
   const std::optional<DomainState> current = parts_.store.GetDomain(domain);
   if (!current) return;  // removed by a reload meanwhile
-  // The history-aware issues join the report first, so the posture (and webhooks) see them.
   const std::int64_t now_ms = parts_.now();
-  CheckOutcome outcome = JudgeOutcome(current->history, std::move(report), now_ms);
   auto shared = std::make_shared<const DomainReport>(std::move(outcome.report));
   const webhooks::Posture posture = webhooks::PostureFromReport(*shared);
   config::ScheduleSettings schedule;
@@ -93,7 +85,7 @@ void ReportPipeline::OnReport(const std::string& domain, DomainReport report,
     // A new posture awaits confirmation: look again soon rather than at the next max_age.
     parts_.recheck_at(domain, parts_.now() + schedule.min_interval.count());
   }
-  if (auto expiry = NextHistoryExpiry(outcome.memory_after, now_ms)) {
+  if (auto expiry = history::NextHistoryExpiry(outcome.memory_after, now_ms)) {
     parts_.recheck_at(domain, *expiry);  // so a time-bound issue ends on time
   }
   LogReport(domain, *shared, next_check_ms, observation);

@@ -5,31 +5,20 @@
 #include <mutex>
 #include <string>
 
-#include "agent/history.h"
 #include "agent/result_store.h"
 #include "agent/webhooks/posture.h"
+#include "collectors/check/domain_checker.h"
 #include "collectors/report/report.h"
 #include "config/config.h"
 
 namespace mtasts::agent {
 
-/// What one check amounts to once judged: the report, with the history-aware issues it carries,
-/// and the domain's memory after it.
-struct CheckOutcome {
-  DomainReport report;
-  PolicyHistory memory_after;
-};
-
-/// Judges a fresh report against the domain's memory at `now_ms` (README "History-aware checks"):
-/// the history-aware issues join the report, the memory moves on. The one place a report is judged
-/// against the past.
-CheckOutcome JudgeOutcome(const PolicyHistory& memory, DomainReport report, std::int64_t now_ms);
-
-/// What happens after a scheduled check, in order: the judgement against the domain's history,
-/// the posture and its damped changes (README "Webhooks": a change counts after `confirmations`
-/// checks in a row), the events of a confirmed change, then the store. Events are queued
-/// before the store commits the posture, so a crash in between re-detects the change (same
-/// event id) instead of losing it. Thread-safe: checks of different domains finish concurrently.
+/// What happens after a scheduled check (already judged, the `history` check included, in
+/// collectors/check/registry.cc), in order: the posture and its damped changes (README "Webhooks":
+/// a change counts after `confirmations` checks in a row), the events of a confirmed change, then
+/// the store. Events are queued before the store commits the posture, so a crash in between
+/// re-detects the change (same event id) instead of losing it. Thread-safe: checks of different
+/// domains finish concurrently.
 class ReportPipeline {
  public:
   struct Parts {
@@ -47,9 +36,10 @@ class ReportPipeline {
   /// The damping settings (schedule.confirmations, schedule.min_interval); on every reload.
   void SetSchedule(const config::ScheduleSettings& schedule);
 
-  /// A scheduled check of `domain` finished; its next one is planned at `next_check_ms`. A
-  /// domain no longer in the store (removed by a reload meanwhile) is ignored.
-  void OnReport(const std::string& domain, DomainReport report, std::int64_t next_check_ms);
+  /// A scheduled check of `domain` finished; its next one is planned at `next_check_ms`. The
+  /// outcome's memory is stored as the domain's. A domain no longer in the store (removed by a
+  /// reload meanwhile) is ignored.
+  void OnReport(const std::string& domain, CheckOutcome outcome, std::int64_t next_check_ms);
 
  private:
   Parts parts_;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agent/report_json.h"
+#include "agent/state/history_json.h"
 #include "base/unique_fd.h"
 
 namespace mtasts::agent {
@@ -108,8 +109,8 @@ Result<std::map<std::string, DomainState>> StateFile::Load() const {
       state.next_check_ms = entry.value("next_check_ms", std::int64_t{0});
       state.posture_changes = entry.value("posture_changes", std::uint64_t{0});
       if (entry.contains("history")) {
-        auto history = HistoryFromJson(entry.at("history"));
-        if (history) state.history = std::move(history).value();  // else: remembered afresh
+        auto memory = HistoryFromJson(entry.at("history"));
+        if (memory) state.history = std::move(memory).value();  // else: remembered afresh
       }
       if (entry.contains("report")) {
         auto report = ReportFromJson(entry.at("report"));
@@ -117,9 +118,9 @@ Result<std::map<std::string, DomainState>> StateFile::Load() const {
         DomainReport restored = std::move(report).value();
         if (!state.history.Known()) {
           // A file from before history was kept: the saved report is the first sight.
-          state.history = JudgeHistory({}, restored, restored.checked_at_ms).after;
+          state.history = history::JudgeHistory({}, restored, restored.checked_at_ms).after;
         }
-        restored.history = HistorySummary(state.history, restored);
+        restored.history = history::HistorySummary(state.history, restored);
         state.report = std::make_shared<const DomainReport>(std::move(restored));
       }
       if (entry.contains("posture")) {

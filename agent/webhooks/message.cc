@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/report_json.h"
+#include "base/rfc3339.h"
 
 namespace mtasts::agent::webhooks {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "base/result.h"
 #include "collectors/dns/resolver.h"
+#include "collectors/history/history.h"
 #include "collectors/policy/policy_check.h"
 #include "collectors/report/issue_codes.h"
 #include "collectors/report/report.h"
@@ -29,9 +30,14 @@ struct Observations {
   smtp::MxObservation mx_hosts;                      // TLSA lookups and STARTTLS probes
 };
 
-/// What a check knows that was not observed on the wire.
+/// What a check knows that was not observed on the wire. A check with a new input (a store the
+/// daemon keeps) gets one field here, unset for the checks that do not have it.
 struct JudgeContext {
   std::int64_t now_ms = 0;  // Unix milliseconds: the time the check started
+  /// The daemon's memory of the domain's policy, which the `history` check judges against and
+  /// moves on (README "History-aware checks"). Null for one-shot checks (the CLI, /v1/check,
+  /// /v1/policy): the `history` check then does nothing.
+  history::PolicyHistory* memory = nullptr;
 };
 
 /// When a check's codes can appear (shown by /v1/meta).
@@ -52,8 +58,8 @@ struct CheckInfo {
 };
 
 /// One check. Judge is pure (no I/O): it reads the observations, the context and the verdicts
-/// of the checks before it in the registry, and adds its own to the report. It never throws for
-/// a finding.
+/// of the checks before it in the registry, and adds its own to the report (the `history` check
+/// also moves the memory of the context on). It never throws for a finding.
 class Check {
  public:
   explicit Check(CheckInfo info) : info_(std::move(info)) {}

@@ -59,4 +59,16 @@ class PolicyCertificateCheck final : public Check {
              DomainReport& report) const override;
 };
 
+/// The `history` check (RFC 8461 §3.1, §5.1): judges the report against the daemon's memory of
+/// the domain (JudgeContext::memory) with history::JudgeHistory, and moves the memory on. Reads
+/// the verdicts of the `sts_record` and `policy` checks (the id, the valid policy), so it comes
+/// after every other check in the registry. Only the daemon has a memory: without one it does
+/// nothing.
+class HistoryCheck final : public Check {
+ public:
+  HistoryCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
 }  // namespace mtasts::check

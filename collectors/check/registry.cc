@@ -27,6 +27,7 @@ const std::vector<std::unique_ptr<const Check>>& Registry() {
     checks.push_back(std::make_unique<MxCheck>());
     checks.push_back(std::make_unique<MxProbeCheck>());
     checks.push_back(std::make_unique<PolicyCertificateCheck>());
+    checks.push_back(std::make_unique<HistoryCheck>());
     return checks;
   }();
   return kRegistry;
@@ -35,12 +36,6 @@ const std::vector<std::unique_ptr<const Check>>& Registry() {
 std::vector<CheckInfo> Catalogue() {
   std::vector<CheckInfo> catalogue;
   for (const auto& check : Registry()) catalogue.push_back(check->info());
-  // The history-aware codes: the daemon judges them after the report, against its memory.
-  catalogue.push_back({"history",
-                       "RFC 8461 §3.1, §5.1",
-                       Scope::kDaemon,
-                       {IssueCode::kPolicyChangedWithoutIdChange,
-                        IssueCode::kPolicyIdChangedWithoutChange, IssueCode::kModeDowngraded}});
   return catalogue;
 }
 

@@ -80,8 +80,10 @@ struct MxReport {
   std::vector<MxDane> dane;            // one per host
 };
 
-/// What the daemon remembers of the domain's policy (agent/history.h). One-shot checks have no
-/// memory and leave DomainReport::history unset; the daemon always sets it.
+/// The `history` check's output: what the daemon's memory holds of the domain's policy
+/// (collectors/history/history.h, README "History-aware checks"). One-shot checks have no
+/// memory, so the check does nothing and DomainReport::history stays unset; the daemon's
+/// scheduled checks always set it.
 struct HistoryReport {
   std::optional<std::int64_t> policy_first_seen_ms;      // when the current policy was first seen
   std::optional<std::string> previous_id;                // the TXT id before the current one
@@ -101,7 +103,7 @@ struct DomainReport {
   bool check_complete = true;      // every lookup answered (found or not)
   std::int64_t checked_at_ms = 0;  // Unix milliseconds when the check started
   double duration_seconds = 0;
-  std::optional<HistoryReport> history;  // the daemon's memory; unset in one-shot checks
+  std::optional<HistoryReport> history;  // the `history` check's; unset in one-shot checks
 
   /// Records a finding. A code is active at most once per domain (metrics carry one series per
   /// code), so a second finding of the same code joins the first's message.

@@ -3,6 +3,7 @@
 // with the severities DefaultSeverity gives.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -101,7 +102,7 @@ TEST(CheckRegistry, NoCheckListsACodeItCannotRaise) {
       {"mx", "collectors/mx/mx_check.cc"},
       {"mx_probe", "collectors/smtp/mx_probe_check.cc"},
       {"policy_certificate", "collectors/smtp/mx_probe_check.cc"},
-      {"history", "agent/history.cc"},
+      {"history", "collectors/history/history.cc"},
   };
   std::map<std::string, std::set<IssueCode>> listed_in_file;
   for (const CheckInfo& info : Catalogue()) {
@@ -165,7 +166,7 @@ TEST(CheckRegistry, TheReadmeSeveritiesAreTheDefaultOnes) {
   }
 }
 
-Observations Seen(std::string content_type) {
+Observations Seen(std::string content_type, const std::string& mode = "enforce") {
   Observations seen;
   seen.domain = "example.com";
   seen.sts_txt = dns::TxtAnswer{dns::Presence::kFound, {"v=STSv1; id=1;"}};
@@ -176,9 +177,9 @@ Observations Seen(std::string content_type) {
   net::FetchResult fetch;
   fetch.kind = net::FetchResult::Kind::kResponse;
   fetch.address = "192.0.2.1";
-  fetch.response =
-      net::HttpResponse{200, std::move(content_type), "",
-                        "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 604800\n"};
+  fetch.response = net::HttpResponse{
+      200, std::move(content_type), "",
+      "version: STSv1\nmode: " + mode + "\nmx: mx1.example.com\nmax_age: 604800\n"};
   retrieval.fetch = fetch;
   seen.policy = retrieval;
   return seen;
@@ -215,6 +216,45 @@ TEST(CheckRegistry, JudgesInOrderAndFinishesOnce) {
   EXPECT_TRUE(policy_report.policy.valid);
   EXPECT_TRUE(policy_report.issues.empty());
   EXPECT_FALSE(policy_report.enforced);
+}
+
+// The `history` check judges against the daemon's memory (JudgeContext::memory) and moves it
+// on; a one-shot check has none, and the check adds nothing.
+TEST(CheckRegistry, TheHistoryCheckJudgesTheDaemonsMemoryOnly) {
+  constexpr std::int64_t kT0 = 1'700'000'000'000;
+  constexpr std::int64_t kDay = 24 * 3600 * 1000;
+  history::PolicyHistory memory;
+  DomainReport first;
+  JudgeDomain(Seen("text/plain"), JudgeContext{.now_ms = kT0, .memory = &memory}, first);
+  EXPECT_EQ(memory.id, "1");
+  EXPECT_EQ(memory.mode, "enforce");
+  EXPECT_EQ(memory.first_seen_ms, kT0);
+  ASSERT_TRUE(first.history.has_value());
+  EXPECT_EQ(first.history->policy_first_seen_ms, kT0);
+  EXPECT_EQ(first.issues.size(), 1u) << "the first sight is a baseline";
+
+  // The mode goes to testing under the same id: a one-shot check cannot tell.
+  DomainReport one_shot;
+  JudgeDomain(Seen("text/plain", "testing"), JudgeContext{.now_ms = kT0 + kDay}, one_shot);
+  EXPECT_FALSE(one_shot.HasIssue(IssueCode::kModeDowngraded));
+  EXPECT_FALSE(one_shot.HasIssue(IssueCode::kPolicyChangedWithoutIdChange));
+  EXPECT_FALSE(one_shot.history.has_value());
+
+  // The daemon's check can, and the report is still finished once: sorted, most severe first.
+  DomainReport daemon;
+  JudgeDomain(Seen("text/plain", "testing"), JudgeContext{.now_ms = kT0 + kDay, .memory = &memory},
+              daemon);
+  EXPECT_TRUE(daemon.HasIssue(IssueCode::kModeDowngraded));
+  EXPECT_TRUE(daemon.HasIssue(IssueCode::kPolicyChangedWithoutIdChange));
+  EXPECT_TRUE(
+      std::is_sorted(daemon.issues.begin(), daemon.issues.end(),
+                     [](const Issue& a, const Issue& b) { return a.severity < b.severity; }));
+  EXPECT_FALSE(daemon.enforced);
+  EXPECT_EQ(memory.mode, "testing");
+  EXPECT_EQ(memory.downgraded_at_ms, kT0 + kDay);
+  EXPECT_EQ(memory.downgraded_until_ms, kT0 + kDay + 604800LL * 1000);
+  ASSERT_TRUE(daemon.history.has_value());
+  EXPECT_EQ(daemon.history->mode_downgraded_at_ms, kT0 + kDay);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/report_json.h"
+#include "base/rfc3339.h"
 #include "collectors/check/domain_checker.h"
 #include "collectors/mx/mx_check.h"
 #include "collectors/policy/policy_check.h"

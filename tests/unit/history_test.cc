@@ -1,5 +1,6 @@
-// The history-aware judgement (agent/history.h): every transition, with an injected clock.
-#include "agent/history.h"
+// The history-aware judgement (collectors/history/history.h) and the `history` check that runs
+// it: every transition, with an injected clock; and the memory in the state file.
+#include "collectors/history/history.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,11 +11,21 @@
 
 #include "agent/metrics.h"
 #include "agent/report_json.h"
+#include "agent/state/history_json.h"
 #include "agent/state/state_file.h"
 #include "agent/webhooks/posture.h"
+#include "collectors/check/checks.h"
+#include "collectors/check/registry.h"
 
 namespace mtasts::agent {
 namespace {
+
+using history::HistoryIssues;
+using history::HistorySummary;
+using history::JudgeHistory;
+using history::NextHistoryExpiry;
+using history::PolicyDigest;
+using history::PolicyHistory;
 
 constexpr std::int64_t kT0 = 1767225600000;  // 2026-01-01T00:00:00Z
 constexpr std::int64_t kHour = 3600 * 1000;
@@ -56,6 +67,16 @@ struct Tracker {
     return Codes(judged.issues);
   }
 };
+
+// The `history` check as the registry runs it (last), then the report finished: what the
+// daemon's check does with `before`, the domain's memory. Returns the memory after.
+PolicyHistory JudgeInto(const PolicyHistory& before, DomainReport& report, std::int64_t at_ms) {
+  PolicyHistory memory = before;
+  check::HistoryCheck().Judge(check::Observations{},
+                              check::JudgeContext{.now_ms = at_ms, .memory = &memory}, report);
+  FinishReport(report);
+  return memory;
+}
 
 const std::set<IssueCode> kNone;
 const policy::Policy kEnforce = MakePolicy(policy::Mode::kEnforce);
@@ -242,13 +263,14 @@ TEST(History, AnUnobservedCheckKeepsTheActiveIssues) {
       << "a DNS outage neither fires nor clears a history-aware issue";
 }
 
-TEST(History, ApplyAddsSortedIssuesAndTheSummary) {
+TEST(History, TheCheckAddsSortedIssuesAndTheSummary) {
   Tracker t;
   t.Check(Seen("a1", kEnforce, kT0), kT0);
   DomainReport report = Seen("a2", MakePolicy(policy::Mode::kTesting), kT0 + kHour);
   report.AddIssue(IssueCode::kTlsRptMissing, "no TLS-RPT");
   report.AddIssue(IssueCode::kModeTesting, "testing");
-  ApplyHistory(JudgeHistory(t.history, report, kT0 + kHour), report);
+  const PolicyHistory expected = JudgeHistory(t.history, report, kT0 + kHour).after;
+  EXPECT_EQ(JudgeInto(t.history, report, kT0 + kHour), expected);
   ASSERT_EQ(report.issues.size(), 3U);
   EXPECT_EQ(report.issues[0].code, IssueCode::kModeDowngraded);
   EXPECT_EQ(report.issues[1].code, IssueCode::kModeTesting);
@@ -342,9 +364,7 @@ TEST_F(HistoryStateFile, ARestartRestoresTheMemoryAndFiresNothingNew) {
   for (auto [id, mode, at] : {std::tuple{"a1", policy::Mode::kEnforce, kT0},
                               std::tuple{"a2", policy::Mode::kTesting, kT0 + kHour}}) {
     report = Seen(id, MakePolicy(mode), at);
-    auto judged = JudgeHistory(history, report, at);
-    ApplyHistory(judged, report);
-    history = judged.after;
+    history = JudgeInto(history, report, at);
   }
   Snapshot snapshot;
   DomainState state;

@@ -1,4 +1,5 @@
-// The post-check pipeline: judgement against the history, damped posture changes, events, store.
+// The post-check pipeline: damped posture changes, events, the store (the domain's memory the
+// `history` check moved on with it).
 #include "agent/pipeline/report_pipeline.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,9 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "collectors/check/checks.h"
+#include "collectors/check/registry.h"
 
 namespace mtasts::agent {
 namespace {
@@ -29,6 +33,7 @@ struct FakeChecker {
     report.sts_record = {true, true, "v=STSv1; id=" + id + ";", id, {"v=STSv1; id=" + id + ";"}};
     report.policy.url = "https://mta-sts.example.com/.well-known/mta-sts.txt";
     report.policy.found = report.policy.valid = true;
+    report.policy.content_type = "text/plain";
     report.policy.policy = policy::Policy{"STSv1", mode, 604800, mx, {}};
     report.enforced = mode == policy::Mode::kEnforce;
     report.check_complete = complete;
@@ -61,8 +66,18 @@ class PipelineTest : public ::testing::Test {
     store_.Update([](Snapshot& s) { s.domains[kDomain] = DomainState{}; });
   }
 
-  /// One scheduled check at the fake clock's time, the next planned a day later.
-  void CheckNow() { pipeline_.OnReport(kDomain, checker_.Check(now_), now_ + kDay); }
+  /// One scheduled check at the fake clock's time, the next planned a day later. Like the
+  /// daemon's check, it starts from the stored memory and ends with the `history` check (the
+  /// registry's last) and the report finished.
+  void CheckNow() {
+    const std::optional<DomainState> stored = store_.GetDomain(kDomain);
+    CheckOutcome outcome{checker_.Check(now_), stored ? stored->history : history::PolicyHistory{}};
+    check::HistoryCheck().Judge(
+        check::Observations{}, check::JudgeContext{.now_ms = now_, .memory = &outcome.memory_after},
+        outcome.report);
+    FinishReport(outcome.report);
+    pipeline_.OnReport(kDomain, std::move(outcome), now_ + kDay);
+  }
   DomainState State() const { return *store_.GetDomain(kDomain); }
 
   ResultStore store_;
@@ -142,20 +157,6 @@ TEST_F(PipelineTest, ADomainRemovedMeanwhileIsIgnored) {
   EXPECT_TRUE(emitted_.empty());
   EXPECT_TRUE(rechecks_.empty());
   EXPECT_EQ(changed_, 0);
-}
-
-TEST(JudgeOutcome, TheReportCarriesTheHistoryAndTheMemoryMovesOn) {
-  FakeChecker checker;
-  const CheckOutcome first = JudgeOutcome(PolicyHistory{}, checker.Check(kT0), kT0);
-  EXPECT_TRUE(first.report.issues.empty());
-  EXPECT_EQ(first.memory_after.id, "1");
-  // Same id, another policy: senders that cached it under id 1 never refetch it.
-  checker.mx = {"mx2.example.com"};
-  const CheckOutcome second =
-      JudgeOutcome(first.memory_after, checker.Check(kT0 + kMinute), kT0 + kMinute);
-  EXPECT_TRUE(Codes(second.report).count(IssueCode::kPolicyChangedWithoutIdChange));
-  EXPECT_EQ(second.memory_after,
-            JudgeHistory(first.memory_after, checker.Check(kT0 + kMinute), kT0 + kMinute).after);
 }
 
 }  // namespace

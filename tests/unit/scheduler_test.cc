@@ -103,14 +103,14 @@ struct Harness {
               auto r = WithMaxAge(max_age.count(d) ? max_age[d] : 86400);
               r.domain = d;
               r.sts_record.id = ids.count(d) ? ids[d] : "id1";
-              return r;
+              return CheckOutcome{r, {}};
             },
             [this](const std::string& d) -> Result<std::optional<std::string>> {
               ++id_checks;
               if (id_throws.count(d) != 0) throw 42;
               return std::optional<std::string>(ids.count(d) ? ids[d] : "id1");
             },
-            [this](const std::string& d, DomainReport, std::int64_t next) {
+            [this](const std::string& d, CheckOutcome, std::int64_t next) {
               planned[d] = next;
               if (report_throws.count(d) != 0) throw std::out_of_range("map::at");
             }) {}
@@ -255,14 +255,14 @@ TEST(Scheduler, WorkerThreadsSurviveAThrowingCheck) {
                    std::chrono::system_clock::now().time_since_epoch())
             .count();
       },
-      [&calls](const std::string&) -> DomainReport {
+      [&calls](const std::string&) -> CheckOutcome {
         ++calls;
         throw std::runtime_error("bad Result access");
       },
       [](const std::string&) -> Result<std::optional<std::string>> {
         return std::optional<std::string>();
       },
-      [](const std::string&, DomainReport, std::int64_t) {});
+      [](const std::string&, CheckOutcome, std::int64_t) {});
   scheduler.SetDomains({"a.test", "b.test", "c.test"});
   scheduler.Start();
   // The error is counted before the worker finishes its bookkeeping: wait for both.

@@ -1,19 +1,18 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "base/result.h"
 #include "collectors/policy/policy_parser.h"
 #include "collectors/report/report.h"
 
-namespace mtasts::agent {
+namespace mtasts::history {
 
 /// What the daemon remembers of one domain's policy between checks, for the history-aware
-/// issues (a one-shot checker has no memory, so it cannot see them):
+/// issues the `history` check raises (README "History-aware checks"; a one-shot check has no
+/// memory, so it cannot see them):
 ///
 /// - policy_changed_without_id_change (medium): the policy differs from the one first seen
 ///   under the current TXT id. Senders that cached the policy under that id do not refetch it
@@ -80,12 +79,4 @@ std::optional<std::int64_t> NextHistoryExpiry(const PolicyHistory& history, std:
 /// the report's policy is the remembered one.
 HistoryReport HistorySummary(const PolicyHistory& history, const DomainReport& report);
 
-/// Adds the judgement to `report`: its issues, the summary, issues re-sorted.
-void ApplyHistory(const HistoryJudgement& judgement, DomainReport& report);
-
-/// For the state file. Reading rejects a malformed object (the caller starts that domain's
-/// memory afresh) and accepts unknown fields.
-nlohmann::json HistoryToJson(const PolicyHistory& history);
-Result<PolicyHistory> HistoryFromJson(const nlohmann::json& json);
-
-}  // namespace mtasts::agent
+}  // namespace mtasts::history
