@@ -253,7 +253,7 @@ std::string ConnectionGate::RefusalReply(int status, std::string_view reason) {
 }
 
 ConnectionGate::ConnectionGate(Limits limits, Dispatch dispatch)
-    : limits_(limits), dispatch_(std::move(dispatch)) {
+    : limits_(std::move(limits)), dispatch_(std::move(dispatch)) {
   epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
   wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!epoll_fd_ || !wake_fd_) {

@@ -51,7 +51,7 @@ class LazyStoreSink final : public ReportSink {
 /// without buffering it (README "TLS-RPT reports": the whole message is capped at 4 MiB).
 Result<std::string> ReadCapped(int fd, std::size_t cap) {
   std::string out;
-  std::string chunk(64 * 1024, '\0');
+  std::string chunk(std::size_t{64} * 1024, '\0');
   while (out.size() <= cap) {
     const std::size_t want = std::min(chunk.size(), cap + 1 - out.size());
     const ssize_t got = read(fd, chunk.data(), want);

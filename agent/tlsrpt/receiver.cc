@@ -132,16 +132,12 @@ void Receiver::RefreshLocked(Store& store) {
 }
 
 void Receiver::Publish() {
-  results_.Update([this](Snapshot& s) {
-    s.tlsrpt.domains = counters_;
-    s.tlsrpt.rejected = rejected_;
-  });
+  results_.Update([this](Snapshot& s) { s.tlsrpt.domains = counters_; });
 }
 
 void Receiver::CountRejected(std::string_view reason) {
-  std::lock_guard lock(mu_);
-  ++rejected_[std::string(reason)];
-  Publish();
+  // One counter, not the whole of counters_: a flood of refusals costs little each.
+  results_.Update([&](Snapshot& s) { ++s.tlsrpt.rejected[std::string(reason)]; });
 }
 
 IngestOutcome Receiver::Receive(std::string_view bytes,

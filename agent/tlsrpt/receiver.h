@@ -77,7 +77,6 @@ class Receiver {
   bool counted_ = false;  // counters_ hold the totals up to last_id_
   std::int64_t last_id_ = 0;
   std::map<std::string, DomainTotals> counters_;
-  std::map<std::string, std::uint64_t> rejected_;
   std::chrono::steady_clock::time_point next_retention_{};
   bool stopping_ = false;
   bool stored_ = false;  // a report was stored: the poller counts at once
