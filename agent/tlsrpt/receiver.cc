@@ -54,10 +54,16 @@ std::shared_ptr<Store> Receiver::OpenedStore() {
   if (!dir.empty()) mkdir(dir.c_str(), 0750);  // a failure shows as the open's error
   auto opened = Store::Open(options_.path);
   if (!opened) {
-    Log(LogLevel::kError, "TLS-RPT report store unavailable",
-        {{"file", options_.path}, {"error", opened.error().message}});
+    // Retried on every poll: logged when it starts failing, not every 2 s.
+    if (!open_failing_) {
+      Log(LogLevel::kError, "TLS-RPT report store unavailable; reports are answered 503",
+          {{"file", options_.path}, {"error", opened.error().message}});
+    }
+    open_failing_ = true;
     return nullptr;
   }
+  if (open_failing_) Log(LogLevel::kInfo, "TLS-RPT report store opened", {{"file", options_.path}});
+  open_failing_ = false;
   store_ = std::shared_ptr<Store>(std::move(opened).value());
   sink_ = std::make_shared<GroupCommitSink>(*store_);
   return store_;

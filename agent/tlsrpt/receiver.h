@@ -70,6 +70,7 @@ class Receiver {
 
   std::mutex mu_;  // guards everything below
   std::shared_ptr<Store> store_;
+  bool open_failing_ = false;  // the last attempt to open the store failed (and was logged)
   std::shared_ptr<GroupCommitSink> sink_;  // over store_
   std::shared_ptr<const DomainSet> watched_ = std::make_shared<const DomainSet>();
   IngestLimits limits_;

@@ -81,7 +81,9 @@ class TlsRptEndpointTest : public ::testing::Test {
 
   void Start(config::ApiSettings api = {}) {
     receiver_ = std::make_unique<tlsrpt::Receiver>(
-        tlsrpt::Receiver::Options{(dir_ / "tlsrpt.sqlite").string(), std::chrono::milliseconds(50)},
+        tlsrpt::Receiver::Options{
+            store_path_.empty() ? (dir_ / "tlsrpt.sqlite").string() : store_path_,
+            std::chrono::milliseconds(50)},
         results_);
     receiver_->Configure(settings_, {"example.com", "example.org"});
     receiver_->Start();
@@ -139,6 +141,7 @@ class TlsRptEndpointTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string store_path_;  // empty: dir_/tlsrpt.sqlite
   config::TlsRptSettings settings_;
   ResultStore results_;
   std::unique_ptr<tlsrpt::Receiver> receiver_;
@@ -293,6 +296,31 @@ TEST_F(TlsRptEndpointTest, AGzipBombIsRefusedWithMemoryFlat) {
   // The cap (16 MiB) and the body held twice (client and server) in this one process.
   EXPECT_LT(growth, 64 * 1024) << "peak RSS grew by " << growth << " KiB";
   EXPECT_EQ(Rejected("too_large"), 1U);
+}
+
+// A store that cannot be opened: 503 with Retry-After (the sender tries again later), bad
+// input still refused as such; the poller opens it once it can, and reports are stored again.
+TEST_F(TlsRptEndpointTest, AStoreThatCannotBeOpenedAnswers503UntilItCan) {
+  std::ofstream(dir_ / "blocked") << "a file where the state directory should be";
+  store_path_ = (dir_ / "blocked" / "tlsrpt.sqlite").string();
+  Start();
+  auto unavailable = Post(ReadTlsRptTestData("google-sts.json"), kJson);
+  ASSERT_TRUE(unavailable);
+  EXPECT_EQ(unavailable->status, 503) << unavailable->body;
+  EXPECT_FALSE(unavailable->get_header_value("Retry-After").empty());
+  auto bad = Post("{}", kJson);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  fs::remove(dir_ / "blocked");
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  int status = 0;
+  while (status != 201 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto res = Post(ReadTlsRptTestData("google-sts.json"), kJson);
+    status = res ? res->status : 0;
+  }
+  EXPECT_EQ(status, 201);
+  EXPECT_EQ(CountedReports("example.com", 1), 1);
 }
 
 TEST_F(TlsRptEndpointTest, EachAddressHasItsBurstThenARate) {
