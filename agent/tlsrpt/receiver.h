@@ -74,7 +74,7 @@ class Receiver {
   std::shared_ptr<GroupCommitSink> sink_;  // over store_
   std::shared_ptr<const DomainSet> watched_ = std::make_shared<const DomainSet>();
   IngestLimits limits_;
-  std::chrono::milliseconds retention_{0};
+  std::chrono::milliseconds retention_ = config::TlsRptSettings{}.retention;
   bool counted_ = false;  // counters_ hold the totals up to last_id_
   std::int64_t last_id_ = 0;
   std::map<std::string, DomainTotals> counters_;

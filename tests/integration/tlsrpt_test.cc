@@ -50,7 +50,9 @@ class TlsRptDaemonTest : public ::testing::Test {
   void SetUp() override {
     dir_ = FreshTestDir("mtasts-tlsrpt");
     port_ = FreePort();
-    WriteFile(dir_ / "config.yaml", ConfigText(dir_, {"example.com"}));
+    // The sample reports are from March 2026: the default retention would delete them one day.
+    WriteFile(dir_ / "config.yaml",
+              ConfigText(dir_, {"example.com"}, "tlsrpt:\n  retention: 10y\n"));
     daemon_ = std::make_unique<Daemon>(dir_, port_);
   }
   void TearDown() override {

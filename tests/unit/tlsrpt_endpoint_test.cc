@@ -71,6 +71,8 @@ class TlsRptEndpointTest : public ::testing::Test {
     std::string tmpl = (fs::temp_directory_path() / "tlsrpt-http-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
+    // The sample reports are from March 2026: the default 400 days would delete them one day.
+    settings_.retention = std::chrono::hours(24 * 3650);
   }
   void TearDown() override {
     if (server_) server_->Stop();
