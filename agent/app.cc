@@ -17,12 +17,13 @@ App::App(DaemonFlags flags) : config_(std::move(flags)) {}
 App::~App() {
   // Members go in reverse order: the listener and the scheduler stop before what they feed.
   if (http_) http_->Stop();
+  if (tlsrpt_) tlsrpt_->Stop();
   if (scheduler_) scheduler_->Stop();
   if (dispatcher_) dispatcher_->Stop();
 }
 
 RunningConfig::Parts App::Parts() {
-  return {store_, *scheduler_, *pipeline_, *dispatcher_, http_.get()};
+  return {store_, *scheduler_, *pipeline_, *dispatcher_, http_.get(), tlsrpt_.get()};
 }
 
 Result<bool> App::Reload() {
@@ -51,6 +52,7 @@ HttpHandlers App::Handlers() {
   handlers.ready = [this] { return scheduler_->FirstRoundDone(); };
   // Lifecycle endpoints only when asked for (README "Lifecycle"); SIGHUP works regardless.
   if (config_.flags().enable_lifecycle) handlers.reload = [this] { return Reload(); };
+  handlers.tlsrpt = tlsrpt_.get();
   return handlers;
 }
 
@@ -97,15 +99,23 @@ int App::Run() {
         metrics_.ObserveCheckDuration(outcome.report.duration_seconds);
         pipeline_->OnReport(domain, std::move(outcome), next);
       });
+  tlsrpt_ = std::make_unique<tlsrpt::Receiver>(
+      tlsrpt::Receiver::Options{config.value().state_dir + "/tlsrpt.sqlite"}, store_);
   auto applied = config_.Apply(config.value(), true, Parts());
   if (!applied) {
     Log(LogLevel::kError, "cannot start", {{"error", applied.error().message}});
     return 2;
   }
   malloc_trim(0);  // a large config's YAML tree is gone by now: give its memory back
+  try {
+    tlsrpt_->Start();  // the counters are restored from the store before anyone can scrape
+  } catch (const std::system_error& e) {
+    Log(LogLevel::kError, "cannot start: no threads", {{"error", e.what()}});
+    return 2;
+  }
 
   try {
-    http_ = std::make_unique<HttpServer>(Handlers(), config.value().api);
+    http_ = std::make_unique<HttpServer>(Handlers(), config.value().api, config.value().tlsrpt);
   } catch (const std::runtime_error& e) {
     Log(LogLevel::kError, "cannot start", {{"error", e.what()}});
     return 2;
@@ -138,6 +148,7 @@ int App::Run() {
                        std::to_string(http_->port());
               });
   http_->Stop();
+  tlsrpt_->Stop();
   scheduler_->Stop();   // drains the checks in flight
   dispatcher_->Stop();  // pending events stay in the outbox
   persister_->Stop();   // one last save, whatever happened since the previous one

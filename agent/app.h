@@ -11,6 +11,7 @@
 #include "agent/scheduler.h"
 #include "agent/state/persister.h"
 #include "agent/state/state_file.h"
+#include "agent/tlsrpt/receiver.h"
 #include "agent/webhooks/dispatcher.h"
 #include "agent/webhooks/outbox.h"
 
@@ -44,6 +45,7 @@ class App {
   std::unique_ptr<webhooks::Dispatcher> dispatcher_;
   std::unique_ptr<ReportPipeline> pipeline_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<tlsrpt::Receiver> tlsrpt_;
   std::unique_ptr<HttpServer> http_;
 };
 

@@ -16,6 +16,8 @@
 #include "agent/log.h"
 #include "agent/report_json.h"
 #include "agent/terminal_text.h"
+#include "agent/tlsrpt/ingest.h"
+#include "agent/tlsrpt/ingest_command.h"
 #include "base/domain_name.h"
 #include "base/duration.h"
 #include "build_info.h"
@@ -38,6 +40,7 @@ constexpr const char* kUsage = R"(Usage: mta-sts-exporter [daemon flags] [networ
   or:  mta-sts-exporter check [--json] [--shard=K/N] [network flags] DOMAIN...
   or:  mta-sts-exporter policy [--json] [network flags] DOMAIN
   or:  mta-sts-exporter config check FILE
+  or:  mta-sts-exporter tlsrpt ingest [--config.file=FILE] [FILE...]
   or:  mta-sts-exporter --version | --help
 Watch the MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) posture of mail domains: as a daemon
 exporting Prometheus metrics, or once from the command line (check, policy).
@@ -66,6 +69,10 @@ needs a valid x-api-key). SIGHUP reloads the config either way.
 
 check exits 0 when every domain is enforced with no critical or high issue, 1 otherwise,
 2 for bad usage or a bad domain name. policy exits 0 when a valid policy was retrieved.
+tlsrpt ingest stores TLS-RPT reports (RFC 8460), each FILE (or standard input) a mail
+message or a bare .json/.json.gz report, for the domains of the config file; exit 0 stored or
+already stored, 65 not a report for a watched domain, 75 store or config unavailable (the mail
+system retries), 66 a FILE could not be read.
 --shard=K/N (K from 0 to N-1) keeps only the domains whose hash falls in shard K of N (the
 first 8 octets of SHA-256 over the A-label, modulo N; README "Sharding"); it overrides the
 config file's shard: for the daemon, and makes check skip the other domains.
@@ -395,6 +402,21 @@ int RunConfigCheck(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int RunTlsRpt(const CommandLine& cl, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "ingest") {
+    throw UsageError("usage: tlsrpt ingest [--config.file=FILE] [FILE...]");
+  }
+  const std::string path = cl.config_file.value_or(DaemonFlags{}.config_file);
+  auto config = config::LoadConfig(path);
+  if (!config) {
+    // EX_TEMPFAIL: the mail system keeps the message until the config is mended.
+    std::cerr << "mta-sts-exporter: tlsrpt ingest: " << config.error().message << "\n";
+    return tlsrpt::ExitStatus(tlsrpt::Answer::kUnavailable);
+  }
+  const std::vector<std::string> files(args.begin() + 1, args.end());
+  return tlsrpt::RunIngestCommand(config.value(), files, STDIN_FILENO, std::cerr);
+}
+
 int RunDaemon(const CommandLine& cl) {
   auto logging = InitLogging(cl.log_level.value_or("info"), cl.log_format.value_or("logfmt"));
   if (!logging) throw UsageError(logging.error().message);
@@ -426,6 +448,7 @@ int RunCli(int argc, char** argv) {
     if (command == "check") return RunCheck(cl, rest);
     if (command == "policy") return RunPolicy(cl, rest);
     if (command == "config") return RunConfigCheck(rest);
+    if (command == "tlsrpt") return RunTlsRpt(cl, rest);
     throw UsageError("unknown command \"" + command + "\"");
   } catch (const UsageError& e) {
     std::cerr << "mta-sts-exporter: " << e.what() << "\n\n" << kUsage;

@@ -39,6 +39,10 @@ using Labels = std::vector<ClientMetric::Label>;
 constexpr std::array kCheckDurationBuckets = {0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
                                               1.0,  2.5,   5.0,  10.0, 20.0, 30.0};
 
+// The `reason` values of mta_sts_tlsrpt_rejected_total (README "Metrics").
+constexpr std::array<std::string_view, 5> kTlsRptRejectReasons = {
+    "malformed", "media_type", "rate_limited", "too_large", "unwatched"};
+
 // Domains whose series are gathered before they are written out (see Render).
 constexpr std::size_t kDomainsPerChunk = 1000;
 
@@ -146,6 +150,20 @@ struct SnapshotFamilies {
             "Unix time when the MX host's earliest-ending STARTTLS certificate expires.");
   MetricFamily policy_cert_expiry = Gauge("mta_sts_policy_cert_expiry_timestamp_seconds",
                                           "Unix time when the policy host's certificate expires.");
+  MetricFamily tlsrpt_reports =
+      Counter("mta_sts_tlsrpt_reports_total", "TLS-RPT reports stored for the domain.");
+  MetricFamily tlsrpt_sessions = Counter(
+      "mta_sts_tlsrpt_sessions_total",
+      "Sessions the stored TLS-RPT reports counted (summary counts), by policy type and result.");
+  MetricFamily tlsrpt_failed_sessions =
+      Counter("mta_sts_tlsrpt_failed_sessions_total",
+              "Failed sessions the stored TLS-RPT reports detailed, by result type.");
+  MetricFamily tlsrpt_last_report =
+      Gauge("mta_sts_tlsrpt_last_report_timestamp_seconds",
+            "Unix time when the date-range of the newest stored TLS-RPT report ends.");
+  MetricFamily tlsrpt_rejected =
+      Counter("mta_sts_tlsrpt_rejected_total",
+              "TLS-RPT reports refused since the exporter started, by reason.");
   MetricFamily internal_errors =
       Counter("mta_sts_exporter_internal_errors_total",
               "Exceptions caught at the top of a daemon thread (logged; the thread carried on), "
@@ -162,6 +180,7 @@ struct SnapshotFamilies {
   }
 
   void AddDomain(const std::string& domain, const DomainState& state);
+  void AddTlsRpt(const std::string& domain, const tlsrpt::DomainTotals& totals);
   void AddMxProbes(const ClientMetric::Label& by_domain, const MxReport& mx);
   void AddWebhook(const std::string& name, const WebhookStats& stats);
 };
@@ -265,6 +284,27 @@ void SnapshotFamilies::AddMxProbes(const ClientMetric::Label& by_domain, const M
   }
 }
 
+// Labels from the store are bounded already (README "Metrics"): the eleven result types of
+// RFC 8460 §4.3 or `other`; `sts`, `tlsa`, `no-policy-found` or `other`.
+void SnapshotFamilies::AddTlsRpt(const std::string& domain, const tlsrpt::DomainTotals& totals) {
+  const ClientMetric::Label by_domain{"domain", domain};
+  if (Wants(tlsrpt_reports)) Put(tlsrpt_reports, {by_domain}, static_cast<double>(totals.reports));
+  if (Wants(tlsrpt_sessions)) {
+    for (const auto& [key, n] : totals.sessions) {
+      Put(tlsrpt_sessions, {by_domain, {"policy_type", key.first}, {"result", key.second}},
+          static_cast<double>(n));
+    }
+  }
+  if (Wants(tlsrpt_failed_sessions)) {
+    for (const auto& [type, n] : totals.failed_by_result_type) {
+      Put(tlsrpt_failed_sessions, {by_domain, {"result_type", type}}, static_cast<double>(n));
+    }
+  }
+  if (totals.last_end_time > 0 && Wants(tlsrpt_last_report)) {
+    Put(tlsrpt_last_report, {by_domain}, static_cast<double>(totals.last_end_time));
+  }
+}
+
 void SnapshotFamilies::AddWebhook(const std::string& name, const WebhookStats& stats) {
   Put(webhook_deliveries, {{"webhook", name}, {"result", "success"}},
       static_cast<double>(stats.successes));
@@ -351,6 +391,11 @@ void Metrics::Render(const Snapshot& snapshot,
                                &built.mx_cert_valid,
                                &built.mx_cert_expiry,
                                &built.policy_cert_expiry,
+                               &built.tlsrpt_reports,
+                               &built.tlsrpt_sessions,
+                               &built.tlsrpt_failed_sessions,
+                               &built.tlsrpt_last_report,
+                               &built.tlsrpt_rejected,
                                &built.internal_errors}) {
     mine.push_back(family);
   }
@@ -404,6 +449,25 @@ void Metrics::Render(const Snapshot& snapshot,
       for (ThreadKind kind : kAllThreadKinds) {
         Add(family, {{"thread", std::string(ThreadKindName(kind))}},
             static_cast<double>(impl_->internal_errors.Count(kind)));
+      }
+    } else if (&family == &built.tlsrpt_rejected) {
+      // Every reason always present (0 until one happens), as for internal errors.
+      for (std::string_view reason : kTlsRptRejectReasons) {
+        auto it = snapshot.tlsrpt.rejected.find(std::string(reason));
+        Add(family, {{"reason", std::string(reason)}},
+            it == snapshot.tlsrpt.rejected.end() ? 0.0 : static_cast<double>(it->second));
+      }
+    } else if (&family == &built.tlsrpt_reports || &family == &built.tlsrpt_sessions ||
+               &family == &built.tlsrpt_failed_sessions || &family == &built.tlsrpt_last_report) {
+      // Watched domains only: a domain leaves the exposition when it leaves the config.
+      std::size_t in_chunk = 0;
+      for (const auto& [domain, totals] : snapshot.tlsrpt.domains) {
+        if (!snapshot.domains.contains(domain)) continue;
+        built.AddTlsRpt(domain, totals);
+        if (++in_chunk == kDomainsPerChunk) {
+          flush(family);
+          in_chunk = 0;
+        }
       }
     } else {
       std::size_t in_chunk = 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/tlsrpt/store.h"
 #include "agent/webhooks/posture.h"
 #include "collectors/history/history.h"
 #include "collectors/report/report.h"
@@ -31,12 +32,20 @@ struct WebhookStats {
   std::uint64_t queue_length = 0;
 };
 
+/// The TLS-RPT counters of /metrics (README "Metrics"): per watched domain, the totals of the
+/// reports stored; and the reports refused since the process started, by reason.
+struct TlsRptCounters {
+  std::map<std::string, tlsrpt::DomainTotals> domains;
+  std::map<std::string, std::uint64_t> rejected;
+};
+
 /// An immutable view of everything the daemon publishes. Readers (/metrics, the API) hold a
 /// shared_ptr and never a lock; writers build a new snapshot and swap it in.
 struct Snapshot {
   std::map<std::string, DomainState> domains;    // exactly the watched domains
   std::map<std::string, WebhookStats> webhooks;  // exactly the configured webhooks
   bool config_last_reload_successful = true;
+  TlsRptCounters tlsrpt;
 };
 
 /// Holds what the daemon knows. A check's result touches one domain's entry (O(log N) under a

@@ -65,6 +65,7 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
   if (parts.http != nullptr) {
     auto configured = parts.http->Configure(config.api);
     if (!configured) return configured;
+    parts.http->Configure(config.tlsrpt);
   }
   if (!initial && config_ && config_->state_dir != config.state_dir) {
     Log(LogLevel::kWarn, "state_dir changes take effect at the next start",
@@ -113,6 +114,9 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
     s.webhooks = std::move(webhooks);
     s.config_last_reload_successful = true;
   });
+  if (parts.tlsrpt != nullptr) {
+    parts.tlsrpt->Configure(config.tlsrpt, tlsrpt::DomainSet(names.begin(), names.end()));
+  }
   config_ = config;
   return true;
 }

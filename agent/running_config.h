@@ -40,6 +40,7 @@ class RunningConfig {
     ReportPipeline& pipeline;
     webhooks::Dispatcher& dispatcher;
     HttpServer* http = nullptr;
+    tlsrpt::Receiver* tlsrpt = nullptr;
   };
 
   explicit RunningConfig(DaemonFlags flags);

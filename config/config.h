@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,6 +48,19 @@ struct ApiSettings {
   int max_concurrent_requests = 16;  // live /v1 checks in flight at once
 };
 
+/// TLS-RPT aggregate reports received (README "TLS-RPT reports").
+struct TlsRptSettings {
+  std::string listen_address;  // a second listener for reports; empty: the main one only
+  std::string tls_cert_file;   // both or neither: HTTPS on listen_address
+  std::string tls_key_file;
+  std::string maildir;                               // empty: no Maildir is read
+  milliseconds retention{400LL * 24 * 3600 * 1000};  // stored reports older are deleted
+  milliseconds window{7LL * 24 * 3600 * 1000};       // reports that count for the codes
+  std::size_t max_size = std::size_t{16} << 20;      // a report's JSON after inflating
+  int rate_limit_burst = 30;                         // reports per client address at once
+  double rate_limit_per_second = 1;                  // ... and after the burst
+};
+
 /// The whole configuration file (README "Configuration"), defaults for everything but `domains`.
 struct Config {
   std::string path;  // where it was read from, for messages
@@ -58,6 +72,7 @@ struct Config {
   std::vector<DomainEntry> domains;  // required key, may be empty: the daemon then only serves
                                      // the API
   std::vector<WebhookSettings> webhooks;
+  TlsRptSettings tlsrpt;
   Shard shard;  // this instance watches only the domains of its shard (default: all of them)
 };
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -408,6 +409,134 @@ void ReadApi(const Reader& r, const Field& field, ApiSettings& out) {
   }
 }
 
+/// TLS-RPT report retention: up to ten years (README "TLS-RPT reports"), beyond the one-year
+/// cap of the schedule's durations.
+constexpr milliseconds kMaxRetention{10LL * 365 * 24 * 3600 * 1000};
+/// tlsrpt.max_size: at least what one received body may hold (1 MiB), at most 64 MiB, since each
+/// report being decoded may hold that much JSON in memory.
+constexpr std::size_t kMinReportSize = std::size_t{1} << 20;
+constexpr std::size_t kMaxReportSize = std::size_t{64} << 20;
+
+/// "HOST:PORT", ":PORT" or "[IPv6]:PORT" with a port of 1-65535 (the listener's syntax).
+bool IsListenAddress(std::string_view text) {
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string_view::npos || close == 1) return false;
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    port = text.substr(colon + 1);
+  }
+  int value = 0;
+  const char* end = port.data() + port.size();
+  auto [ptr, ec] = std::from_chars(port.data(), end, value, 10);
+  return !port.empty() && ec == std::errc() && ptr == end && value >= 1 && value <= 65535;
+}
+
+/// A size in bytes: a whole number of bytes, or one followed by KiB or MiB ("16MiB").
+std::optional<std::size_t> ParseSize(std::string_view text) {
+  std::size_t unit = 1;
+  for (const auto& [suffix, factor] :
+       {std::pair<std::string_view, std::size_t>{"KiB", 1024}, {"MiB", std::size_t{1} << 20}}) {
+    if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
+      unit = factor;
+      text.remove_suffix(suffix.size());
+      break;
+    }
+  }
+  std::size_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value, 10);
+  if (text.empty() || ec != std::errc() || ptr != end || value > (std::size_t{1} << 40) / unit) {
+    return std::nullopt;
+  }
+  return value * unit;
+}
+
+void ReadTlsRpt(const Reader& r, const Field& field, TlsRptSettings& out) {
+  const Section s(r, field,
+                  {"listen_address", "tls_cert_file", "tls_key_file", "maildir", "retention",
+                   "window", "max_size", "rate_limit"});
+  const Field* listen = s.Get("listen_address");
+  if (listen != nullptr) {
+    out.listen_address = r.String(*listen);
+    if (!out.listen_address.empty() && !IsListenAddress(out.listen_address)) {
+      r.Fail(*listen, Quote(out.listen_address) +
+                          " is not a listen address (HOST:PORT, :PORT or [IPv6]:PORT, e.g. "
+                          "\":8443\")");
+    }
+  }
+  const Field* cert = s.Get("tls_cert_file");
+  const Field* key = s.Get("tls_key_file");
+  if (cert != nullptr) out.tls_cert_file = r.String(*cert);
+  if (key != nullptr) out.tls_key_file = r.String(*key);
+  if (out.tls_cert_file.empty() != out.tls_key_file.empty()) {
+    const Field& given = out.tls_cert_file.empty() ? *key : *cert;
+    r.Fail(given, std::string("needs tlsrpt.") +
+                      (out.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file") +
+                      " too (HTTPS needs both the certificate and its key)");
+  }
+  if (!out.tls_cert_file.empty() && out.listen_address.empty()) {
+    r.Fail(*cert, "is used only with tlsrpt.listen_address (the second listener), which is empty");
+  }
+  const Field* maildir = s.Get("maildir");
+  if (maildir != nullptr) out.maildir = r.String(*maildir);
+  // The second listener and the Maildir are not served by this version: refused rather than
+  // ignored, so that nobody points a rua at something that does not listen.
+  if (!out.listen_address.empty()) {
+    r.Fail(*listen,
+           "is not supported by this version yet (reports are received by POST /v1/tlsrpt on "
+           "the main listener and by `tlsrpt ingest`)");
+  }
+  if (!out.maildir.empty()) {
+    r.Fail(*maildir,
+           "is not supported by this version yet (deliver the reports with `tlsrpt ingest`)");
+  }
+  const Field* retention = s.Get("retention");
+  if (retention != nullptr) {
+    const std::string text = r.String(*retention);
+    auto parsed = ParseDuration(text);
+    if (!parsed) r.Fail(*retention, parsed.error().message);
+    if (parsed.value() < milliseconds{24LL * 3600 * 1000} || parsed.value() > kMaxRetention) {
+      r.Fail(*retention,
+             "must be between 1d and " + FormatDuration(kMaxRetention) + ", got " + Quote(text));
+    }
+    out.retention = parsed.value();
+  }
+  const Field* window = s.Get("window");
+  if (window != nullptr) out.window = r.Duration(*window);
+  if (out.window > out.retention) {
+    r.Fail(window != nullptr ? *window : *retention,
+           FormatDuration(out.window) + " (tlsrpt.window) is longer than tlsrpt.retention (" +
+               FormatDuration(out.retention) + "): reports would be deleted while they count");
+  }
+  if (const Field* f = s.Get("max_size")) {
+    const YAML::Node& node = f->value;
+    const auto size = node.IsScalar() ? ParseSize(node.Scalar()) : std::nullopt;
+    if (!size) {
+      r.Fail(*f, "expected a size (bytes, or a number with KiB or MiB, e.g. 16MiB), got " +
+                     Reader::Describe(*f));
+    }
+    if (*size < kMinReportSize || *size > kMaxReportSize) {
+      r.Fail(*f, "must be between 1MiB and 64MiB, got " + Quote(node.Scalar()));
+    }
+    out.max_size = *size;
+  }
+  if (const Field* f = s.Get("rate_limit"); f != nullptr && !f->value.IsNull()) {
+    const Section limit(r, *f, {"burst", "per_second"});
+    if (const Field* b = limit.Get("burst")) out.rate_limit_burst = r.Integer(*b, 1, 100000);
+    if (const Field* p = limit.Get("per_second")) {
+      out.rate_limit_per_second = r.PositiveNumber(*p);
+      // The rate limiter's range (README "TLS-RPT reports"): one every 100 minutes to 10^7/s.
+      if (out.rate_limit_per_second < 0.01 / 60 || out.rate_limit_per_second > 1e7) {
+        r.Fail(*p, "must be between 0.0002 and 10000000, got " + p->value.Scalar());
+      }
+    }
+  }
+}
+
 /// A webhook name: also a metric label value and a file name in the outbox.
 bool IsWebhookName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -642,8 +771,8 @@ Config Read(const std::string& text, const std::string& path) {
   std::size_t visited = 0;
   r.CheckStructure(root_node, "", 0, visited);
 
-  const std::set<std::string> top_keys = {"state_dir", "network",  "schedule", "api",
-                                          "domains",   "webhooks", "probe_mx", "shard"};
+  const std::set<std::string> top_keys = {"state_dir", "network",  "schedule", "api",   "domains",
+                                          "webhooks",  "probe_mx", "shard",    "tlsrpt"};
   const Field root_field{"", root_node, YAML::Mark::null_mark(), false};
   if (!root_node.IsMap()) {
     r.Fail(root_node.Mark(), "",
@@ -665,6 +794,9 @@ Config Read(const std::string& text, const std::string& path) {
   }
   if (const Field* f = root.Get("api"); f != nullptr && !f->value.IsNull()) {
     ReadApi(r, *f, config.api);
+  }
+  if (const Field* f = root.Get("tlsrpt"); f != nullptr && !f->value.IsNull()) {
+    ReadTlsRpt(r, *f, config.tlsrpt);
   }
   if (const Field* f = root.Get("shard")) ReadShard(r, *f, config.shard);
   std::map<std::string, YAML::Mark> hook_names;

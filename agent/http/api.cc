@@ -34,8 +34,8 @@ json Api::Meta() {
           {"modes", {"enforce", "testing", "none"}},
           {"checks", std::move(checks)},
           {"endpoints",
-           {"/", "/metrics", "/v1/check?domain=D", "/v1/policy?domain=D", "/v1/meta", "/-/healthy",
-            "/-/ready", "/-/reload"}}};
+           {"/", "/metrics", "/v1/check?domain=D", "/v1/policy?domain=D", "/v1/meta", "/v1/tlsrpt",
+            "/v1/tlsrpt?domain=D", "/-/healthy", "/-/ready", "/-/reload"}}};
 }
 
 void Api::Register(httplib::Server& server) {

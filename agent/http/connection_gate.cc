@@ -163,6 +163,16 @@ ConnectionGate::Verdict ConnectionGate::Examine(std::string_view bytes, const Li
     return Refused(400, "a malformed request line");
   }
 
+  // The body cap: the path's own for a POST to one of `body_limits`, else `max_body`.
+  const RouteOwner::BodyLimit* own_limit = nullptr;
+  if (method == "POST") {
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (const auto& limit : limits.body_limits) {
+      if (limit.path == path) own_limit = &limit;
+    }
+  }
+  const std::size_t max_body = own_limit != nullptr ? own_limit->max : limits.max_body;
+
   // The header fields (RFC 9112 §5): name, colon, value; no folding, no space before the colon.
   std::optional<std::size_t> content_length;
   bool too_long = false;
@@ -195,14 +205,14 @@ ConnectionGate::Verdict ConnectionGate::Examine(std::string_view bytes, const Li
       }
       std::size_t length = 0;
       for (const char digit : value) {
-        if (length > limits.max_body) {
+        if (length > max_body) {
           too_long = true;  // no need to read further digits (no overflow)
           break;
         }
         length = length * 10 + static_cast<std::size_t>(digit - '0');
       }
       content_length = length;
-      too_long = too_long || length > limits.max_body;
+      too_long = too_long || length > max_body;
     }
   }
 
@@ -218,7 +228,11 @@ ConnectionGate::Verdict ConnectionGate::Examine(std::string_view bytes, const Li
   if ((body > 0 || too_long) && method != "POST") {
     return Refused(400, "a body on a request other than POST");
   }
-  if (too_long) return Refused(413, "the request body is too large");
+  if (too_long) {
+    Verdict refused = Refused(413, "the request body is too large");
+    refused.body_limit = own_limit;
+    return refused;
+  }
   if (body > 0 && content_encoding) return Refused(415, "coded request bodies are not accepted");
   if (bytes.size() - head_end < body) return Verdict{};
   Verdict complete;
@@ -239,7 +253,7 @@ std::string ConnectionGate::RefusalReply(int status, std::string_view reason) {
 }
 
 ConnectionGate::ConnectionGate(Limits limits, Dispatch dispatch)
-    : limits_(limits), dispatch_(std::move(dispatch)) {
+    : limits_(std::move(limits)), dispatch_(std::move(dispatch)) {
   epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
   wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!epoll_fd_ || !wake_fd_) {
@@ -444,9 +458,26 @@ void ConnectionGate::OnReadable(int fd) {
 void ConnectionGate::Judge(int fd) {
   Conn& conn = conns_.at(fd);
   const Verdict verdict = Examine(conn.bytes, limits_);
+  if (verdict.kind == Verdict::Kind::kPartial) {
+    // Past the head and the default body cap, it is a large body: few of those at once.
+    if (!conn.large && conn.bytes.size() > limits_.max_head + limits_.max_body) {
+      if (large_ >= limits_.max_large_bodies) {
+        Refuse(fd, 503, "too many large request bodies at once; retry shortly");
+        return;
+      }
+      conn.large = true;
+      ++large_;
+    }
+    return;
+  }
+  ReleaseLarge(conn);
   switch (verdict.kind) {
     case Verdict::Kind::kPartial: return;
-    case Verdict::Kind::kRefused: Refuse(fd, verdict.status, verdict.reason); return;
+    case Verdict::Kind::kRefused:
+      if (verdict.body_limit != nullptr && verdict.body_limit->refused)
+        verdict.body_limit->refused();
+      Refuse(fd, verdict.status, verdict.reason);
+      return;
     case Verdict::Kind::kComplete: break;
   }
   if (conn.restricted && !verdict.priority) {
@@ -474,7 +505,15 @@ bool ConnectionGate::WatchClient(int fd) {
   return epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) == 0;
 }
 
+void ConnectionGate::ReleaseLarge(Conn& conn) {
+  if (conn.large) {
+    conn.large = false;
+    --large_;
+  }
+}
+
 void ConnectionGate::Linger(int fd, Conn& conn) {
+  ReleaseLarge(conn);
   if (conn.state == State::kBusy) {
     if (!WatchClient(fd)) {
       Drop(fd);
@@ -497,6 +536,7 @@ void ConnectionGate::Drop(int fd) {
   auto client = per_client_.find(it->second.client);
   if (client != per_client_.end() && --client->second == 0) per_client_.erase(client);
   restricted_ -= it->second.restricted ? 1 : 0;
+  ReleaseLarge(it->second);
   conns_.erase(it);
 }
 

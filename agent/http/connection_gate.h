@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/http/routes.h"
 #include "base/unique_fd.h"
 
 namespace mtasts::agent {
@@ -29,9 +30,10 @@ std::string ClientNetwork(const std::string& address);
 ///
 /// Refused (the answer written by the gate, then the connection closed; see Examine): heads with
 /// a bare LF or CR, malformed request lines or header lines, Transfer-Encoding, a duplicate or
-/// malformed Content-Length, a body on anything but POST, a body over `max_body`, a coded body;
-/// a head over `max_head` (431); a request not complete within `request_timeout` of its first
-/// byte (408). An idle connection is closed after `idle_timeout`.
+/// malformed Content-Length, a body on anything but POST, a body over `max_body` (or the path's own
+/// cap of `body_limits`, checked against Content-Length before any of the body is buffered), a
+/// coded body; a head over `max_head` (431); a request not complete within `request_timeout` of its
+/// first byte (408). An idle connection is closed after `idle_timeout`.
 ///
 /// Caps, counted over every connection the listener holds (waiting here, queued for a worker,
 /// being served, closing): `max_connections` in all and `max_per_client` per ClientNetwork. A
@@ -55,6 +57,12 @@ class ConnectionGate {
     std::chrono::milliseconds linger{1'000};
     std::size_t max_head = 16 * 1024;
     std::size_t max_body = 64 * 1024;
+    /// POST paths with a body cap of their own instead of `max_body` (exact path, no query).
+    std::vector<RouteOwner::BodyLimit> body_limits;
+    /// Connections at once receiving a body over `max_body` (for a path of `body_limits`): each
+    /// may buffer up to its path's cap, so their number is what bounds that memory. One more is
+    /// answered 503 with Retry-After.
+    std::size_t max_large_bodies = 16;
     std::size_t max_connections = 1024;
     std::size_t max_per_client = 64;
     std::size_t operator_reserve = 16;
@@ -69,6 +77,7 @@ class ConnectionGate {
     bool priority = false;    // kComplete: GET or HEAD of /metrics, /-/healthy or /-/ready
     int status = 0;           // kRefused: the status to answer before closing
     std::string_view reason;  // kRefused: why, in a few words (static text)
+    const RouteOwner::BodyLimit* body_limit = nullptr;  // the path's own cap, when it has one
   };
   static Verdict Examine(std::string_view bytes, const Limits& limits);
 
@@ -115,6 +124,7 @@ class ConnectionGate {
     Clock::time_point since;     // began waiting (eviction takes the oldest)
     Clock::time_point deadline;  // idle, request or linger deadline
     std::size_t drained = 0;
+    bool large = false;  // receiving a body over max_body: counted in large_
   };
   struct Event {
     UniqueFd fd;
@@ -135,6 +145,8 @@ class ConnectionGate {
   bool WatchClient(int fd);
   void Linger(int fd, Conn& conn);
   void Drop(int fd);
+  /// The connection no longer holds a large body (dispatched, refused or closed).
+  void ReleaseLarge(Conn& conn);
   enum class Pick { kAny, kRestricted, kUnrestricted };
   /// Closes the oldest connection waiting here (of `client`, unless null); false when none.
   bool Evict(const std::string* client, Pick pick);
@@ -154,6 +166,7 @@ class ConnectionGate {
   std::unordered_map<int, Conn> conns_;
   std::unordered_map<std::string, std::size_t> per_client_;
   std::size_t restricted_ = 0;
+  std::size_t large_ = 0;  // connections with conn.large
 };
 
 }  // namespace mtasts::agent

@@ -180,8 +180,16 @@ Listener::Listener(std::vector<RouteOwner*> owners)
   // httplib's accept loop only hands sockets to the gate (Server::process_and_close_socket);
   // the gate and ServeConnection bound reading, keep-alive and writing.
   s.new_task_queue = [] { return new httplib::ThreadPool(1); };
-  s.set_payload_max_length(std::size_t{64} * 1024);
-  for (RouteOwner* owner : owners_) owner->Register(s);
+  std::size_t max_payload = limits_.max_body;
+  for (RouteOwner* owner : owners_) {
+    owner->Register(s);
+    for (auto& limit : owner->BodyLimits()) {
+      max_payload = std::max(max_payload, limit.max);
+      limits_.body_limits.push_back(std::move(limit));
+    }
+  }
+  // The gate has held every body to its path's cap already; httplib's cap is the largest.
+  s.set_payload_max_length(max_payload);
   s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     for (RouteOwner* owner : owners_) {
       if (owner->AnswerError(req, res)) return;
@@ -215,7 +223,9 @@ Result<bool> Listener::Start(const std::string& listen_address) {
     port_ = port;
   }
   server_->RaiseBacklog();
+  auto body_limits = std::move(limits_.body_limits);
   limits_ = ListenerLimits();
+  limits_.body_limits = std::move(body_limits);
   workers_ = std::make_unique<httplib::ThreadPool>(kWorkers);
   operator_workers_ = std::make_unique<httplib::ThreadPool>(kOperatorWorkers);
   // The queues need no bound of their own: every request in them holds a connection, and the

@@ -1,5 +1,10 @@
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
 namespace httplib {
 class Server;
 struct Request;
@@ -21,6 +26,16 @@ class RouteOwner {
   virtual bool AnswerError(const httplib::Request& /*req*/, httplib::Response& /*res*/) {
     return false;
   }
+
+  /// A path whose POST bodies may be larger than the listener's default cap (README "HTTP
+  /// endpoints"); `refused` hears of every body the gate refuses for being over `max`.
+  struct BodyLimit {
+    std::string path;
+    std::size_t max = 0;
+    std::function<void()> refused;
+  };
+  /// This part's paths with a body cap of their own (none by default).
+  virtual std::vector<BodyLimit> BodyLimits() { return {}; }
 };
 
 }  // namespace mtasts::agent

@@ -10,6 +10,7 @@
 #include "agent/http/api.h"
 #include "agent/http/listener.h"
 #include "agent/http/operator_endpoints.h"
+#include "agent/http/tlsrpt_endpoint.h"
 #include "agent/metrics_page.h"
 #include "base/result.h"
 #include "collectors/report/report.h"
@@ -24,16 +25,19 @@ struct HttpHandlers {
   std::function<DomainReport(const std::string& domain)> policy;  // live, SSRF-guarded
   std::function<bool()> ready;
   std::function<Result<bool>()> reload;  // empty: lifecycle API not enabled (POST /-/reload 403)
+  tlsrpt::Receiver* tlsrpt = nullptr;    // null: /v1/tlsrpt is not served
 };
 
 /// The daemon's HTTP service on one listener: the operator endpoints (`/`, `/metrics`,
-/// `/-/healthy`, `/-/ready`, `/-/reload`) and the /v1 API (`/v1/check`, `/v1/policy`,
-/// `/v1/meta`), behind one Access (keys, rate limits, the live-check cap; api.* settings).
-/// Another listener serving other parts is another Listener given those parts.
+/// `/-/healthy`, `/-/ready`, `/-/reload`), the /v1 API (`/v1/check`, `/v1/policy`,
+/// `/v1/meta`) and, given a Receiver, the TLS-RPT reports (`/v1/tlsrpt`), behind one Access (keys,
+/// rate limits, the live-check cap; api.* settings). Another listener serving other parts is
+/// another Listener given those parts.
 class HttpServer {
  public:
   /// Throws std::runtime_error when api.keys_file cannot be read (a fatal start-up error).
-  HttpServer(HttpHandlers handlers, const config::ApiSettings& api);
+  HttpServer(HttpHandlers handlers, const config::ApiSettings& api,
+             const config::TlsRptSettings& tlsrpt = {});
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
@@ -45,6 +49,10 @@ class HttpServer {
   /// Replaces API keys and rate limits (config reload). Keys: one per line, '#' comments.
   /// The rate-limit buckets survive a reload: the new rate and burst apply to them.
   Result<bool> Configure(const config::ApiSettings& api) { return access_.Configure(api); }
+  /// The TLS-RPT endpoint's rate limit (config reload).
+  void Configure(const config::TlsRptSettings& tlsrpt) {
+    if (tlsrpt_) tlsrpt_->Configure(tlsrpt);
+  }
 
   /// See Listener::ServeExchanges (for the fuzzer and tests).
   std::vector<HttpExchange> ServeExchanges(std::string_view bytes,
@@ -59,6 +67,7 @@ class HttpServer {
   Access access_;
   OperatorEndpoints operator_;
   Api api_;
+  std::unique_ptr<TlsRptEndpoint> tlsrpt_;  // with a Receiver only
   Listener listener_;  // last: stopped and destroyed before the parts it serves
 };
 

@@ -72,14 +72,24 @@ const BadCase kBadCases[] = {
       {"missing_domains.yaml", R"(1:1: missing key "domains" (the list of mail domains to watch; [] for none))"},
       {"multiple_documents.yaml", R"(3:1: a second YAML document (after ---); the config is a single document)"},
       {"negative_number.yaml", R"(2:26: schedule.max_concurrent_checks: must be between 1 and 4096, got -1)"},
-      {"not_a_mapping.yaml", R"(1:1: the top level must be a mapping of api, domains, network, probe_mx, schedule, shard, state_dir, webhooks, got a list)"},
+      {"not_a_mapping.yaml", R"(1:1: the top level must be a mapping of api, domains, network, probe_mx, schedule, shard, state_dir, tlsrpt, webhooks, got a list)"},
       {"null_domains.yaml", R"(1:1: domains: expected a list of domains (write [] to watch none), got nothing (null))"},
       {"number_too_large.yaml", R"(4:19: webhooks[0].max_attempts: must be between 1 and 1000, got 99999999999999999999)"},
       {"shard_without_count.yaml", R"(2:8: shard: missing key "count")"},
       {"tiny_rate_limit.yaml", R"(2:26: api.rate_limit_per_minute: must be between 0.01 and 1000000000, got 0.000000001)"},
+      {"tlsrpt_bad_listen_address.yaml", R"(3:19: tlsrpt.listen_address: "8443" is not a listen address (HOST:PORT, :PORT or [IPv6]:PORT, e.g. ":8443"))"},
+      {"tlsrpt_bad_max_size.yaml", R"(3:13: tlsrpt.max_size: expected a size (bytes, or a number with KiB or MiB, e.g. 16MiB), got "lots")"},
+      {"tlsrpt_cert_without_key.yaml", R"(3:18: tlsrpt.tls_cert_file: needs tlsrpt.tls_key_file too (HTTPS needs both the certificate and its key))"},
+      {"tlsrpt_listen_address_not_yet.yaml", R"(3:19: tlsrpt.listen_address: is not supported by this version yet (reports are received by POST /v1/tlsrpt on the main listener and by `tlsrpt ingest`))"},
+      {"tlsrpt_maildir_not_yet.yaml", R"(3:12: tlsrpt.maildir: is not supported by this version yet (deliver the reports with `tlsrpt ingest`))"},
+      {"tlsrpt_max_size_too_large.yaml", R"(3:13: tlsrpt.max_size: must be between 1MiB and 64MiB, got "100MiB")"},
+      {"tlsrpt_short_retention.yaml", R"(3:14: tlsrpt.retention: must be between 1d and 10y, got "12h")"},
+      {"tlsrpt_unknown_rate_key.yaml", R"(3:16: tlsrpt.rate_limit.per_minute: unknown key (known keys of tlsrpt.rate_limit: burst, per_second))"},
+      {"tlsrpt_window_over_retention.yaml", R"(4:11: tlsrpt.window: 5w (tlsrpt.window) is longer than tlsrpt.retention (4w): reports would be deleted while they count)"},
+      {"tlsrpt_zero_burst.yaml", R"(3:23: tlsrpt.rate_limit.burst: must be between 1 and 100000, got 0)"},
       {"unknown_domain_key.yaml", R"(3:5: domains[0].webhook: unknown key (known keys of domains[0]: name, probe_mx, webhooks))"},
       {"unknown_nested_key.yaml", R"(3:3: schedule.max_intervall: unknown key (known keys of schedule: confirmations, dns_interval, max_concurrent_checks, max_interval, min_interval))"},
-      {"unknown_top_key.yaml", R"(2:1: state_dri: unknown key (known keys: api, domains, network, probe_mx, schedule, shard, state_dir, webhooks))"},
+      {"unknown_top_key.yaml", R"(2:1: state_dri: unknown key (known keys: api, domains, network, probe_mx, schedule, shard, state_dir, tlsrpt, webhooks))"},
       {"unknown_webhook_key.yaml", R"(4:5: webhooks[0].retries: unknown key (known keys of webhooks[0]: events, format, headers, max_attempts, name, secret_file, timeout, url))"},
       {"unknown_webhook_reference.yaml", R"(8:21: domains[0].webhooks[1]: unknown webhook "opz" (defined webhooks: ops, sec))"},
       {"url_domain.yaml", R"(2:11: domains[0].name: "https://example.com/" is not a domain name: it is a URL; give the bare mail domain ("example.com"))"},
@@ -173,6 +183,12 @@ TEST(ConfigLoader, GoodFileSetsEveryKey) {
 
   EXPECT_EQ(config.shard, (Shard{2, 3}));
 
+  EXPECT_EQ(config.tlsrpt.retention, hours(90 * 24));
+  EXPECT_EQ(config.tlsrpt.window, hours(3 * 24));
+  EXPECT_EQ(config.tlsrpt.max_size, std::size_t{8} << 20);
+  EXPECT_EQ(config.tlsrpt.rate_limit_burst, 12);
+  EXPECT_DOUBLE_EQ(config.tlsrpt.rate_limit_per_second, 0.5);
+
   ASSERT_EQ(config.domains.size(), 3U);
   EXPECT_EQ(config.domains[0].name, "example.com");
   EXPECT_FALSE(config.domains[0].webhooks.has_value());
@@ -221,6 +237,13 @@ void ExpectDefaults(const Config& config) {
   EXPECT_EQ(config.api.max_concurrent_requests, 16);
   EXPECT_TRUE(config.webhooks.empty());
   EXPECT_EQ(config.shard, (Shard{0, 1}));
+  EXPECT_EQ(config.tlsrpt.listen_address, "");
+  EXPECT_EQ(config.tlsrpt.maildir, "");
+  EXPECT_EQ(config.tlsrpt.retention, hours(400 * 24));
+  EXPECT_EQ(config.tlsrpt.window, hours(7 * 24));
+  EXPECT_EQ(config.tlsrpt.max_size, std::size_t{16} << 20);
+  EXPECT_EQ(config.tlsrpt.rate_limit_burst, 30);
+  EXPECT_DOUBLE_EQ(config.tlsrpt.rate_limit_per_second, 1);
 }
 
 TEST(ConfigLoader, MinimalFileGetsEveryDefault) {
@@ -281,7 +304,7 @@ TEST(ConfigLoader, ParseConfigNamesThePathGiven) {
   ASSERT_FALSE(config.has_value());
   EXPECT_EQ(config.error().message,
             "/etc/inline.yaml:2:1: bogus: unknown key (known keys: api, domains, network, "
-            "probe_mx, schedule, shard, state_dir, webhooks)");
+            "probe_mx, schedule, shard, state_dir, tlsrpt, webhooks)");
 }
 
 // Found by the config fuzzer (tests/fuzz/corpus/config_loader/regression-*): yaml-cpp 0.7 never

@@ -554,6 +554,48 @@ TEST_F(GateOnLoopback, AtTheGlobalCapTheOldestWaitingConnectionMakesRoom) {
   ASSERT_TRUE(WaitDispatched(1));
 }
 
+// A path with a body cap of its own takes bodies up to it; others keep max_body. Bodies over
+// max_body being received at once are capped in number (each may hold its path's cap).
+TEST_F(GateOnLoopback, LargeBodiesOnlyWhereAllowedAndOnlySoManyAtOnce) {
+  ConnectionGate::Limits limits;
+  int refused = 0;
+  limits.body_limits.push_back({"/big", 1 << 20, [&refused] { ++refused; }});
+  limits.max_large_bodies = 1;
+  Start(limits);
+  const std::string large(200 * 1024, 'x');
+  const int first = Connect(1);
+  Send(first, "POST /big?x=1 HTTP/1.1\r\nContent-Length: 300000\r\n\r\n" + large);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(Receive(first, std::chrono::milliseconds(100)).second) << "still receiving";
+  // A second large body while the first is being received: 503.
+  const int second = Connect(2);
+  Send(second, "POST /big HTTP/1.1\r\nContent-Length: 300000\r\n\r\n" + large);
+  const auto [busy, busy_closed] = Receive(second);
+  EXPECT_EQ(StatusOf(busy), 503) << busy;
+  EXPECT_TRUE(busy_closed);
+  // The first completes and is dispatched whole; then a large body is welcome again.
+  Send(first, std::string(300000 - large.size(), 'y'));
+  ASSERT_TRUE(WaitDispatched(1));
+  EXPECT_EQ(
+      Dispatched(0).request.size(),
+      std::string("POST /big?x=1 HTTP/1.1\r\nContent-Length: 300000\r\n\r\n").size() + 300000);
+  const int third = Connect(3);
+  Send(third, "POST /big HTTP/1.1\r\nContent-Length: 150000\r\n\r\n" + std::string(150000, 'z'));
+  ASSERT_TRUE(WaitDispatched(2));
+  // Over the path's cap, and over max_body elsewhere: 413 from the head, and only the path's
+  // refusal is reported to it.
+  const int over = Connect(4);
+  Send(over, "POST /big HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n");
+  EXPECT_EQ(StatusOf(Receive(over).first), 413);
+  const int elsewhere = Connect(5);
+  Send(elsewhere, "POST /v1/check HTTP/1.1\r\nContent-Length: 70000\r\n\r\n");
+  EXPECT_EQ(StatusOf(Receive(elsewhere).first), 413);
+  const int get = Connect(6);
+  Send(get, "GET /big HTTP/1.1\r\nContent-Length: 70000\r\n\r\n");
+  EXPECT_EQ(StatusOf(Receive(get).first), 400) << "a body only on POST";
+  EXPECT_EQ(refused, 1);
+}
+
 // --- API keys and rate limits -----------------------------------------------------------------
 
 class KeyedServer : public ::testing::Test {

@@ -135,6 +135,18 @@ Snapshot FullSnapshot() {
   snapshot.domains["new.example"] = fresh;
   snapshot.webhooks["ops"] = {3, 1, 2};
   snapshot.webhooks["slack"] = {};
+  tlsrpt::DomainTotals reported;
+  reported.reports = 3;
+  reported.sessions[{"sts", "success"}] = 1200;
+  reported.sessions[{"sts", "failure"}] = 7;
+  reported.sessions[{"no-policy-found", "success"}] = 40;
+  reported.failed_by_result_type["certificate-expired"] = 5;
+  reported.failed_by_result_type["other"] = 2;
+  reported.last_end_time = 1772495999;
+  snapshot.tlsrpt.domains["clean.example"] = reported;
+  snapshot.tlsrpt.domains["unwatched.example"] = reported;  // stored, but nobody watches it
+  snapshot.tlsrpt.rejected["malformed"] = 4;
+  snapshot.tlsrpt.rejected["rate_limited"] = 1;
   return snapshot;
 }
 
@@ -172,6 +184,11 @@ TEST(Metrics, EveryContractFamilyHasHelpTypeAndSeries) {
       {"mta_sts_mx_cert_expiry_timestamp_seconds", "gauge"},
       {"mta_sts_policy_cert_expiry_timestamp_seconds", "gauge"},
       {"mta_sts_exporter_internal_errors_total", "counter"},
+      {"mta_sts_tlsrpt_reports_total", "counter"},
+      {"mta_sts_tlsrpt_sessions_total", "counter"},
+      {"mta_sts_tlsrpt_failed_sessions_total", "counter"},
+      {"mta_sts_tlsrpt_last_report_timestamp_seconds", "gauge"},
+      {"mta_sts_tlsrpt_rejected_total", "counter"},
   };
   for (const auto& family : families) {
     SCOPED_TRACE(family.name);
@@ -185,7 +202,7 @@ TEST(Metrics, EveryContractFamilyHasHelpTypeAndSeries) {
   // Per-domain series all carry the domain label, first.
   for (const auto& line : Lines(text)) {
     if (line.starts_with("#") || line.starts_with("mta_sts_exporter_") ||
-        line.starts_with("mta_sts_webhook_")) {
+        line.starts_with("mta_sts_webhook_") || line.starts_with("mta_sts_tlsrpt_rejected_")) {
       continue;
     }
     EXPECT_TRUE(line.find("{domain=\"") != std::string::npos) << line;
@@ -215,6 +232,40 @@ TEST(Metrics, InternalErrorsAreCountedPerThreadKind) {
   EXPECT_EQ(Sample(text, R"(mta_sts_exporter_internal_errors_total{thread="webhook"})"), 1);
   EXPECT_EQ(Sample(text, R"(mta_sts_exporter_internal_errors_total{thread="http"})"), 0);
   EXPECT_TRUE(Mentions(text, "# TYPE mta_sts_exporter_internal_errors_total counter\n"));
+}
+
+// TLS-RPT counters: per watched domain only (a report may name domains nobody watches), bounded
+// labels, and every rejection reason present from the start.
+TEST(Metrics, TlsRptCountersForWatchedDomainsAndEveryRejectionReason) {
+  const std::string text = Metrics().Render(FullSnapshot());
+  EXPECT_EQ(Sample(text, R"(mta_sts_tlsrpt_reports_total{domain="clean.example"})"), 3);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(mta_sts_tlsrpt_sessions_total{domain="clean.example",policy_type="sts",result="failure"})"),
+      7);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(mta_sts_tlsrpt_sessions_total{domain="clean.example",policy_type="no-policy-found",result="success"})"),
+      40);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(mta_sts_tlsrpt_failed_sessions_total{domain="clean.example",result_type="certificate-expired"})"),
+      5);
+  EXPECT_EQ(Sample(text, R"(mta_sts_tlsrpt_last_report_timestamp_seconds{domain="clean.example"})"),
+            1772495999);
+  EXPECT_FALSE(Mentions(text, "unwatched.example"));
+  EXPECT_FALSE(Mentions(text, R"(mta_sts_tlsrpt_reports_total{domain="testing.example"})"))
+      << "a domain without reports has no series";
+  for (const char* reason : {"media_type", "too_large", "unwatched"}) {
+    EXPECT_EQ(Sample(text, std::string("mta_sts_tlsrpt_rejected_total{reason=\"") + reason + "\"}"),
+              0)
+        << reason;
+  }
+  EXPECT_EQ(Sample(text, R"(mta_sts_tlsrpt_rejected_total{reason="malformed"})"), 4);
+  EXPECT_EQ(Sample(text, R"(mta_sts_tlsrpt_rejected_total{reason="rate_limited"})"), 1);
 }
 
 TEST(Metrics, CountersKeepTheirTotalSuffixOnce) {

@@ -1,0 +1,203 @@
+#include "agent/tlsrpt/receiver.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+#include "agent/internal_errors.h"
+#include "agent/log.h"
+#include "base/clock.h"
+
+namespace mtasts::agent::tlsrpt {
+namespace {
+
+void Add(DomainTotals& into, const DomainTotals& more) {
+  into.reports += more.reports;
+  for (const auto& [key, n] : more.sessions) into.sessions[key] += n;
+  for (const auto& [key, n] : more.failed_by_result_type) into.failed_by_result_type[key] += n;
+  into.last_end_time = std::max(into.last_end_time, more.last_end_time);
+}
+
+std::int64_t NowSeconds() {
+  return NowUnixMillis() / 1000;
+}
+
+}  // namespace
+
+Receiver::Receiver(Options options, ResultStore& results)
+    : options_(std::move(options)), results_(results) {}
+
+Receiver::~Receiver() {
+  Stop();
+}
+
+void Receiver::Configure(const config::TlsRptSettings& settings, DomainSet watched) {
+  std::lock_guard lock(mu_);
+  limits_.decode.max_inflated = settings.max_size;
+  retention_ = settings.retention;
+  if (watched != *watched_) {
+    watched_ = std::make_shared<const DomainSet>(std::move(watched));
+    // Counted again from the store at the next refresh: a domain now watched gets its earlier
+    // reports, one no longer watched loses its series. A domain watched before and after keeps
+    // its totals unless retention deleted some of its reports meanwhile (a counter reset, as
+    // after a restart).
+    counted_ = false;
+  }
+}
+
+std::shared_ptr<Store> Receiver::OpenedStore() {
+  if (store_) return store_;
+  // state_dir is made by the first save of the state file otherwise, after start-up.
+  const std::string dir = std::filesystem::path(options_.path).parent_path().string();
+  if (!dir.empty()) mkdir(dir.c_str(), 0750);  // a failure shows as the open's error
+  auto opened = Store::Open(options_.path);
+  if (!opened) {
+    // Retried on every poll: logged when it starts failing, not every 2 s.
+    if (!open_failing_) {
+      Log(LogLevel::kError, "TLS-RPT report store unavailable; reports are answered 503",
+          {{"file", options_.path}, {"error", opened.error().message}});
+    }
+    open_failing_ = true;
+    return nullptr;
+  }
+  if (open_failing_) Log(LogLevel::kInfo, "TLS-RPT report store opened", {{"file", options_.path}});
+  open_failing_ = false;
+  store_ = std::shared_ptr<Store>(std::move(opened).value());
+  sink_ = std::make_shared<GroupCommitSink>(*store_);
+  return store_;
+}
+
+void Receiver::Start() {
+  Refresh();
+  std::lock_guard lock(mu_);
+  stopping_ = false;
+  thread_ = std::thread(
+      [this] { RunGuarded(ThreadKind::kPersist, "the TLS-RPT poller", [this] { Run(); }); });
+}
+
+void Receiver::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Receiver::Run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.poll, [this] { return stopping_ || stored_; });
+    if (stopping_) break;
+    stored_ = false;
+    const std::shared_ptr<Store> store = OpenedStore();
+    if (!store) continue;
+    if (std::chrono::steady_clock::now() >= next_retention_) {
+      next_retention_ = std::chrono::steady_clock::now() + options_.retention_every;
+      const std::int64_t cutoff =
+          NowSeconds() - std::chrono::duration_cast<std::chrono::seconds>(retention_).count();
+      lock.unlock();
+      auto deleted = store->DeleteEndedBefore(cutoff);
+      lock.lock();
+      if (!deleted) {
+        Log(LogLevel::kWarn, "TLS-RPT retention failed", {{"error", deleted.error().message}});
+      } else if (deleted.value() > 0) {
+        Log(LogLevel::kInfo, "TLS-RPT reports past retention deleted",
+            {{"reports", std::to_string(deleted.value())}});
+      }
+    }
+    auto last = store->LastReportId();  // a primary-key lookup: cheap enough to poll
+    if (!last) {
+      Log(LogLevel::kWarn, "TLS-RPT store not readable", {{"error", last.error().message}});
+      continue;
+    }
+    if (last.value() != last_id_ || !counted_) RefreshLocked(*store);
+  }
+}
+
+void Receiver::Refresh() {
+  std::lock_guard lock(mu_);
+  const std::shared_ptr<Store> store = OpenedStore();
+  if (store) RefreshLocked(*store);
+}
+
+void Receiver::RefreshLocked(Store& store) {
+  const std::int64_t after = counted_ ? last_id_ : 0;
+  auto delta = store.TotalsAfter(after, *watched_);
+  if (!delta) {
+    Log(LogLevel::kWarn, "TLS-RPT totals not read", {{"error", delta.error().message}});
+    return;
+  }
+  if (!counted_) counters_.clear();
+  for (const auto& [domain, totals] : delta.value().domains) Add(counters_[domain], totals);
+  last_id_ = delta.value().through;
+  counted_ = true;
+  Publish();
+}
+
+void Receiver::Publish() {
+  results_.Update([this](Snapshot& s) { s.tlsrpt.domains = counters_; });
+}
+
+void Receiver::CountRejected(std::string_view reason) {
+  // One counter, not the whole of counters_: a flood of refusals costs little each.
+  results_.Update([&](Snapshot& s) { ++s.tlsrpt.rejected[std::string(reason)]; });
+}
+
+IngestOutcome Receiver::Receive(std::string_view bytes,
+                                std::optional<mtasts::tlsrpt::InputKind> kind) {
+  std::shared_ptr<GroupCommitSink> sink;
+  std::shared_ptr<const DomainSet> watched;
+  IngestLimits limits;
+  {
+    // The store is opened by Start and the poller only: a flood of reports while it cannot be
+    // opened costs no attempt (and no log line) each.
+    std::lock_guard lock(mu_);
+    sink = sink_;
+    watched = watched_;
+    limits = limits_;
+  }
+  IngestOutcome outcome;
+  if (!sink) {
+    // Decoded all the same: a report that is not one is told so, whatever the store's state.
+    class Unavailable final : public ReportSink {
+     public:
+      Result<InsertResult> Insert(const ReportToStore&) override {
+        return Error{"the report store could not be opened"};
+      }
+    } unavailable;
+    outcome = Ingest(bytes, kind, *watched, limits, unavailable, NowSeconds());
+  } else {
+    outcome = Ingest(bytes, kind, *watched, limits, *sink, NowSeconds());
+  }
+  if (const auto reason = RejectedReason(outcome.answer)) {
+    CountRejected(*reason);
+  } else if (outcome.answer == Answer::kStored) {
+    // The poller counts it at once; several stored together are counted together.
+    {
+      std::lock_guard lock(mu_);
+      stored_ = true;
+    }
+    wake_.notify_all();
+  }
+  return outcome;
+}
+
+bool Receiver::Watches(std::string_view domain) {
+  std::lock_guard lock(mu_);
+  return watched_->contains(domain);
+}
+
+Result<DomainAggregate> Receiver::Aggregate(std::string_view domain, std::int64_t since) {
+  std::shared_ptr<Store> store;
+  {
+    std::lock_guard lock(mu_);
+    store = store_;
+  }
+  if (!store) return Error{"the report store is unavailable"};
+  return store->Aggregate(domain, since);
+}
+
+}  // namespace mtasts::agent::tlsrpt

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "agent/result_store.h"
+#include "agent/tlsrpt/group_commit.h"
+#include "agent/tlsrpt/ingest.h"
+#include "agent/tlsrpt/store.h"
+#include "config/config.h"
+
+namespace mtasts::agent::tlsrpt {
+
+/// The daemon's side of TLS-RPT reports (README "TLS-RPT reports"): the store
+/// (`state_dir/tlsrpt.sqlite`), reports received over HTTP stored through a GroupCommitSink, and
+/// the counters of `/metrics`, kept in the ResultStore's snapshot. The counters are restored from
+/// the store at start and follow every report stored since, by this process or by another one
+/// (`tlsrpt ingest`): a thread polls the store's last report id every `poll` and adds the totals
+/// of the reports stored after the last one counted. Retention is applied at start and hourly.
+/// A store that cannot be opened is retried on every poll; meanwhile reports are answered 503.
+/// Thread-safe.
+class Receiver {
+ public:
+  struct Options {
+    std::string path;  // the SQLite file
+    std::chrono::milliseconds poll{2000};
+    std::chrono::milliseconds retention_every{3600 * 1000};
+  };
+  Receiver(Options options, ResultStore& results);
+  ~Receiver();
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  /// The settings and the watched domains (at start and on every reload). When the watched
+  /// domains change, the counters are computed again from the store.
+  void Configure(const config::TlsRptSettings& settings, DomainSet watched);
+  /// Opens the store, restores the counters and starts the poller.
+  void Start();
+  void Stop();
+
+  /// Receives one report (`kind` empty: not one of RFC 8460's media types), answering once it
+  /// is durable; a refusal is counted in the rejected counters.
+  IngestOutcome Receive(std::string_view bytes, std::optional<mtasts::tlsrpt::InputKind> kind);
+  /// Counts a refusal made before a report reached Receive (rate limit, body over the cap).
+  void CountRejected(std::string_view reason);
+  /// Whether `domain` (normalised) is watched.
+  bool Watches(std::string_view domain);
+  /// The aggregate of `GET /v1/tlsrpt`; an error when the store is unavailable.
+  Result<DomainAggregate> Aggregate(std::string_view domain, std::int64_t since);
+
+  /// Adds what was stored since the last count to the counters now (the poller does it too).
+  void Refresh();
+
+ private:
+  std::shared_ptr<Store> OpenedStore();  // mu_ held; null when it cannot be opened
+  void RefreshLocked(Store& store);
+  void Publish();
+  void Run();
+
+  Options options_;
+  ResultStore& results_;
+
+  std::mutex mu_;  // guards everything below
+  std::shared_ptr<Store> store_;
+  bool open_failing_ = false;  // the last attempt to open the store failed (and was logged)
+  std::shared_ptr<GroupCommitSink> sink_;  // over store_
+  std::shared_ptr<const DomainSet> watched_ = std::make_shared<const DomainSet>();
+  IngestLimits limits_;
+  std::chrono::milliseconds retention_ = config::TlsRptSettings{}.retention;
+  bool counted_ = false;  // counters_ hold the totals up to last_id_
+  std::int64_t last_id_ = 0;
+  std::map<std::string, DomainTotals> counters_;
+  std::chrono::steady_clock::time_point next_retention_{};
+  bool stopping_ = false;
+  bool stored_ = false;  // a report was stored: the poller counts at once
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace mtasts::agent::tlsrpt
