@@ -46,6 +46,11 @@ HttpHandlers App::Handlers() {
   handlers.check = [this](const std::string& domain) {
     return config_.Checker()->Check(domain, config_.ProbeMx(domain));
   };
+  // A probe's target need not be watched: it takes no memory and leaves none (README "Probing
+  // domains listed in Prometheus").
+  handlers.probe = [this](const std::string& domain, bool probe_mx) {
+    return config_.Checker()->Check(domain, probe_mx);
+  };
   handlers.policy = [this](const std::string& domain) {
     return config_.Checker()->CheckPolicyOnly(domain);
   };

@@ -364,49 +364,19 @@ std::string Metrics::Render(const Snapshot& snapshot) const {
   return out;
 }
 
-void Metrics::Render(const Snapshot& snapshot,
-                     const std::function<void(std::string_view)>& write) const {
-  SnapshotFamilies built;
-  std::vector<MetricFamily*> mine;
-  for (MetricFamily* family : {&built.enforced,
-                               &built.mode,
-                               &built.issues,
-                               &built.issue,
-                               &built.record_present,
-                               &built.policy_valid,
-                               &built.tls_rpt_present,
-                               &built.max_age,
-                               &built.policy_info,
-                               &built.check_success,
-                               &built.last_check,
-                               &built.next_check,
-                               &built.last_duration,
-                               &built.posture_changes,
-                               &built.webhook_deliveries,
-                               &built.webhook_queue,
-                               &built.domains_watched,
-                               &built.reload_ok,
-                               &built.policy_first_seen,
-                               &built.mx_starttls,
-                               &built.mx_cert_valid,
-                               &built.mx_cert_expiry,
-                               &built.policy_cert_expiry,
-                               &built.tlsrpt_reports,
-                               &built.tlsrpt_sessions,
-                               &built.tlsrpt_failed_sessions,
-                               &built.tlsrpt_last_report,
-                               &built.tlsrpt_rejected,
-                               &built.internal_errors}) {
-    mine.push_back(family);
-  }
-  std::vector<MetricFamily> process = impl_->registry.Collect();
-  // Every family in name order: ours are filled one at a time, the registry's are small.
+namespace {
+
+// Writes every family in name order: `mine` filled from `snapshot` one family at a time, then
+// emptied; `process` complete already (the registry's, small).
+void WriteFamilies(SnapshotFamilies& built, const std::vector<MetricFamily*>& mine,
+                   std::vector<MetricFamily>& process, const Snapshot& snapshot,
+                   const InternalErrors& internal_errors,
+                   const std::function<void(std::string_view)>& write) {
   std::vector<std::pair<std::string, std::size_t>> order;  // name, index (ours first)
   for (std::size_t i = 0; i < mine.size(); ++i) order.emplace_back(mine[i]->name, i);
   for (std::size_t i = 0; i < process.size(); ++i)
     order.emplace_back(process[i].name, mine.size() + i);
   std::sort(order.begin(), order.end());
-
   const prometheus::TextSerializer serializer;
   std::vector<MetricFamily> one(1);
   bool header_written = false;  // of the family being written
@@ -448,7 +418,7 @@ void Metrics::Render(const Snapshot& snapshot,
       // Every kind always present (0 until one happens), so rate() and increase() see the first.
       for (ThreadKind kind : kAllThreadKinds) {
         Add(family, {{"thread", std::string(ThreadKindName(kind))}},
-            static_cast<double>(impl_->internal_errors.Count(kind)));
+            static_cast<double>(internal_errors.Count(kind)));
       }
     } else if (&family == &built.tlsrpt_rejected) {
       // Every reason always present (0 until one happens), as for internal errors.
@@ -482,6 +452,72 @@ void Metrics::Render(const Snapshot& snapshot,
     }
     flush(family);
   }
+}
+
+}  // namespace
+
+void Metrics::Render(const Snapshot& snapshot,
+                     const std::function<void(std::string_view)>& write) const {
+  SnapshotFamilies built;
+  std::vector<MetricFamily*> mine;
+  for (MetricFamily* family : {&built.enforced,
+                               &built.mode,
+                               &built.issues,
+                               &built.issue,
+                               &built.record_present,
+                               &built.policy_valid,
+                               &built.tls_rpt_present,
+                               &built.max_age,
+                               &built.policy_info,
+                               &built.check_success,
+                               &built.last_check,
+                               &built.next_check,
+                               &built.last_duration,
+                               &built.posture_changes,
+                               &built.webhook_deliveries,
+                               &built.webhook_queue,
+                               &built.domains_watched,
+                               &built.reload_ok,
+                               &built.policy_first_seen,
+                               &built.mx_starttls,
+                               &built.mx_cert_valid,
+                               &built.mx_cert_expiry,
+                               &built.policy_cert_expiry,
+                               &built.tlsrpt_reports,
+                               &built.tlsrpt_sessions,
+                               &built.tlsrpt_failed_sessions,
+                               &built.tlsrpt_last_report,
+                               &built.tlsrpt_rejected,
+                               &built.internal_errors}) {
+    mine.push_back(family);
+  }
+  std::vector<MetricFamily> process = impl_->registry.Collect();
+  WriteFamilies(built, mine, process, snapshot, impl_->internal_errors, write);
+}
+
+std::string Metrics::RenderProbe(const std::string& domain, const DomainReport& report,
+                                 double duration_seconds) {
+  // The families /metrics has for a watched domain's report (README "Probing domains listed in
+  // Prometheus"), without what only a watched domain has: its schedule, posture changes, webhooks
+  // and stored TLS-RPT reports.
+  SnapshotFamilies built;
+  const std::vector<MetricFamily*> mine = {
+      &built.enforced,          &built.mode,          &built.issues,          &built.issue,
+      &built.record_present,    &built.policy_valid,  &built.tls_rpt_present, &built.max_age,
+      &built.policy_info,       &built.check_success, &built.last_check,      &built.last_duration,
+      &built.policy_first_seen, &built.mx_starttls,   &built.mx_cert_valid,   &built.mx_cert_expiry,
+      &built.policy_cert_expiry};
+  std::vector<MetricFamily> probe = {
+      Gauge("mta_sts_probe_success", "1 when the probe's check ran to the end."),
+      Gauge("mta_sts_probe_duration_seconds", "Wall time of the probe, in seconds.")};
+  Add(probe[0], {}, Bit(report.check_complete));
+  Add(probe[1], {}, std::isfinite(duration_seconds) ? std::max(duration_seconds, 0.0) : 0.0);
+  Snapshot snapshot;
+  snapshot.domains[domain].report = std::make_shared<const DomainReport>(report);
+  std::string out;
+  WriteFamilies(built, mine, probe, snapshot, InternalErrors::Process(),
+                [&out](std::string_view text) { out.append(text); });
+  return out;
 }
 
 }  // namespace mtasts::agent

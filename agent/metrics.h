@@ -8,6 +8,7 @@
 
 #include "agent/internal_errors.h"
 #include "agent/result_store.h"
+#include "collectors/report/report.h"
 
 namespace mtasts::agent {
 
@@ -35,6 +36,12 @@ class Metrics {
   /// The same bytes, handed to `write` piece by piece as they are produced (one family, or one
   /// chunk of a family, at a time), so the whole text need never be in memory at once.
   void Render(const Snapshot& snapshot, const std::function<void(std::string_view)>& write) const;
+
+  /// The exposition of GET /probe (README "Probing domains listed in Prometheus"): the per-domain
+  /// families /metrics renders for a watched domain's `report`, labelled `domain`, plus
+  /// mta_sts_probe_success (1 when the check ran to the end) and mta_sts_probe_duration_seconds.
+  static std::string RenderProbe(const std::string& domain, const DomainReport& report,
+                                 double duration_seconds);
 
  private:
   struct Impl;

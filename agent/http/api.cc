@@ -28,14 +28,15 @@ json Api::Meta() {
     entry["codes"] = std::move(codes);
     checks.push_back(std::move(entry));
   }
-  return {{"note", std::string("mta-sts-exporter ") + kVersion +
-                       ": checks run live and server-side; policy hosts on private or special "
-                       "addresses are refused (target_refused)"},
-          {"modes", {"enforce", "testing", "none"}},
-          {"checks", std::move(checks)},
-          {"endpoints",
-           {"/", "/metrics", "/v1/check?domain=D", "/v1/policy?domain=D", "/v1/meta", "/v1/tlsrpt",
-            "/v1/tlsrpt?domain=D", "/-/healthy", "/-/ready", "/-/reload"}}};
+  return {
+      {"note", std::string("mta-sts-exporter ") + kVersion +
+                   ": checks run live and server-side; policy hosts on private or special "
+                   "addresses are refused (target_refused)"},
+      {"modes", {"enforce", "testing", "none"}},
+      {"checks", std::move(checks)},
+      {"endpoints",
+       {"/", "/metrics", "/v1/check?domain=D", "/v1/policy?domain=D", "/probe?target=D", "/v1/meta",
+        "/v1/tlsrpt", "/v1/tlsrpt?domain=D", "/-/healthy", "/-/ready", "/-/reload"}}};
 }
 
 void Api::Register(httplib::Server& server) {
@@ -56,26 +57,40 @@ bool Api::AnswerError(const httplib::Request& req, httplib::Response& res) {
   return true;
 }
 
-// Key, rate limit, domain validation, bounded live checks: in this order.
-void Api::Serve(bool policy_only, const httplib::Request& req, httplib::Response& res) {
-  const auto key = access_.CheckKey(req.remote_addr, req.get_header_value("x-api-key"));
+bool AdmitLiveRequest(Access& access, const httplib::Request& req, httplib::Response& res) {
+  const auto key = access.CheckKey(req.remote_addr, req.get_header_value("x-api-key"));
   switch (key.kind) {
     case Access::KeyCheck::Kind::kAdmitted: break;
     case Access::KeyCheck::Kind::kTooManyWrong:
       res.set_header("Retry-After", std::to_string(key.retry_after));
       Reply(res, 429, nullptr,
             "too many wrong API keys; retry after " + std::to_string(key.retry_after) + " s");
-      return;
+      return false;
     case Access::KeyCheck::Kind::kMissing:
       Reply(res, 401, nullptr, "missing API key (header x-api-key)");
-      return;
-    case Access::KeyCheck::Kind::kWrong: Reply(res, 401, nullptr, "wrong API key"); return;
+      return false;
+    case Access::KeyCheck::Kind::kWrong: Reply(res, 401, nullptr, "wrong API key"); return false;
   }
-  if (int wait = access_.AcquireRate(key.bucket); wait > 0) {
+  if (int wait = access.AcquireRate(key.bucket); wait > 0) {
     res.set_header("Retry-After", std::to_string(wait));
     Reply(res, 429, nullptr, "rate limit exceeded; retry after " + std::to_string(wait) + " s");
-    return;
+    return false;
   }
+  return true;
+}
+
+std::optional<Access::LiveSlot> TakeLiveSlot(Access& access, httplib::Response& res) {
+  auto slot = access.TakeLiveSlot();
+  if (!slot) {
+    res.set_header("Retry-After", "1");
+    Reply(res, 503, nullptr, "too many live checks in flight; retry shortly");
+  }
+  return slot;
+}
+
+// Key, rate limit, domain validation, bounded live checks: in this order.
+void Api::Serve(bool policy_only, const httplib::Request& req, httplib::Response& res) {
+  if (!AdmitLiveRequest(access_, req, res)) return;
   if (!req.has_param("domain") || req.get_param_value_count("domain") != 1) {
     Reply(res, 400, nullptr, "give exactly one domain: ?domain=example.com");
     return;
@@ -85,12 +100,8 @@ void Api::Serve(bool policy_only, const httplib::Request& req, httplib::Response
     Reply(res, 400, nullptr, domain.error().message);
     return;
   }
-  const auto slot = access_.TakeLiveSlot();
-  if (!slot) {
-    res.set_header("Retry-After", "1");
-    Reply(res, 503, nullptr, "too many live checks in flight; retry shortly");
-    return;
-  }
+  const auto slot = TakeLiveSlot(access_, res);
+  if (!slot) return;
   DomainReport report = policy_only ? policy_(domain.value()) : check_(domain.value());
   Reply(res, 200, policy_only ? PolicyToJson(report) : ReportToJson(report), "ok");
 }

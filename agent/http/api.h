@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "agent/http/access.h"
@@ -9,6 +10,15 @@
 #include "collectors/report/report.h"
 
 namespace mtasts::agent {
+
+/// The admission of a request for a live check (README "HTTP endpoints"), shared by every
+/// endpoint that runs one: the API key, then the rate limit. A refusal is answered on `res` in
+/// the /v1 envelope and gives false.
+bool AdmitLiveRequest(Access& access, const httplib::Request& req, httplib::Response& res);
+
+/// A place among the live checks in flight (api.max_concurrent_requests), or nullopt with the
+/// 503 (Retry-After: 1) answered on `res` in the /v1 envelope.
+std::optional<Access::LiveSlot> TakeLiveSlot(Access& access, httplib::Response& res);
 
 /// The /v1 API (README "HTTP endpoints"): `/v1/check` and `/v1/policy` run live, SSRF-guarded
 /// checks of any domain behind the API keys, the rate limits and the cap on live checks of

@@ -17,6 +17,7 @@ constexpr const char* kLandingPage = R"(<!DOCTYPE html>
 <li><a href="metrics">/metrics</a>: Prometheus metrics</li>
 <li><a href="v1/check?domain=example.com">/v1/check?domain=D</a>: live check of any domain</li>
 <li><a href="v1/policy?domain=example.com">/v1/policy?domain=D</a>: live parsed policy file</li>
+<li><a href="probe?target=example.com">/probe?target=D</a>: live check as Prometheus metrics</li>
 <li><a href="v1/meta">/v1/meta</a>: what this exporter checks</li>
 <li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
 </ul></body></html>

@@ -10,6 +10,7 @@
 #include "agent/http/api.h"
 #include "agent/http/listener.h"
 #include "agent/http/operator_endpoints.h"
+#include "agent/http/probe_endpoint.h"
 #include "agent/http/tlsrpt_endpoint.h"
 #include "agent/metrics_page.h"
 #include "base/result.h"
@@ -23,6 +24,7 @@ struct HttpHandlers {
   std::function<std::shared_ptr<const MetricsPage>()> metrics;    // the current exposition
   std::function<DomainReport(const std::string& domain)> check;   // live, SSRF-guarded
   std::function<DomainReport(const std::string& domain)> policy;  // live, SSRF-guarded
+  ProbeEndpoint::Check probe;  // live, SSRF-guarded, nothing stored; empty: /probe is not served
   std::function<bool()> ready;
   std::function<Result<bool>()> reload;  // empty: lifecycle API not enabled (POST /-/reload 403)
   tlsrpt::Receiver* tlsrpt = nullptr;    // null: /v1/tlsrpt is not served
@@ -30,9 +32,9 @@ struct HttpHandlers {
 
 /// The daemon's HTTP service on one listener: the operator endpoints (`/`, `/metrics`,
 /// `/-/healthy`, `/-/ready`, `/-/reload`), the /v1 API (`/v1/check`, `/v1/policy`,
-/// `/v1/meta`) and, given a Receiver, the TLS-RPT reports (`/v1/tlsrpt`), behind one Access (keys,
-/// rate limits, the live-check cap; api.* settings). Another listener serving other parts is
-/// another Listener given those parts.
+/// `/v1/meta`), given a probe check `/probe`, and, given a Receiver, the TLS-RPT reports
+/// (`/v1/tlsrpt`), behind one Access (keys, rate limits, the live-check cap; api.* settings).
+/// Another listener serving other parts is another Listener given those parts.
 class HttpServer {
  public:
   /// Throws std::runtime_error when api.keys_file cannot be read (a fatal start-up error).
@@ -67,6 +69,7 @@ class HttpServer {
   Access access_;
   OperatorEndpoints operator_;
   Api api_;
+  std::unique_ptr<ProbeEndpoint> probe_;    // with a probe check only
   std::unique_ptr<TlsRptEndpoint> tlsrpt_;  // with a Receiver only
   Listener listener_;  // last: stopped and destroyed before the parts it serves
 };

@@ -81,7 +81,9 @@ inline double Value(const std::string& metrics, const std::string& series) {
 
 class Daemon {
  public:
-  Daemon(fs::path dir, int port) : dir_(std::move(dir)), port_(port) {}
+  /// `host`: the address it listens on (the loopback unless a test needs another).
+  Daemon(fs::path dir, int port, std::string host = "127.0.0.1")
+      : dir_(std::move(dir)), port_(port), host_(std::move(host)) {}
   ~Daemon() { Kill(); }
 
   /// Starts the daemon on the test's config; `extra` flags are appended (e.g.
@@ -89,7 +91,7 @@ class Daemon {
   void Start(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {
         MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
-        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=debug"};
+        "--web.listen-address=" + host_ + ":" + std::to_string(port_), "--log.level=debug"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -136,7 +138,7 @@ class Daemon {
   pid_t pid() const { return pid_; }
 
   httplib::Result Get(const std::string& path, const httplib::Headers& headers = {}) const {
-    httplib::Client client("127.0.0.1", port_);
+    httplib::Client client(host_, port_);
     client.set_read_timeout(15, 0);
     return client.Get(path, headers);
   }
@@ -166,6 +168,7 @@ class Daemon {
  private:
   fs::path dir_;
   int port_;
+  std::string host_;
   pid_t pid_ = 0;
 };
 

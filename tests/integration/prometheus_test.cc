@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -571,6 +572,110 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
                 R"(sum(mta_sts_webhook_deliveries_total{webhook="unreachable",result="failure"}))"),
             1);
 
+  prometheus.Stop();
+  EXPECT_EQ(daemon.Stop(), 0);
+}
+
+// The multi-target pattern (README "Probing domains listed in Prometheus"): a Prometheus of its own
+// scrapes only /probe, for three world domains given as targets and relabeled as for
+// blackbox_exporter. The dashboard's per-domain queries then return data for those domains, from
+// that job.
+TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
+  const std::vector<std::string> probed = {"enforce.test", "testing.test", "mx-good.test"};
+  const std::string job = "mta-sts-probe";
+  const int exporter_port = FreePort();
+  WriteFile(dir_ / "config.yaml",
+            ConfigText(dir_, {"no-tlsrpt.test"},
+                       "api:\n  rate_limit_per_minute: 100000\n  rate_limit_burst: 1000\n"));
+  Daemon daemon(dir_, exporter_port);
+  daemon.Start();
+  ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(60))) << daemon.Log();
+  std::string targets;
+  for (const auto& d : probed) targets += (targets.empty() ? "" : ", ") + d;
+  WriteFile(dir_ / "prometheus.yml",
+            "global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\n"
+            "scrape_configs:\n  - job_name: " +
+                job +
+                "\n    metrics_path: /probe\n    params:\n      probe_mx: [\"true\"]\n"
+                "    scrape_timeout: 4s\n    scrape_interval: 5s\n"
+                "    static_configs:\n      - targets: [" +
+                targets +
+                "]\n    relabel_configs:\n"
+                "      - source_labels: [__address__]\n        target_label: __param_target\n"
+                "      - source_labels: [__param_target]\n        target_label: instance\n"
+                "      - target_label: __address__\n        replacement: 127.0.0.1:" +
+                std::to_string(exporter_port) + "\n");
+  const int prometheus_port = FreePort();
+  Process prometheus(
+      {"/usr/bin/prometheus", "--config.file=" + (dir_ / "prometheus.yml").string(),
+       "--storage.tsdb.path=" + (dir_ / "tsdb").string(),
+       "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port), "--log.level=warn"},
+      dir_ / "prometheus.log");
+  const double start = UnixNow();
+  prometheus.Start();
+  PrometheusApi api(prometheus_port);
+  // Two successful probes of each domain, each instance named after its target.
+  const std::string probes_ok =
+      "count(sum_over_time(mta_sts_probe_success{job=\"" + job + "\"}[1m]) >= 2)";
+  ASSERT_TRUE(WaitUntil([&] { return api.Scalar(probes_ok) == 3; }, std::chrono::seconds(60)))
+      << api.Instant("mta_sts_probe_success").dump() << api.Instant("up").dump();
+  for (const auto& d : probed) {
+    EXPECT_EQ(api.Scalar("up{job=\"" + job + "\",instance=\"" + d + "\"}"), 1) << d;
+    EXPECT_EQ(api.Scalar("mta_sts_check_success{job=\"" + job + "\",instance=\"" + d +
+                         "\",domain=\"" + d + "\"}"),
+              1)
+        << d;
+  }
+
+  // Every dashboard query on the domain variable, but those on what only a watched domain has
+  // (its schedule, its memory, its posture changes), with the variable set to the three domains.
+  const json dashboard =
+      json::parse(ReadFile(kSourceDir / "grafana/dashboards/mta-sts-exporter.json"));
+  std::vector<DashboardQuery> queries;
+  CollectPanels(dashboard["panels"], queries);
+  const std::string domains = "enforce.test|testing.test|mx-good.test";
+  const std::map<std::string, std::string> variables = {{"$__rate_interval", "1m"},
+                                                        {"$__interval", "1s"},
+                                                        {"$__range", "5m"},
+                                                        {"${domain}", domains},
+                                                        {"$domain", domains}};
+  const std::set<std::string> only_watched = {"mta_sts_next_check_timestamp_seconds",
+                                              "mta_sts_policy_first_seen_timestamp_seconds",
+                                              "mta_sts_posture_changes_total"};
+  const double end = UnixNow();
+  int asked = 0;
+  for (const auto& query : queries) {
+    if (query.expr.find("$domain") == std::string::npos) continue;
+    if (std::any_of(only_watched.begin(), only_watched.end(),
+                    [&](const std::string& f) { return query.expr.find(f) != std::string::npos; }))
+      continue;
+    ++asked;
+    const std::string expr = Substitute(query.expr, variables);
+    std::string error;
+    const json data =
+        query.instant ? api.Instant(expr, &error) : api.Range(expr, start, end, &error);
+    EXPECT_TRUE(HasNumber(data)) << query.where << ": no data for " << expr << "\n"
+                                 << error << data.dump();
+    // The per-domain rows of the table: one for each probed domain.
+    if (data.is_object() && query.expr.find(" by (domain) (mta_sts_") != std::string::npos &&
+        query.expr.find("max_age") == std::string::npos) {
+      std::set<std::string> seen;
+      for (const auto& series : data["result"]) seen.insert(series["metric"].value("domain", ""));
+      EXPECT_EQ(seen, std::set<std::string>(probed.begin(), probed.end())) << expr;
+    }
+  }
+  EXPECT_GE(asked, 20);
+  std::cout << asked << " per-domain dashboard queries asked of the probe job" << std::endl;
+  // The series carry the probe job's label, and the domain variable lists the probed domains.
+  const json values = api.Get("/api/v1/label/domain/values?match%5B%5D=mta_sts_enforced");
+  EXPECT_EQ(values, json(std::set<std::string>(probed.begin(), probed.end())));
+  EXPECT_EQ(api.Scalar("count(mta_sts_enforced{job=\"" + job + "\"})"), 3);
+  EXPECT_EQ(api.Scalar("mta_sts_issue{job=\"" + job +
+                       "\",domain=\"testing.test\",code=\"mode_testing\"}"),
+            1);
+  EXPECT_EQ(api.Scalar("mta_sts_mx_starttls{job=\"" + job +
+                       "\",domain=\"mx-good.test\",mx=\"mx1.mx-good.test\"}"),
+            1);
   prometheus.Stop();
   EXPECT_EQ(daemon.Stop(), 0);
 }

@@ -215,5 +215,36 @@ TEST_F(SsrfPacketTest, RebindingCannotRedirectTheFetch) {
   EXPECT_NE(log.find("203.0.113.10:443 sni=mta-sts.private-host.test"), std::string::npos) << log;
 }
 
+// GET /probe of a refused policy host: the same guard, no packet. The daemon listens on the web
+// server's address, so the test's own connections to it are not counted as SYNs elsewhere.
+TEST_F(SsrfPacketTest, ProbeOfARefusedHostCostsNoPacket) {
+  const fs::path dir = FreshTestDir("mtasts-ssrf-probe");
+  WriteFile(dir / "config.yaml",
+            ConfigText(dir, {"enforce.test"},
+                       "api:\n  rate_limit_per_minute: 100000\n  rate_limit_burst: 1000\n"));
+  Daemon daemon(dir, FreePort(), "203.0.113.10");
+  daemon.Start();
+  ASSERT_TRUE(daemon.WaitReady()) << daemon.Log();
+  const long elsewhere_before = SynsElsewhere();
+  for (const auto& [domain, address] : kRefused) {
+    SCOPED_TRACE(domain + " -> " + address);
+    const long before = Syns(address);
+    auto res = daemon.Get("/probe?target=" + domain);
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    EXPECT_NE(
+        res->body.find("mta_sts_issue{domain=\"" + domain + "\",code=\"target_refused\",severity="),
+        std::string::npos)
+        << res->body;
+    EXPECT_EQ(res->body.find("code=\"policy_fetch_failed\""), std::string::npos)
+        << "a refused host is never dialled";
+    EXPECT_EQ(Value(res->body, "mta_sts_probe_success"), 1) << res->body;
+    EXPECT_EQ(Syns(address), before) << "a SYN went to a refused address";
+  }
+  EXPECT_EQ(SynsElsewhere(), elsewhere_before) << "a SYN went somewhere other than 203.0.113.10";
+  EXPECT_EQ(daemon.Stop(), 0);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace mtasts::world

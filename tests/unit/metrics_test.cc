@@ -3,12 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -631,6 +633,89 @@ TEST(Metrics, ManyDomainsRenderAsOneOrderedFamilyEach) {
   EXPECT_EQ(series["mta_sts_issue"], with_issue);
   EXPECT_EQ(series["mta_sts_policy_max_age_seconds"], kDomains - (kDomains + 10) / 11);
   EXPECT_EQ(series["mta_sts_next_check_timestamp_seconds"], kDomains);
+}
+
+}  // namespace
+}  // namespace mtasts::agent
+
+namespace mtasts::agent {
+namespace {
+
+// Lines of `text` for `family` (its HELP, TYPE and series).
+std::vector<std::string> FamilyLines(const std::string& text, std::string_view family) {
+  std::vector<std::string> out;
+  for (const auto& line : Lines(text)) {
+    std::string_view name = line;
+    if (name.starts_with("# HELP ") || name.starts_with("# TYPE ")) name.remove_prefix(7);
+    const auto end = name.find_first_of("{ ");
+    if (name.substr(0, end) == family) out.push_back(line);
+  }
+  return out;
+}
+
+std::set<std::string> FamilyNames(const std::string& text) {
+  std::set<std::string> names;
+  for (const auto& line : Lines(text)) {
+    if (line.starts_with("# TYPE ")) names.insert(line.substr(7, line.find(' ', 7) - 7));
+  }
+  return names;
+}
+
+// /probe shows a report exactly as /metrics shows a watched domain's: the same families, HELP,
+// TYPE, labels and values; only what a watched domain alone has (its schedule, its posture
+// changes, webhooks, stored TLS-RPT reports, the process) is left out.
+TEST(ProbeMetrics, SameFamiliesAndSeriesAsAWatchedDomain) {
+  const DomainReport report =
+      WithMxProbes(Report("clean.example", policy::Mode::kTesting,
+                          {MakeIssue(IssueCode::kModeTesting, Severity::kMedium),
+                           MakeIssue(IssueCode::kTlsRptMissing, Severity::kLow)}));
+  Snapshot watched;
+  watched.domains["clean.example"] = Checked(report, kNextCheckMs, 3);
+  const std::string metrics = Metrics().Render(watched);
+  const std::string probe = Metrics::RenderProbe("clean.example", report, 1.5);
+
+  const std::set<std::string> only_watched = {"mta_sts_next_check_timestamp_seconds",
+                                              "mta_sts_posture_changes_total"};
+  std::set<std::string> per_domain;
+  for (const auto& name : FamilyNames(metrics)) {
+    if (only_watched.contains(name)) continue;
+    const auto lines = FamilyLines(metrics, name);
+    const bool has_domain = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.find("{domain=\"clean.example\"") != std::string::npos;
+    });
+    if (has_domain) per_domain.insert(name);
+  }
+  ASSERT_GE(per_domain.size(), 15U) << metrics;
+  for (const auto& name : per_domain) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(FamilyLines(probe, name), FamilyLines(metrics, name));
+  }
+  std::set<std::string> expected = per_domain;
+  expected.insert({"mta_sts_probe_success", "mta_sts_probe_duration_seconds"});
+  EXPECT_EQ(FamilyNames(probe), expected) << probe;
+  EXPECT_EQ(Sample(probe,
+                   "mta_sts_issue{domain=\"clean.example\",code=\"mode_testing\","
+                   "severity=\"medium\"}"),
+            1.0);
+  EXPECT_EQ(Sample(probe, "mta_sts_probe_success"), 1.0);
+  EXPECT_EQ(Sample(probe, "mta_sts_probe_duration_seconds"), 1.5);
+  EXPECT_FALSE(Mentions(probe, "mta_sts_exporter_")) << "no process-level family in a probe";
+}
+
+TEST(ProbeMetrics, AnUnfinishedCheckIsAFailedProbe) {
+  DomainReport report =
+      Report("broken.example", std::nullopt, {MakeIssue(IssueCode::kDnsError, Severity::kHigh)});
+  report.check_complete = false;
+  const std::string probe = Metrics::RenderProbe("broken.example", report, 3.25);
+  EXPECT_EQ(Sample(probe, "mta_sts_probe_success"), 0.0) << probe;
+  EXPECT_EQ(Sample(probe, "mta_sts_check_success{domain=\"broken.example\"}"), 0.0);
+  EXPECT_EQ(Sample(probe, "mta_sts_probe_duration_seconds"), 3.25);
+  EXPECT_EQ(Sample(probe, "mta_sts_mode{domain=\"broken.example\",mode=\"unknown\"}"), 1.0);
+  EXPECT_FALSE(Mentions(probe, "mta_sts_policy_max_age_seconds")) << "no valid policy";
+  // A clock step cannot make a negative or NaN duration.
+  EXPECT_EQ(Sample(Metrics::RenderProbe("broken.example", report, -1.0),
+                   "mta_sts_probe_duration_seconds"),
+            0.0);
 }
 
 }  // namespace
