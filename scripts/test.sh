@@ -14,7 +14,7 @@
 #     tests (hostile_api_integration's one-second bound); only what is left of it runs alone;
 #   - the TSan pass builds only the daemon and the two test binaries (no man page, no package)
 #     and runs only the tests that exercise threads of ours: the unit tests and the world, daemon,
-#     webhook, history, fault, hostile API and TLS-RPT integration tests. Lint, the package,
+#     webhook, history, fault, hostile API, TLS-RPT and probe integration tests. Lint, the package,
 #     fuzzing, prometheus_e2e, ssrf_packet_integration and the world smoke tests (which run no
 #     code of ours, or only code the other integration tests already run) are the ASan pass's.
 # MTASTS_TSAN=0 skips the TSan pass (a quick local run); arguments go to the ASan pass's ctest.
@@ -86,7 +86,7 @@ if [[ $run_tsan == 1 ]]; then
     no_aslr=(setarch "$(uname -m)" -R)
   fi
   "${no_aslr[@]}" ctest --test-dir "$tsan_dir" --output-on-failure -j "$jobs" \
-    -R '^(world|daemon|webhook|history|fault|hostile_api|tlsrpt)_integration$' || status=1
+    -R '^(world|daemon|webhook|history|fault|hostile_api|tlsrpt|probe)_integration$' || status=1
   # Peak-RSS bounds are ASan's and the release build's to hold: TSan's shadow memory and
   # allocator make them meaningless (the gzip bomb test is single-threaded anyway).
   "${no_aslr[@]}" ctest --test-dir "$tsan_dir" --output-on-failure -j "$jobs" -L '^unit$' \
