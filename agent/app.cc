@@ -94,10 +94,17 @@ int App::Run() {
   scheduler_ = std::make_unique<Scheduler>(
       config.value().schedule, [] { return NowUnixMillis(); },
       [this](const std::string& domain) {
-        // The check judges the domain's history too: it takes the memory stored so far.
+        // The check judges the domain's history too: it takes the memory stored so far, and
+        // what the stored TLS-RPT reports say (none when the store is unavailable).
         const std::optional<DomainState> state = store_.GetDomain(domain);
+        auto window = tlsrpt_->Window(domain, NowUnixMillis() / 1000);
+        if (!window) {
+          Log(LogLevel::kWarn, "TLS-RPT reports not judged",
+              {{"domain", domain}, {"error", window.error().message}});
+        }
         return config_.Checker()->Check(domain, config_.ProbeMx(domain),
-                                        state ? state->history : history::PolicyHistory{});
+                                        state ? state->history : history::PolicyHistory{},
+                                        window ? &window.value() : nullptr);
       },
       [this](const std::string& domain) { return config_.Checker()->CurrentStsId(domain); },
       [this](const std::string& domain, CheckOutcome outcome, std::int64_t next) {
@@ -105,7 +112,15 @@ int App::Run() {
         pipeline_->OnReport(domain, std::move(outcome), next);
       });
   tlsrpt_ = std::make_unique<tlsrpt::Receiver>(
-      tlsrpt::Receiver::Options{config.value().state_dir + "/tlsrpt.sqlite"}, store_);
+      tlsrpt::Receiver::Options{
+          .path = config.value().state_dir + "/tlsrpt.sqlite",
+          // New reports are judged soon (tlsrpt_failures_reported, tlsrpt_policy_mismatch),
+          // not at the domain's next planned check, which may be a day away.
+          .on_new_reports =
+              [this](const std::string& domain) {
+                scheduler_->RecheckAt(domain, NowUnixMillis());
+              }},
+      store_);
   auto applied = config_.Apply(config.value(), true, Parts());
   if (!applied) {
     Log(LogLevel::kError, "cannot start", {{"error", applied.error().message}});

@@ -37,6 +37,7 @@ void Receiver::Configure(const config::TlsRptSettings& settings, DomainSet watch
   std::lock_guard lock(mu_);
   limits_.decode.max_inflated = settings.max_size;
   retention_ = settings.retention;
+  window_ = settings.window;
   if (watched != *watched_) {
     watched_ = std::make_shared<const DomainSet>(std::move(watched));
     // Counted again from the store at the next refresh: a domain now watched gets its earlier
@@ -113,28 +114,55 @@ void Receiver::Run() {
       Log(LogLevel::kWarn, "TLS-RPT store not readable", {{"error", last.error().message}});
       continue;
     }
-    if (last.value() != last_id_ || !counted_) RefreshLocked(*store);
+    if (last.value() != last_id_ || !counted_) {
+      const std::vector<std::string> fresh = RefreshLocked(*store);
+      lock.unlock();
+      Recheck(fresh);
+      lock.lock();
+    }
   }
 }
 
 void Receiver::Refresh() {
-  std::lock_guard lock(mu_);
-  const std::shared_ptr<Store> store = OpenedStore();
-  if (store) RefreshLocked(*store);
+  std::vector<std::string> fresh;
+  {
+    std::lock_guard lock(mu_);
+    const std::shared_ptr<Store> store = OpenedStore();
+    if (store) fresh = RefreshLocked(*store);
+  }
+  Recheck(fresh);
 }
 
-void Receiver::RefreshLocked(Store& store) {
+std::vector<std::string> Receiver::RefreshLocked(Store& store) {
+  const bool incremental = counted_;
   const std::int64_t after = counted_ ? last_id_ : 0;
   auto delta = store.TotalsAfter(after, *watched_);
   if (!delta) {
     Log(LogLevel::kWarn, "TLS-RPT totals not read", {{"error", delta.error().message}});
-    return;
+    return {};
   }
   if (!counted_) counters_.clear();
-  for (const auto& [domain, totals] : delta.value().domains) Add(counters_[domain], totals);
+  std::vector<std::string> fresh;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [domain, totals] : delta.value().domains) {
+    Add(counters_[domain], totals);
+    // A count from scratch (start, new watched domains) is no news: the start-up checks and
+    // the scheduled ones read the reports anyway.
+    if (!incremental || totals.reports == 0 || !options_.on_new_reports) continue;
+    auto [it, first] = rechecked_.try_emplace(domain, now);
+    if (!first && now - it->second < options_.recheck_every) continue;
+    it->second = now;
+    fresh.push_back(domain);
+  }
+  std::erase_if(rechecked_, [&](const auto& entry) { return !watched_->contains(entry.first); });
   last_id_ = delta.value().through;
   counted_ = true;
   Publish();
+  return fresh;
+}
+
+void Receiver::Recheck(const std::vector<std::string>& domains) {
+  for (const auto& domain : domains) options_.on_new_reports(domain);
 }
 
 void Receiver::Publish() {
@@ -198,6 +226,22 @@ Result<DomainAggregate> Receiver::Aggregate(std::string_view domain, std::int64_
   }
   if (!store) return Error{"the report store is unavailable"};
   return store->Aggregate(domain, since);
+}
+
+Result<WindowSummary> Receiver::Window(std::string_view domain, std::int64_t now) {
+  std::shared_ptr<Store> store;
+  std::int64_t window = 0;
+  {
+    std::lock_guard lock(mu_);
+    store = store_;
+    window = std::chrono::duration_cast<std::chrono::seconds>(window_).count();
+  }
+  if (!store) return Error{"the report store is unavailable"};
+  auto summary = store->Window(domain, now - window);
+  if (!summary) return summary;
+  WindowSummary out = std::move(summary).value();
+  out.window_seconds = window;
+  return out;
 }
 
 }  // namespace mtasts::agent::tlsrpt

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "agent/result_store.h"
 #include "agent/tlsrpt/group_commit.h"
@@ -33,6 +35,11 @@ class Receiver {
     std::string path;  // the SQLite file
     std::chrono::milliseconds poll{2000};
     std::chrono::milliseconds retention_every{3600 * 1000};
+    /// Called (without the receiver's lock) with a watched domain for which new reports were
+    /// stored, so that its codes follow them at a check soon rather than at the next planned
+    /// one; at most once per domain per `recheck_every`, however many reports arrive.
+    std::function<void(const std::string&)> on_new_reports = nullptr;
+    std::chrono::milliseconds recheck_every{60'000};
   };
   Receiver(Options options, ResultStore& results);
   ~Receiver();
@@ -55,13 +62,18 @@ class Receiver {
   bool Watches(std::string_view domain);
   /// The aggregate of `GET /v1/tlsrpt`; an error when the store is unavailable.
   Result<DomainAggregate> Aggregate(std::string_view domain, std::int64_t since);
+  /// What the reports whose date-range ends within `tlsrpt.window` before `now` (Unix s) say of
+  /// `domain`, for its scheduled check; an error when the store is unavailable.
+  Result<WindowSummary> Window(std::string_view domain, std::int64_t now);
 
   /// Adds what was stored since the last count to the counters now (the poller does it too).
   void Refresh();
 
  private:
   std::shared_ptr<Store> OpenedStore();  // mu_ held; null when it cannot be opened
-  void RefreshLocked(Store& store);
+  /// Counts what was stored since; the domains to recheck for it (see Options::on_new_reports).
+  std::vector<std::string> RefreshLocked(Store& store);
+  void Recheck(const std::vector<std::string>& domains);  // mu_ not held
   void Publish();
   void Run();
 
@@ -75,9 +87,12 @@ class Receiver {
   std::shared_ptr<const DomainSet> watched_ = std::make_shared<const DomainSet>();
   IngestLimits limits_;
   std::chrono::milliseconds retention_ = config::TlsRptSettings{}.retention;
+  std::chrono::milliseconds window_ = config::TlsRptSettings{}.window;
   bool counted_ = false;  // counters_ hold the totals up to last_id_
   std::int64_t last_id_ = 0;
   std::map<std::string, DomainTotals> counters_;
+  // When each domain was last handed to on_new_reports (watched domains only: bounded).
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> rechecked_;
   std::chrono::steady_clock::time_point next_retention_{};
   bool stopping_ = false;
   bool stored_ = false;  // a report was stored: the poller counts at once

@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "collectors/tlsrpt/report/report.h"
+#include "collectors/tlsrpt/tlsrpt_window.h"
 
 struct sqlite3;
 
@@ -82,27 +83,9 @@ struct TotalsDelta {
   std::map<std::string, DomainTotals> domains;
 };
 
-/// What a watched domain's issue codes need about its recent reports.
-struct WindowSummary {
-  struct FailureGroup {
-    std::string organization;
-    std::string result_type;            // label
-    std::string receiving_mx_hostname;  // "" when not reported
-    std::int64_t failed = 0;
-  };
-  struct PolicyStrings {
-    std::vector<std::string> lines;  // policy-string as reported (an STS policy's lines)
-    std::int64_t reports = 0;
-    std::int64_t first_end_time = 0;
-    std::int64_t last_end_time = 0;
-  };
-  std::int64_t reports = 0;
-  std::int64_t success = 0;  // summary counts
-  std::int64_t failure = 0;
-  std::int64_t detail_failed = 0;           // failed-session-counts of the details
-  std::vector<FailureGroup> failures;       // most failed sessions first
-  std::vector<PolicyStrings> sts_policies;  // distinct STS policy-strings, newest first
-};
+/// What a watched domain's issue codes need about its recent reports (the `tlsrpt_reports`
+/// check's input; Receiver sets window_seconds).
+using WindowSummary = mtasts::tlsrpt::TlsRptWindow;
 
 struct StoreOptions {
   std::chrono::milliseconds busy_timeout{10'000};  // waits for another process's write

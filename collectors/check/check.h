@@ -13,6 +13,7 @@
 #include "collectors/report/issue_codes.h"
 #include "collectors/report/report.h"
 #include "collectors/smtp/mx_probe_check.h"
+#include "collectors/tlsrpt/tlsrpt_window.h"
 
 /// The seam every check judges through (README "What it checks"). The I/O half of a domain's
 /// check (DomainChecker) gathers `Observations`; each check then judges them, in the registry's
@@ -38,6 +39,10 @@ struct JudgeContext {
   /// moves on (README "History-aware checks"). Null for one-shot checks (the CLI, /v1/check,
   /// /v1/policy): the `history` check then does nothing.
   history::PolicyHistory* memory = nullptr;
+  /// What the daemon's stored TLS-RPT reports say of the domain within `tlsrpt.window`, which
+  /// the `tlsrpt_reports` check judges (README "TLS-RPT reports"). Null for one-shot checks:
+  /// the check then does nothing.
+  const tlsrpt::TlsRptWindow* tlsrpt_window = nullptr;
 };
 
 /// When a check's codes can appear (shown by /v1/meta).

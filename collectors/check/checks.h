@@ -59,6 +59,18 @@ class PolicyCertificateCheck final : public Check {
              DomainReport& report) const override;
 };
 
+/// The `tlsrpt_reports` check (RFC 8460 §4): judges the stored TLS-RPT reports of the domain
+/// (JudgeContext::tlsrpt_window) with tlsrpt::ApplyTlsRptWindow. Reads the policy's mode and the
+/// served policy (report.policy), so it comes after the `policy` check, and the memory before
+/// the `history` check moves it on, so it comes before that one. Only the daemon keeps reports:
+/// without them it does nothing.
+class TlsRptReportsCheck final : public Check {
+ public:
+  TlsRptReportsCheck();
+  void Judge(const Observations& seen, const JudgeContext& context,
+             DomainReport& report) const override;
+};
+
 /// The `history` check (RFC 8461 §3.1, §5.1): judges the report against the daemon's memory of
 /// the domain (JudgeContext::memory) with history::JudgeHistory, and moves the memory on. Reads
 /// the verdicts of the `sts_record` and `policy` checks (the id, the valid policy), so it comes

@@ -20,17 +20,19 @@ DomainChecker::DomainChecker(std::shared_ptr<dns::Resolver> resolver, net::Addre
       prober_(std::move(prober)) {}
 
 DomainReport DomainChecker::Check(const std::string& domain, bool probe_mx) const {
-  return Run(domain, probe_mx, nullptr);
+  return Run(domain, probe_mx, nullptr, nullptr);
 }
 
 CheckOutcome DomainChecker::Check(const std::string& domain, bool probe_mx,
-                                  history::PolicyHistory memory) const {
-  DomainReport report = Run(domain, probe_mx, &memory);
+                                  history::PolicyHistory memory,
+                                  const tlsrpt::TlsRptWindow* tlsrpt_window) const {
+  DomainReport report = Run(domain, probe_mx, &memory, tlsrpt_window);
   return {std::move(report), std::move(memory)};
 }
 
 DomainReport DomainChecker::Run(const std::string& domain, bool probe_mx,
-                                history::PolicyHistory* memory) const {
+                                history::PolicyHistory* memory,
+                                const tlsrpt::TlsRptWindow* tlsrpt_window) const {
   const auto started = std::chrono::steady_clock::now();
   const Deadline deadline(started + options_.timeout);
   DomainReport report;
@@ -70,8 +72,11 @@ DomainReport DomainChecker::Run(const std::string& domain, bool probe_mx,
   seen.mx = std::move(mx_answer);
   seen.mx_hosts = std::move(mx_observation);
 
-  check::JudgeDomain(seen, check::JudgeContext{.now_ms = report.checked_at_ms, .memory = memory},
-                     report);
+  check::JudgeDomain(
+      seen,
+      check::JudgeContext{
+          .now_ms = report.checked_at_ms, .memory = memory, .tlsrpt_window = tlsrpt_window},
+      report);
   report.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

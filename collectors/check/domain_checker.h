@@ -12,6 +12,7 @@
 #include "collectors/net/https_fetcher.h"
 #include "collectors/report/report.h"
 #include "collectors/smtp/smtp_prober.h"
+#include "collectors/tlsrpt/tlsrpt_window.h"
 
 namespace mtasts {
 
@@ -43,8 +44,11 @@ class DomainChecker {
   DomainReport Check(const std::string& domain, bool probe_mx = false) const;
 
   /// The daemon's check of a watched domain: the same, and the `history` check judges the
-  /// report against `memory`, the domain's memory before it (README "History-aware checks").
-  CheckOutcome Check(const std::string& domain, bool probe_mx, history::PolicyHistory memory) const;
+  /// report against `memory`, the domain's memory before it (README "History-aware checks"), and
+  /// the `tlsrpt_reports` check against `tlsrpt_window`, what the stored TLS-RPT reports say of
+  /// the domain (null: none are kept).
+  CheckOutcome Check(const std::string& domain, bool probe_mx, history::PolicyHistory memory,
+                     const tlsrpt::TlsRptWindow* tlsrpt_window = nullptr) const;
 
   /// The cheap re-read between full checks: the id of the single valid `_mta-sts` record
   /// (nullopt when there is none), or an error when DNS did not answer.
@@ -57,7 +61,8 @@ class DomainChecker {
   std::shared_ptr<dns::Resolver> resolver_;
   net::AddressPolicy guard_;
   net::HttpsFetcher fetcher_;
-  DomainReport Run(const std::string& domain, bool probe_mx, history::PolicyHistory* memory) const;
+  DomainReport Run(const std::string& domain, bool probe_mx, history::PolicyHistory* memory,
+                   const tlsrpt::TlsRptWindow* tlsrpt_window) const;
 
   CheckerOptions options_;
   std::optional<smtp::SmtpProber> prober_;

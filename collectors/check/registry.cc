@@ -27,6 +27,7 @@ const std::vector<std::unique_ptr<const Check>>& Registry() {
     checks.push_back(std::make_unique<MxCheck>());
     checks.push_back(std::make_unique<MxProbeCheck>());
     checks.push_back(std::make_unique<PolicyCertificateCheck>());
+    checks.push_back(std::make_unique<TlsRptReportsCheck>());
     checks.push_back(std::make_unique<HistoryCheck>());
     return checks;
   }();

@@ -43,12 +43,14 @@ std::string_view IssueCodeName(IssueCode code) {
     case IssueCode::kMxUnreachable: return "mx_unreachable";
     case IssueCode::kMxCertExpiring: return "mx_cert_expiring";
     case IssueCode::kPolicyCertExpiring: return "policy_cert_expiring";
+    case IssueCode::kTlsrptFailuresReported: return "tlsrpt_failures_reported";
+    case IssueCode::kTlsrptPolicyMismatch: return "tlsrpt_policy_mismatch";
   }
   throw std::logic_error("unknown issue code");
 }
 
 std::optional<IssueCode> IssueCodeFromName(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(IssueCode::kPolicyCertExpiring); ++i) {
+  for (int i = 0; i <= static_cast<int>(kLastIssueCode); ++i) {
     auto code = static_cast<IssueCode>(i);
     if (IssueCodeName(code) == name) return code;
   }
@@ -71,7 +73,9 @@ Severity DefaultSeverity(IssueCode code) {
     case IssueCode::kPolicyChangedWithoutIdChange:
     case IssueCode::kMxUnreachable:
     case IssueCode::kMxCertExpiring:
-    case IssueCode::kPolicyCertExpiring: return Severity::kMedium;
+    case IssueCode::kPolicyCertExpiring:
+    case IssueCode::kTlsrptFailuresReported:  // high in enforce mode
+    case IssueCode::kTlsrptPolicyMismatch: return Severity::kMedium;
     case IssueCode::kPolicyIdChangedWithoutChange: return Severity::kInfo;
     case IssueCode::kTlsRptMissing:
     case IssueCode::kTlsRptInvalid:

@@ -45,7 +45,13 @@ enum class IssueCode {
   kMxUnreachable,
   kMxCertExpiring,
   kPolicyCertExpiring,
+  // What senders reported (RFC 8460 §4), the daemon only: its stored TLS-RPT reports.
+  kTlsrptFailuresReported,
+  kTlsrptPolicyMismatch,
 };
+
+/// The last enumerator: the codes are 0..kLastIssueCode.
+inline constexpr IssueCode kLastIssueCode = IssueCode::kTlsrptPolicyMismatch;
 
 std::string_view IssueCodeName(IssueCode code);
 
@@ -55,7 +61,8 @@ std::optional<Severity> SeverityFromName(std::string_view name);
 
 /// The severity of a code. For kMxNotCovered, kMxStarttlsMissing and kMxCertInvalid it is the
 /// one in mode testing: their checks raise them critical in enforce (and kMxCertInvalid medium
-/// without a policy), README "Issue codes".
+/// without a policy); for kTlsrptFailuresReported it is the one outside enforce (high in
+/// enforce), README "Issue codes".
 Severity DefaultSeverity(IssueCode code);
 
 }  // namespace mtasts

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -171,6 +172,40 @@ class Daemon {
   std::string host_;
   pid_t pid_ = 0;
 };
+
+/// A report by Reporter-X for `domain` ending an hour ago (within any window): `failed` sessions
+/// certificate-expired at mx1 of the domain, under the policy the test world serves.
+inline std::string TlsRptFailureReport(const std::string& domain, const std::string& id,
+                                       int failed) {
+  const auto rfc3339 = [](std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(text);
+  };
+  const std::time_t now = std::time(nullptr);
+  nlohmann::json report = {
+      {"organization-name", "Reporter-X"},
+      {"date-range",
+       {{"start-datetime", rfc3339(now - 86400)}, {"end-datetime", rfc3339(now - 3600)}}},
+      {"contact-info", "tlsrpt@reporter-x.example"},
+      {"report-id", id},
+      {"policies",
+       {{{"policy",
+          {{"policy-type", "sts"},
+           {"policy-string",
+            {"version: STSv1", "mode: enforce", "mx: mx1." + domain, "mx: *.mail." + domain,
+             "max_age: 604800"}},
+           {"policy-domain", domain}}},
+         {"summary",
+          {{"total-successful-session-count", 100}, {"total-failure-session-count", failed}}},
+         {"failure-details",
+          {{{"result-type", "certificate-expired"},
+            {"receiving-mx-hostname", "mx1." + domain},
+            {"failed-session-count", failed}}}}}}}};
+  return report.dump();
+}
 
 inline std::string NetworkSection() {
   return "network:\n  dns_servers: [\"" + Env("MTASTS_WORLD_DNS") +

@@ -218,7 +218,7 @@ TEST_F(DaemonTest, ApiAnswersEqualTheCommandLine) {
     for (const auto& code : check["codes"]) meta_codes.insert(code.get<std::string>());
   }
   std::set<std::string> all_codes;
-  for (int i = 0; i <= static_cast<int>(mtasts::IssueCode::kPolicyCertExpiring); ++i) {
+  for (int i = 0; i <= static_cast<int>(mtasts::kLastIssueCode); ++i) {
     all_codes.insert(std::string(mtasts::IssueCodeName(static_cast<mtasts::IssueCode>(i))));
   }
   EXPECT_EQ(meta_codes, all_codes) << meta->body;

@@ -30,6 +30,8 @@ const fs::path kSourceDir = MTASTS_SOURCE_DIR;
 const std::string kDowngraded = "multi-string-txt.test";
 // A clean domain: no alert may name it.
 const std::string kGood = "enforce.test";
+// A clean domain that senders report failures for (TLS-RPT).
+const std::string kReported = "cname-txt.test";
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -366,6 +368,25 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
       << daemon.Log();
   ASSERT_TRUE(WaitUntil([&] { return receiver.Received() >= 1; }, std::chrono::seconds(20)));
 
+  // A TLS-RPT report with failures for a domain whose posture is clean, and one refused: the
+  // report panels have data, and the domain's next check carries tlsrpt_failures_reported.
+  {
+    httplib::Client exporter("127.0.0.1", exporter_port);
+    auto stored = exporter.Post("/v1/tlsrpt", TlsRptFailureReport(kReported, "e2e-1", 7),
+                                "application/tlsrpt+json");
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->status, 201) << stored->body;
+    auto refused = exporter.Post("/v1/tlsrpt", "not a report", "text/plain");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 415);
+  }
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return api.Scalar("sum(mta_sts_tlsrpt_failed_sessions_total{domain=\"" + kReported +
+                          "\"})") == 7;
+      },
+      std::chrono::seconds(20)));
+
   // The alerts the world calls for. Per-domain alerts are compared exactly, as
   // "alertname domain [code]".
   const std::set<std::string> unreachable_codes = {"policy_fetch_failed", "policy_tls_invalid",
@@ -393,6 +414,7 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
     }
     if (p.codes.count("mx_not_covered") != 0) expected.insert("MtaStsMxNotCovered " + p.domain);
     if (p.codes.count("tls_rpt_missing") != 0) expected.insert("MtaStsTlsRptMissing " + p.domain);
+    if (p.domain == kReported) expected.insert("MtaStsTlsRptFailures " + p.domain);
     // The MX probe and the certificates (the world has no certificate under 2 days from expiry,
     // so MtaStsCertificateExpiresSoon fires for none).
     if (p.codes.count("mx_starttls_missing") != 0 || p.codes.count("mx_cert_invalid") != 0) {
@@ -475,7 +497,7 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
         "MtaStsDowngradedFromEnforce multi-string-txt.test",
         "MtaStsMxTlsBroken mx-no-starttls.test", "MtaStsMxTlsBroken mx-wrong-cert.test",
         "MtaStsMxUnreachable mx-down.test", "MtaStsCertificateExpiring mx-expiring.test",
-        "MtaStsCertificateExpiring policy-expiring.test"}) {
+        "MtaStsCertificateExpiring policy-expiring.test", "MtaStsTlsRptFailures cname-txt.test"}) {
     EXPECT_EQ(actual.count(a), 1U) << a;
   }
 

@@ -195,4 +195,36 @@ TEST_F(TlsRptDaemonTest, AGzipBombIsRefusedWithTheDaemonsMemoryFlat) {
   ASSERT_TRUE(daemon_->Get("/-/healthy"));
 }
 
+// What senders reported joins the domain's issues: a report with failures for a watched domain,
+// and the check it brings forward carries tlsrpt_failures_reported (high: the domain enforces)
+// in /metrics and, with its message, in the state the daemon keeps.
+TEST_F(TlsRptDaemonTest, ReportedFailuresBecomeAnIssueOfTheDomain) {
+  WriteFile(dir_ / "config.yaml",
+            ConfigText(dir_, {"enforce.test"}, "tlsrpt:\n  retention: 10y\n"));
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady());
+  const std::string checked = R"(mta_sts_policy_valid{domain="enforce.test"})";
+  ASSERT_EQ(WaitFor(checked, 1, std::chrono::seconds(30)), 1) << "the first check";
+  const std::string code =
+      R"(mta_sts_issue{domain="enforce.test",code="tlsrpt_failures_reported",severity="high"})";
+  EXPECT_EQ(Value(Metrics(), code), -1) << "no report, no issue";
+
+  EXPECT_EQ(Post(TlsRptFailureReport("enforce.test", "f-1", 3), "application/tlsrpt+json"), 201);
+  EXPECT_EQ(WaitFor(code, 1, std::chrono::seconds(30)), 1)
+      << "the report brings the domain's check forward";
+  const std::string want = "Reporter-X: 3 sessions certificate-expired at mx1.enforce.test";
+  std::string state;
+  for (int i = 0; i < 100 && state.find(want) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = ReadFile(dir_ / "state" / "state.json");
+  }
+  EXPECT_NE(state.find(want), std::string::npos) << state;
+  EXPECT_EQ(
+      Value(
+          Metrics(),
+          R"(mta_sts_issue{domain="enforce.test",code="tlsrpt_policy_mismatch",severity="medium"})"),
+      -1)
+      << "the reporters applied the policy served";
+}
+
 }  // namespace

@@ -84,8 +84,8 @@ class TlsRptEndpointTest : public ::testing::Test {
   void Start(config::ApiSettings api = {}) {
     receiver_ = std::make_unique<tlsrpt::Receiver>(
         tlsrpt::Receiver::Options{
-            store_path_.empty() ? (dir_ / "tlsrpt.sqlite").string() : store_path_,
-            std::chrono::milliseconds(50)},
+            .path = store_path_.empty() ? (dir_ / "tlsrpt.sqlite").string() : store_path_,
+            .poll = std::chrono::milliseconds(50)},
         results_);
     receiver_->Configure(settings_, {"example.com", "example.org"});
     receiver_->Start();
