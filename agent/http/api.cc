@@ -57,7 +57,7 @@ bool Api::AnswerError(const httplib::Request& req, httplib::Response& res) {
   return true;
 }
 
-bool AdmitLiveRequest(Access& access, const httplib::Request& req, httplib::Response& res) {
+bool AdmitApiRequest(Access& access, const httplib::Request& req, httplib::Response& res) {
   const auto key = access.CheckKey(req.remote_addr, req.get_header_value("x-api-key"));
   switch (key.kind) {
     case Access::KeyCheck::Kind::kAdmitted: break;
@@ -90,7 +90,7 @@ std::optional<Access::LiveSlot> TakeLiveSlot(Access& access, httplib::Response& 
 
 // Key, rate limit, domain validation, bounded live checks: in this order.
 void Api::Serve(bool policy_only, const httplib::Request& req, httplib::Response& res) {
-  if (!AdmitLiveRequest(access_, req, res)) return;
+  if (!AdmitApiRequest(access_, req, res)) return;
   if (!req.has_param("domain") || req.get_param_value_count("domain") != 1) {
     Reply(res, 400, nullptr, "give exactly one domain: ?domain=example.com");
     return;

@@ -11,10 +11,10 @@
 
 namespace mtasts::agent {
 
-/// The admission of a request for a live check (README "HTTP endpoints"), shared by every
-/// endpoint that runs one: the API key, then the rate limit. A refusal is answered on `res` in
-/// the /v1 envelope and gives false.
-bool AdmitLiveRequest(Access& access, const httplib::Request& req, httplib::Response& res);
+/// The admission of a request behind the API keys (README "HTTP endpoints"), shared by every
+/// such endpoint (the /v1 GETs, /probe): the API key, then the rate limit. A refusal is answered
+/// on `res` in the /v1 envelope and gives false.
+bool AdmitApiRequest(Access& access, const httplib::Request& req, httplib::Response& res);
 
 /// A place among the live checks in flight (api.max_concurrent_requests), or nullopt with the
 /// 503 (Retry-After: 1) answered on `res` in the /v1 envelope.

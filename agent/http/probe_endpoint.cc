@@ -51,7 +51,7 @@ bool ProbeEndpoint::AnswerError(const httplib::Request& req, httplib::Response& 
 
 // As /v1/check: key, rate limit, target validation, the live-check cap, in this order.
 void ProbeEndpoint::Serve(const httplib::Request& req, httplib::Response& res) {
-  if (!AdmitLiveRequest(access_, req, res)) return;
+  if (!AdmitApiRequest(access_, req, res)) return;
   if (req.get_param_value_count("target") != 1) {
     Refuse(res, 400, "give exactly one target: /probe?target=example.com");
     return;

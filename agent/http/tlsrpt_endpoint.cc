@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "agent/http/api.h"
 #include "agent/http/connection_gate.h"
 #include "agent/http/envelope.h"
 #include "agent/log.h"
@@ -80,24 +81,7 @@ void TlsRptEndpoint::Receive(const httplib::Request& req, httplib::Response& res
 
 // Key, rate limit, parameters: as the other /v1 GETs.
 void TlsRptEndpoint::Show(const httplib::Request& req, httplib::Response& res) {
-  const auto key = access_.CheckKey(req.remote_addr, req.get_header_value("x-api-key"));
-  switch (key.kind) {
-    case Access::KeyCheck::Kind::kAdmitted: break;
-    case Access::KeyCheck::Kind::kTooManyWrong:
-      res.set_header("Retry-After", std::to_string(key.retry_after));
-      Reply(res, 429, nullptr,
-            "too many wrong API keys; retry after " + std::to_string(key.retry_after) + " s");
-      return;
-    case Access::KeyCheck::Kind::kMissing:
-      Reply(res, 401, nullptr, "missing API key (header x-api-key)");
-      return;
-    case Access::KeyCheck::Kind::kWrong: Reply(res, 401, nullptr, "wrong API key"); return;
-  }
-  if (int wait = access_.AcquireRate(key.bucket); wait > 0) {
-    res.set_header("Retry-After", std::to_string(wait));
-    Reply(res, 429, nullptr, "rate limit exceeded; retry after " + std::to_string(wait) + " s");
-    return;
-  }
+  if (!AdmitApiRequest(access_, req, res)) return;
   if (!req.has_param("domain") || req.get_param_value_count("domain") != 1) {
     Reply(res, 400, nullptr, "give exactly one domain: ?domain=example.com");
     return;

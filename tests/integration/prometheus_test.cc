@@ -380,10 +380,13 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 415);
   }
+  // Two scrapes at least of the new series: the panels' increase() needs two samples.
   ASSERT_TRUE(WaitUntil(
       [&] {
         return api.Scalar("sum(mta_sts_tlsrpt_failed_sessions_total{domain=\"" + kReported +
-                          "\"})") == 7;
+                          "\"})") == 7 &&
+               api.Scalar("min(count_over_time(mta_sts_tlsrpt_reports_total{domain=\"" + kReported +
+                          "\"}[1m]))") >= 2;
       },
       std::chrono::seconds(20)));
 
@@ -650,7 +653,8 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
   }
 
   // Every dashboard query on the domain variable, but those on what only a watched domain has
-  // (its schedule, its memory, its posture changes), with the variable set to the three domains.
+  // (its schedule, its memory, its posture changes, its stored TLS-RPT reports), with the
+  // variable set to the three domains.
   const json dashboard =
       json::parse(ReadFile(kSourceDir / "grafana/dashboards/mta-sts-exporter.json"));
   std::vector<DashboardQuery> queries;
@@ -663,7 +667,7 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
                                                         {"$domain", domains}};
   const std::set<std::string> only_watched = {"mta_sts_next_check_timestamp_seconds",
                                               "mta_sts_policy_first_seen_timestamp_seconds",
-                                              "mta_sts_posture_changes_total"};
+                                              "mta_sts_posture_changes_total", "mta_sts_tlsrpt_"};
   const double end = UnixNow();
   int asked = 0;
   for (const auto& query : queries) {
