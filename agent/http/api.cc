@@ -88,21 +88,27 @@ std::optional<Access::LiveSlot> TakeLiveSlot(Access& access, httplib::Response& 
   return slot;
 }
 
-// Key, rate limit, domain validation, bounded live checks: in this order.
-void Api::Serve(bool policy_only, const httplib::Request& req, httplib::Response& res) {
-  if (!AdmitApiRequest(access_, req, res)) return;
+std::optional<std::string> DomainParam(const httplib::Request& req, httplib::Response& res) {
   if (!req.has_param("domain") || req.get_param_value_count("domain") != 1) {
     Reply(res, 400, nullptr, "give exactly one domain: ?domain=example.com");
-    return;
+    return std::nullopt;
   }
   auto domain = NormalizeDomain(req.get_param_value("domain"));
   if (!domain) {
     Reply(res, 400, nullptr, domain.error().message);
-    return;
+    return std::nullopt;
   }
+  return std::move(domain).value();
+}
+
+// Key, rate limit, domain validation, bounded live checks: in this order.
+void Api::Serve(bool policy_only, const httplib::Request& req, httplib::Response& res) {
+  if (!AdmitApiRequest(access_, req, res)) return;
+  const auto domain = DomainParam(req, res);
+  if (!domain) return;
   const auto slot = TakeLiveSlot(access_, res);
   if (!slot) return;
-  DomainReport report = policy_only ? policy_(domain.value()) : check_(domain.value());
+  DomainReport report = policy_only ? policy_(*domain) : check_(*domain);
   Reply(res, 200, policy_only ? PolicyToJson(report) : ReportToJson(report), "ok");
 }
 

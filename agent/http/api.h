@@ -16,6 +16,10 @@ namespace mtasts::agent {
 /// on `res` in the /v1 envelope and gives false.
 bool AdmitApiRequest(Access& access, const httplib::Request& req, httplib::Response& res);
 
+/// The one `?domain=` of a /v1 request, normalised as a configured domain is (base/domain_name.h),
+/// or nullopt with the 400 answered on `res` in the /v1 envelope.
+std::optional<std::string> DomainParam(const httplib::Request& req, httplib::Response& res);
+
 /// A place among the live checks in flight (api.max_concurrent_requests), or nullopt with the
 /// 503 (Retry-After: 1) answered on `res` in the /v1 envelope.
 std::optional<Access::LiveSlot> TakeLiveSlot(Access& access, httplib::Response& res);

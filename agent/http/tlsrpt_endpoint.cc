@@ -82,15 +82,8 @@ void TlsRptEndpoint::Receive(const httplib::Request& req, httplib::Response& res
 // Key, rate limit, parameters: as the other /v1 GETs.
 void TlsRptEndpoint::Show(const httplib::Request& req, httplib::Response& res) {
   if (!AdmitApiRequest(access_, req, res)) return;
-  if (!req.has_param("domain") || req.get_param_value_count("domain") != 1) {
-    Reply(res, 400, nullptr, "give exactly one domain: ?domain=example.com");
-    return;
-  }
-  auto domain = NormalizeDomain(req.get_param_value("domain"));
-  if (!domain) {
-    Reply(res, 400, nullptr, domain.error().message);
-    return;
-  }
+  const auto domain = DomainParam(req, res);
+  if (!domain) return;
   std::int64_t since = 0;
   if (req.has_param("since")) {
     bool had_zone = false;
