@@ -80,7 +80,9 @@ if [[ $run_tsan == 1 ]]; then
   # Each process (the test binaries and every daemon they start) writes its reports to a file
   # of its own here, so a report from a child process fails the run even when its test passes.
   reports=$PWD/$tsan_dir/tsan-reports
-  rm -rf "$reports" && mkdir -p "$reports"
+  # World-writable: a test may run the daemon as nobody (the TLS-RPT mail tests share its store
+  # with Postfix's pipe, which runs as nobody), and its reports must land here too.
+  rm -rf "$reports" && mkdir -p "$reports" && chmod 1777 "$reports"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp:log_path=$reports/tsan"
   # TSan maps its shadow memory at fixed addresses; with a high vm.mmap_rnd_bits (Linux 6.x) a
   # randomised mapping can land there ("unexpected memory mapping"): run without ASLR then.
