@@ -18,9 +18,10 @@ build_packages=(
 # instance; the system one is left unconfigured); dpkg-dev's dpkg-shlibdeps computes the Debian
 # package's Depends and lintian checks it against Debian policy (man-db renders its man page, which
 # help2man makes at build time from --help); clang and its runtime (libFuzzer, ASan) build the
-# fuzz targets; nftables counts the packets of the SSRF proof.
+# fuzz targets; nftables counts the packets of the SSRF proof; strace proves that the unit tests
+# left out of the ThreadSanitizer pass start no thread.
 test_packages=(dnsmasq-base nginx-light openssl iproute2 util-linux knot-dnsutils curl systemd prometheus
-  postfix dpkg-dev lintian man-db clang libclang-rt-14-dev nftables)
+  postfix dpkg-dev lintian man-db clang libclang-rt-14-dev nftables strace)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test" ]]; then want+=("${test_packages[@]}"); fi

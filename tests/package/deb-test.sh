@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Debian package with packaging/build-deb.sh (a Release build without sanitizers, with
+# Builds the Debian package with packaging/build-deb.sh (Debian's -O2, no sanitizers, with
 # Debian's hardening flags), checks it with lintian, inspects it, and installs it into a
 # throw-away root with dpkg. Usage:
 #
