@@ -248,6 +248,9 @@ void PrintReport(const DomainReport& report, const Palette& palette) {
   } else {
     std::cout << "  (" << (report.policy.found ? "invalid" : "not retrieved") << ")";
   }
+  // The address the policy came from (or the last one tried): which family a dual-stack host
+  // answered on (README "Dual stack").
+  if (report.policy.address) std::cout << "\n    address: " << TerminalSafe(*report.policy.address);
   std::cout << "\n  MX:         " << (report.mx.hosts.empty() ? "none" : Join(report.mx.hosts));
   if (!report.mx.uncovered.empty())
     std::cout << "  (uncovered: " << Join(report.mx.uncovered) << ")";

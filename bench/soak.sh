@@ -55,7 +55,7 @@ hook_pid=$!
 
 {
   echo "state_dir: $dir/state"
-  echo "network: {dns_servers: [\"$MTASTS_WORLD_DNS\"], ca_file: $MTASTS_WORLD_CA, ssrf_allow_cidrs: [\"$MTASTS_WORLD_ALLOW_CIDR\", \"127.0.0.1/32\"], check_timeout: 3s}"
+  echo "network: {dns_servers: [\"$MTASTS_WORLD_DNS\"], ca_file: $MTASTS_WORLD_CA, ssrf_allow_cidrs: [\"$MTASTS_WORLD_ALLOW_CIDR\", \"$MTASTS_WORLD_ALLOW_CIDR6\", \"127.0.0.1/32\"], check_timeout: 3s}"
   echo "schedule: {min_interval: 5s, max_interval: 10s, dns_interval: 5s, max_concurrent_checks: 16}"
   echo "api: {rate_limit_per_minute: 100000, rate_limit_burst: 1000, max_concurrent_requests: 16}"
   echo "webhooks: [{name: sink, url: \"http://127.0.0.1:10097/hook\", timeout: 2s}]"

@@ -13,4 +13,5 @@ domains=$(grep -v '^#' tests/world/postures.tsv | cut -f1 | tr '\n' ' ')
 exec tests/world/with-world.sh bash -c '
   build/release/mta-sts-exporter check --dns.server="$MTASTS_WORLD_DNS" \
     --tls.ca-file="$MTASTS_WORLD_CA" --ssrf.allow-cidr="$MTASTS_WORLD_ALLOW_CIDR" \
+    --ssrf.allow-cidr="$MTASTS_WORLD_ALLOW_CIDR6" \
     --check.timeout=3s "$@" '"$domains"'; exit 0' demo "$@"

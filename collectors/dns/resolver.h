@@ -32,7 +32,8 @@ struct MxAnswer {
 
 struct AddressAnswer {
   Presence presence = Presence::kNoData;
-  std::vector<net::IpAddress> addresses;  // IPv4 first, then IPv6, in answer order
+  // IPv4 first, then IPv6, in answer order (the policy fetch dials IPv6 first regardless)
+  std::vector<net::IpAddress> addresses;
 };
 
 /// One TLSA record (RFC 6698 §2.1).

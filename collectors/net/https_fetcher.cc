@@ -147,7 +147,13 @@ class Connection {
       return Failure{Kind::kConnectFailed,
                      "cannot connect to " + where_ + ": " + std::strerror(errno)};
     }
-    if (!Wait(POLLOUT)) {
+    if (request_.connect_deadline && request_.connect_deadline->at() < request_.deadline.at()) {
+      const std::string share = FormatSeconds(request_.connect_deadline->remaining());
+      if (!Wait(POLLOUT, *request_.connect_deadline)) {
+        return Failure{Kind::kConnectFailed, "connecting to " + where_ + " got no answer within " +
+                                                 share + ", its share of the check budget"};
+      }
+    } else if (!Wait(POLLOUT)) {
       return Failure{Kind::kTimeout, "connecting to " + where_ + " timed out after " + budget_};
     }
     int error = 0;
@@ -274,10 +280,11 @@ class Connection {
   }
 
   /// Waits until the socket is ready for `events` (or in error); false once the deadline passed.
-  bool Wait(short events) const {
+  bool Wait(short events) const { return Wait(events, request_.deadline); }
+  bool Wait(short events, const Deadline& deadline) const {
     for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(request_.deadline.at() -
-                                                                     Deadline::Clock::now());
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline.at() - Deadline::Clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd_.get(), events, 0};
       const int ready = poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60000)));

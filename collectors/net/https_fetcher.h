@@ -67,6 +67,9 @@ struct FetchRequest {
   std::string path = "/";
   std::size_t max_body = 64 * 1024;
   Deadline deadline = Deadline::After(std::chrono::seconds(10));
+  /// When set (before `deadline`): a TCP connection not established by then is given up as
+  /// kConnectFailed, leaving the rest of `deadline` for another address of the host.
+  std::optional<Deadline> connect_deadline;
 };
 
 /// HTTPS/1.1 GET for policy files (RFC 8461 §3.3), on OpenSSL directly. Connects only to the

@@ -38,14 +38,18 @@ bool IsTextPlain(std::string_view content_type) {
 std::vector<net::IpAddress> AddressesToDial(const std::vector<net::IpAddress>& answer) {
   // Only the number dialled is capped; the guard vets every address of the answer. Two per
   // family keeps a dual-stack host reachable when one family is broken; RFC 8461 sets no number.
-  std::vector<net::IpAddress> out;
-  std::array<std::size_t, 2> per_family{};  // IPv4, IPv6
+  // The order is a sender's (RFC 8305 §4): IPv6 first, then the families alternate, so a broken
+  // family costs one attempt before the other is tried.
+  std::array<std::vector<net::IpAddress>, 2> family;  // IPv6, IPv4
   for (const auto& address : answer) {
-    if (out.size() >= kMaxDialledAddresses) break;
-    std::size_t& taken = per_family[address.is_v4() ? 0 : 1];
-    if (taken >= kMaxDialledPerFamily) continue;
-    ++taken;
-    out.push_back(address);
+    auto& mine = family[address.is_v4() ? 1 : 0];
+    if (mine.size() < kMaxDialledPerFamily) mine.push_back(address);
+  }
+  std::vector<net::IpAddress> out;
+  for (std::size_t i = 0; i < kMaxDialledPerFamily; ++i) {
+    for (const auto& addresses : family) {
+      if (i < addresses.size() && out.size() < kMaxDialledAddresses) out.push_back(addresses[i]);
+    }
   }
   return out;
 }
@@ -91,12 +95,19 @@ PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::Address
     return out;
   }
   out.stage = PolicyRetrieval::Stage::kFetched;
-  for (const auto& address : AddressesToDial(answer->addresses)) {
+  const std::vector<net::IpAddress> to_dial = AddressesToDial(answer->addresses);
+  for (std::size_t i = 0; i < to_dial.size(); ++i) {
     net::FetchRequest request;
     request.host = host;
-    request.address = address;
+    request.address = to_dial[i];
     request.path = "/.well-known/mta-sts.txt";
     request.deadline = deadline;
+    // An address that drops the SYN must not use up the whole deadline while others wait (a
+    // broken AAAA beside a good A, RFC 8305 §5): each address but the last may take an equal
+    // share of what is left to connect.
+    if (const std::size_t left = to_dial.size() - i; left > 1) {
+      request.connect_deadline = Deadline(Deadline::Clock::now() + deadline.remaining() / left);
+    }
     out.fetch = fetcher.Fetch(request);
     out.dialled.push_back(out.fetch->address);
     // Only a failure to reach this address is worth trying another one for.

@@ -38,14 +38,14 @@ struct PolicyRetrieval {
 inline constexpr std::size_t kMaxDialledPerFamily = 2;
 inline constexpr std::size_t kMaxDialledAddresses = 4;
 
-/// The addresses of `answer` that may be dialled, in the order they are tried: the answer's
-/// order, keeping the first kMaxDialledPerFamily of each family, at most kMaxDialledAddresses.
+/// The addresses of `answer` that may be dialled, in the order they are tried: the first
+/// kMaxDialledPerFamily of each family (in the answer's order), the families interleaved, IPv6
+/// first (RFC 8305 §4, after RFC 6724's preference for IPv6), at most kMaxDialledAddresses.
 std::vector<net::IpAddress> AddressesToDial(const std::vector<net::IpAddress>& answer);
 
 /// Looks up the policy host's addresses (already started), vets every one with the guard, and
-/// fetches from the first address; on a connection failure (refused, unreachable), tries the
-/// next, in the order of the answer, skipping addresses of a family that had
-/// kMaxDialledPerFamily tries, kMaxDialledAddresses tries in all. A host with any refused address
+/// fetches from the first address of AddressesToDial; on a connection failure (refused,
+/// unreachable), tries the next, all within one deadline. A host with any refused address
 /// is refused as a whole, however many addresses it has: a mixed answer is an attack signal.
 PolicyRetrieval RetrievePolicy(std::string_view domain, dns::Lookup<dns::AddressAnswer>& addresses,
                                const net::AddressPolicy& guard, const net::HttpsFetcher& fetcher,

@@ -129,6 +129,16 @@ void ApplyMxObservation(const MxObservation& observation, std::int64_t now, Doma
       probe.error = "not probed: the SSRF guard refuses " + refused;
       report.mx.probes.push_back(std::move(probe));
     }
+    // The addresses of this host that answered: a dead address beside them is still
+    // mx_unreachable, but senders try the next address (RFC 5321 §5.1), so the message says so.
+    std::string answered;
+    for (const auto& [address, result] : host.probes) {
+      if (result.outcome != ProbeResult::Outcome::kConnectFailed &&
+          result.outcome != ProbeResult::Outcome::kTimeout &&
+          result.outcome != ProbeResult::Outcome::kProtocolError) {
+        answered += (answered.empty() ? "" : ", ") + address;
+      }
+    }
     for (const auto& [address, result] : host.probes) {
       MxProbe probe;
       probe.host = host.host;
@@ -140,7 +150,12 @@ void ApplyMxObservation(const MxObservation& observation, std::int64_t now, Doma
         case Outcome::kTimeout:
         case Outcome::kProtocolError:
           probe.error = result.message;
-          report.AddIssue(IssueCode::kMxUnreachable, result.message);
+          report.AddIssue(IssueCode::kMxUnreachable,
+                          answered.empty()
+                              ? result.message
+                              : result.message + "; " + host.host + " answered on " + answered +
+                                    ", so senders that try its next address still reach it "
+                                    "(RFC 5321 §5.1), after a delay");
           break;
         case Outcome::kNoStarttls:
         case Outcome::kTlsFailed:

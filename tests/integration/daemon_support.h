@@ -210,7 +210,8 @@ inline std::string TlsRptFailureReport(const std::string& domain, const std::str
 inline std::string NetworkSection() {
   return "network:\n  dns_servers: [\"" + Env("MTASTS_WORLD_DNS") +
          "\"]\n  ca_file: " + Env("MTASTS_WORLD_CA") + "\n  ssrf_allow_cidrs: [\"" +
-         Env("MTASTS_WORLD_ALLOW_CIDR") + "\"]\n  check_timeout: 3s\n";
+         Env("MTASTS_WORLD_ALLOW_CIDR") + "\", \"" + Env("MTASTS_WORLD_ALLOW_CIDR6") +
+         "\"]\n  check_timeout: 3s\n";
 }
 
 inline std::string ConfigText(const fs::path& dir, const std::vector<std::string>& domains,

@@ -67,7 +67,8 @@ class DaemonTest : public ::testing::Test {
     return Capture(
         std::string(MTASTS_BINARY) + " " + args + " --dns.server=" + Env("MTASTS_WORLD_DNS") +
             " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
-            " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=3s",
+            " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") +
+            " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR6") + " --check.timeout=3s",
         status);
   }
   std::string Metrics() const {

@@ -11,8 +11,12 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <utility>
 
 extern char** environ;
 
@@ -26,7 +30,8 @@ constexpr std::int64_t kFourteenDays = 14 * 24 * 3600;
 
 std::string WorldFlags() {
   return " --dns.server=" + Env("MTASTS_WORLD_DNS") + " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
-         " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=5s";
+         " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") +
+         " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR6") + " --check.timeout=5s";
 }
 
 json Check(const std::string& args, int* status = nullptr) {
@@ -143,6 +148,49 @@ TEST(MxProbe, EachSmtpFailureHasItsCodeAndSeverity) {
   EXPECT_LT(expiring, Now() + kFourteenDays);
   const std::int64_t policy_expiring = reports[7]["policy"]["cert_not_after"];
   EXPECT_LT(policy_expiring, Now() + kFourteenDays);
+}
+
+// Dual stack (README "Dual stack"): every address of an MX host is probed and reported, IPv6 as
+// IPv4. mx1.v6-only.test has only an AAAA; mx1.dual.test an A and an AAAA, both postfix with the
+// good certificate; mx1.v6-broken.test a good A and an AAAA where nothing listens.
+TEST(MxProbe, EveryAddressIsProbedOverItsOwnFamily) {
+  int status = -1;
+  json reports = Check("--probe-mx v6-only.test dual.test v6-broken.test", &status);
+  ASSERT_TRUE(reports.is_array());
+  ASSERT_EQ(reports.size(), 3U);
+  EXPECT_EQ(status, 0) << reports.dump(2);  // mx_unreachable is medium
+  // address -> (reachable, starttls and a valid certificate) for each domain's MX host.
+  using Seen = std::map<std::string, std::pair<bool, bool>>;
+  const auto seen = [](const json& report) {
+    Seen out;
+    for (const auto& probe : report["mx"]["probes"]) {
+      out[probe["address"].get<std::string>()] = {
+          probe["reachable"].get<bool>(), probe["starttls"] == true && probe["cert_valid"] == true};
+    }
+    return out;
+  };
+  EXPECT_EQ(seen(reports[0]), (Seen{{"2001:db8:113::31", {true, true}}})) << reports[0].dump(2);
+  EXPECT_EQ(reports[0]["issues"], json::array()) << reports[0].dump(2);
+  EXPECT_EQ(seen(reports[1]),
+            (Seen{{"203.0.113.31", {true, true}}, {"2001:db8:113::31", {true, true}}}))
+      << reports[1].dump(2);
+  EXPECT_EQ(reports[1]["issues"], json::array()) << reports[1].dump(2);
+  EXPECT_EQ(seen(reports[2]),
+            (Seen{{"203.0.113.31", {true, true}}, {"2001:db8:113::dead", {false, false}}}))
+      << reports[2].dump(2);
+  ASSERT_EQ(reports[2]["issues"].size(), 1U) << reports[2].dump(2);
+  const json& issue = reports[2]["issues"][0];
+  EXPECT_EQ(issue["code"], "mx_unreachable");
+  EXPECT_EQ(issue["severity"], "medium");
+  EXPECT_NE(issue["message"].get<std::string>().find(
+                "([2001:db8:113::dead]) port 25: Connection refused; mx1.v6-broken.test answered "
+                "on 203.0.113.31"),
+            std::string::npos)
+      << issue["message"];
+  // postfix logged the IPv6 probes as coming from an IPv6 client.
+  std::ifstream in(Env("MTASTS_WORLD_DIR") + "/postfix.log");
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("connect from unknown[2001:db8:113::31]"), std::string::npos);
 }
 
 TEST(MxProbe, ExitStatusCountsCriticalProbeFindings) {

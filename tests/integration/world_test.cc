@@ -69,7 +69,8 @@ RunResult Exporter(const std::string& args, bool world_flags = true,
   if (world_flags) {
     command +=
         " --dns.server=" + Env("MTASTS_WORLD_DNS") + " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
-        " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=" + timeout;
+        " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") +
+        " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR6") + " --check.timeout=" + timeout;
   }
   RunResult run;
   FILE* pipe = popen(command.c_str(), "r");
@@ -164,6 +165,47 @@ TEST(World, EnforcedDomainReportInFull) {
   EXPECT_EQ(report["mx"]["hosts"], json({"mx1.enforce.test", "a.mail.enforce.test"}));
   EXPECT_EQ(report["mx"]["uncovered"], json::array());
   EXPECT_EQ(report["check_success"], true);
+}
+
+// The dual-stack postures (README "Dual stack"): the report names the address the policy came
+// from. dual.test has a good A and a good AAAA and is fetched over IPv6, the family tried first;
+// v6-broken.test has the same shape with a dead AAAA (nothing listens there), so its policy came
+// from the A after the IPv6 attempt was refused. The text output shows the address too.
+TEST(World, DualStackReportsTheAddressThePolicyCameFrom) {
+  RunResult run = Exporter("check --json v6-only.test dual.test v6-broken.test");
+  EXPECT_EQ(run.status, 0) << run.out;
+  const json reports = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(reports.is_array()) << run.out;
+  ASSERT_EQ(reports.size(), 3U);
+  const struct {
+    const char* domain;
+    const char* address;
+  } kCases[] = {{"v6-only.test", "2001:db8:113::10"},
+                {"dual.test", "2001:db8:113::10"},
+                {"v6-broken.test", "203.0.113.10"}};
+  for (std::size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(kCases[i].domain);
+    const json& report = reports[i];
+    EXPECT_EQ(report["domain"], kCases[i].domain);
+    EXPECT_EQ(report["enforced"], true) << report.dump(2);
+    EXPECT_EQ(report["issues"], json::array()) << report.dump(2);  // no --probe-mx here
+    EXPECT_EQ(report["policy"]["valid"], true);
+    EXPECT_EQ(report["policy"]["mode"], "enforce");
+    EXPECT_EQ(report["policy"]["address"], kCases[i].address) << report.dump(2);
+    EXPECT_TRUE(report["policy"]["error"].is_null()) << report.dump(2);
+  }
+  // v6-only.test's policy request reached nginx on its IPv6 address, with the right SNI and Host.
+  std::ifstream in(Env("MTASTS_WORLD_DIR") + "/access-v6-only.test.log");
+  std::string line;
+  std::string last;
+  while (std::getline(in, line)) last = line;
+  EXPECT_NE(last.find(" 2001:db8:113::10:443 sni=mta-sts.v6-only.test host=mta-sts.v6-only.test "),
+            std::string::npos)
+      << last;
+
+  RunResult text = Exporter("check v6-only.test");
+  EXPECT_EQ(text.status, 0) << text.out;
+  EXPECT_NE(text.out.find("\n    address: 2001:db8:113::10\n"), std::string::npos) << text.out;
 }
 
 TEST(World, ExitStatusFollowsTheWorstDomain) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/report_json.h"
@@ -255,6 +256,47 @@ TEST(MxJudgement, UnreachableAddressesAreMedium) {
   ApplyMxObservation(o, kNow, report);
   ASSERT_NE(Find(report, IssueCode::kMxUnreachable), nullptr);
   EXPECT_EQ(report.mx.probes.size(), 1U);
+}
+
+// A host with a good and a dead address (a broken AAAA beside a good A): each address is reported
+// as seen, the dead one as mx_unreachable (medium) whose message names the address that answered;
+// the host stays valid for the rest (no STARTTLS or certificate issue).
+TEST(MxJudgement, OneDeadAddressBesideAGoodOneIsUnreachableAndSaysWhoAnswered) {
+  DomainReport report = WithPolicy(policy::Mode::kEnforce);
+  MxObservation o;
+  o.probed = true;
+  HostObservation host;
+  host.host = "mx.example.com";
+  host.probes.emplace_back("192.0.2.1", Tls(true, X509_V_OK, kNow + 90 * kDay));
+  host.probes.emplace_back("2001:db8::dead",
+                           Failed(ProbeResult::Outcome::kConnectFailed,
+                                  "cannot connect to mx.example.com (2001:db8::dead) port 25: "
+                                  "Connection refused"));
+  o.hosts.push_back(std::move(host));
+  ApplyMxObservation(o, kNow, report);
+  ASSERT_EQ(report.issues.size(), 1U);
+  EXPECT_EQ(report.issues[0].code, IssueCode::kMxUnreachable);
+  EXPECT_EQ(report.issues[0].severity, Severity::kMedium);
+  const std::string& message = report.issues[0].message;
+  EXPECT_NE(message.find("(2001:db8::dead) port 25: Connection refused; mx.example.com answered "
+                         "on 192.0.2.1"),
+            std::string::npos)
+      << message;
+  ASSERT_EQ(report.mx.probes.size(), 2U);
+  EXPECT_EQ(report.mx.probes[0].address, "192.0.2.1");
+  EXPECT_TRUE(report.mx.probes[0].starttls);
+  EXPECT_EQ(report.mx.probes[1].address, "2001:db8::dead");
+  EXPECT_FALSE(report.mx.probes[1].reachable);
+
+  // Every address dead: the plain message, no "answered on".
+  DomainReport dead = WithPolicy(policy::Mode::kEnforce);
+  ApplyMxObservation(Observe({Failed(ProbeResult::Outcome::kConnectFailed, "refused"),
+                              Failed(ProbeResult::Outcome::kTimeout, "timed out")}),
+                     kNow, dead);
+  ASSERT_FALSE(dead.issues.empty());
+  for (const auto& issue : dead.issues) {
+    EXPECT_EQ(issue.message.find("answered on"), std::string::npos) << issue.message;
+  }
 }
 
 TEST(MxJudgement, CertificateExpiryWarnsUnderFourteenDays) {

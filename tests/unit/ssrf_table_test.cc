@@ -3,12 +3,17 @@
 // with public addresses in any position, the policy host is refused whole and nothing is
 // dialled. The fetcher is real but every deadline here has already passed, so even a wrongly
 // allowed address would end in "no time left" before any socket is opened.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <chrono>
 #include <future>
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "collectors/policy/policy_check.h"
 
 namespace mtasts::policy {
@@ -198,17 +203,53 @@ TEST_F(SsrfTable, ThousandsOfRecordsAreAllVettedAndNamedInABoundedMessage) {
   EXPECT_LT(r.message.size(), 2000U);
 }
 
-TEST(AddressesToDial, TwoPerFamilyFourInAllInTheOrderOfTheAnswer) {
+// An address that drops the SYN (here a loopback listener whose accept queue is full: Linux drops
+// further SYNs) must not use up the whole check budget: with a connect deadline the fetch gives up
+// there as kConnectFailed, which RetrievePolicy answers by dialling the next address.
+TEST_F(SsrfTable, AConnectDeadlineGivesUpOnAnAddressThatDropsTheSyn) {
+  UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(listener);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto* raw = reinterpret_cast<sockaddr*>(&address);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(listener.get(), raw, length), 0);
+  ASSERT_EQ(listen(listener.get(), 0), 0);
+  ASSERT_EQ(getsockname(listener.get(), raw, &length), 0);
+  UniqueFd queued(
+      socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));  // fills the queue, never accepted
+  ASSERT_EQ(connect(queued.get(), raw, length), 0);
+
+  net::FetchRequest request;
+  request.host = "mta-sts.example.com";
+  request.address = Ip("127.0.0.1");
+  request.port = ntohs(address.sin_port);
+  request.path = "/.well-known/mta-sts.txt";
+  request.deadline = Deadline::After(std::chrono::seconds(30));
+  request.connect_deadline = Deadline::After(std::chrono::milliseconds(200));
+  const net::FetchResult result = fetcher_->Fetch(request);
+  EXPECT_EQ(result.kind, net::FetchResult::Kind::kConnectFailed) << result.message;
+  EXPECT_NE(result.message.find("got no answer within"), std::string::npos) << result.message;
+  EXPECT_FALSE(request.deadline.expired()) << "the rest of the budget is left for another address";
+}
+
+TEST(AddressesToDial, TwoPerFamilyFourInAllIpv6FirstFamiliesInterleaved) {
   const struct {
     std::vector<const char*> answer;
     std::vector<const char*> dialled;
   } kRows[] = {
       {{"192.0.2.1"}, {"192.0.2.1"}},
+      {{"2001:db8::1"}, {"2001:db8::1"}},
       {{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"}, {"192.0.2.1", "192.0.2.2"}},
+      // The resolver's order (A before AAAA) does not decide: IPv6 goes first (RFC 8305 §4).
+      {{"192.0.2.1", "2001:db8::1"}, {"2001:db8::1", "192.0.2.1"}},
       {{"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1", "2001:db8::2", "2001:db8::3"},
-       {"192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2"}},
+       {"2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2"}},
       {{"2001:db8::1", "192.0.2.1", "2001:db8::2", "2001:db8::3", "192.0.2.2", "192.0.2.3"},
        {"2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2"}},
+      // One family short: the other's second address still comes after its first.
+      {{"192.0.2.1", "192.0.2.2", "2001:db8::1"}, {"2001:db8::1", "192.0.2.1", "192.0.2.2"}},
       {{"2001:db8::1", "2001:db8::2", "2001:db8::3"}, {"2001:db8::1", "2001:db8::2"}},
   };
   for (const auto& row : kRows) {

@@ -17,6 +17,7 @@ readonly WEB_IP=203.0.113.10 NOMX_IP=203.0.113.20 PRIVATE_IP=10.0.0.1
 readonly MX_GOOD_IP=203.0.113.31 MX_NOTLS_IP=203.0.113.32 MX_WRONG_IP=203.0.113.33
 readonly MX_EXPIRED_IP=203.0.113.34 MX_SELF_IP=203.0.113.35 MX_DOWN_IP=203.0.113.36
 readonly MX_EXPIRING_IP=203.0.113.37
+readonly WEB_IP6=2001:db8:113::10 MX_GOOD_IP6=2001:db8:113::31 DEAD_IP6=2001:db8:113::dead
 readonly STS_TXT='"v=STSv1; id=20240101T000000;"'
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-world.XXXXXX")
@@ -44,6 +45,12 @@ expect_true() {
   checks=$((checks + 1))
   "$@" || bad "$label"
 }
+
+# bracket IP: an IPv6 address in brackets, an IPv4 address as it is. hp IP PORT: IP:PORT so.
+bracket() {
+  if [[ $1 == *:* ]]; then echo "[$1]"; else echo "$1"; fi
+}
+hp() { echo "$(bracket "$1"):$2"; }
 
 # ---------------------------------------------------------------------------------------------
 # DNS helpers.
@@ -90,20 +97,20 @@ fetch() {
   shift 2
   rm -f "$tmp/body" "$tmp/headers"
   w=$(curl -sS -o "$tmp/body" -D "$tmp/headers" --max-time 5 --cacert "$CA" \
-    --resolve "$host:443:$ip" -w '%{http_code} %{content_type} %{size_download}' "$@" \
+    --resolve "$host:443:$(bracket "$ip")" -w '%{http_code} %{content_type} %{size_download}' "$@" \
     "https://$host/.well-known/mta-sts.txt" 2>"$tmp/curl.err") || rc=$?
   echo "$rc ${w:-000 - 0}" | sed 's/  / - /'
 }
 
 # tls_verify HOST IP: OpenSSL's verify result code against the world CA, with host name check.
 tls_verify() {
-  openssl s_client -connect "$2:443" -servername "$1" -CAfile "$CA" -verify_hostname "$1" \
+  openssl s_client -connect "$(hp "$2" 443)" -servername "$1" -CAfile "$CA" -verify_hostname "$1" \
     </dev/null 2>&1 | sed -n 's/^ *Verify return code: \([0-9]*\).*/\1/p' | head -n 1
 }
 
 # smtp_verify HOST IP: OpenSSL's verify result code for the STARTTLS certificate on port 25.
 smtp_verify() {
-  openssl s_client -connect "$2:25" -starttls smtp -servername "$1" -CAfile "$CA" \
+  openssl s_client -connect "$(hp "$2" 25)" -starttls smtp -servername "$1" -CAfile "$CA" \
     -verify_hostname "$1" </dev/null 2>&1 | sed -n 's/^ *Verify return code: \([0-9]*\).*/\1/p' | head -n 1
 }
 
@@ -193,6 +200,7 @@ done <"$MTASTS_WORLD_POSTURES"
 # ---------------------------------------------------------------------------------------------
 ctx=world
 expect "MTASTS_WORLD_ALLOW_CIDR" 203.0.113.0/24 "$MTASTS_WORLD_ALLOW_CIDR"
+expect "MTASTS_WORLD_ALLOW_CIDR6" 2001:db8:113::/64 "${MTASTS_WORLD_ALLOW_CIDR6:-}"
 expect "MTASTS_WORLD_CA" "$MTASTS_WORLD_DIR/ca.pem" "$CA"
 expect "interfaces" "lo" "$(ip -o link show | awk -F': ' '{print $2}' | paste -sd' ')"
 # Nothing outside is routable from here.
@@ -261,10 +269,29 @@ for d in "${DOMAINS[@]}"; do
       mx-self-signed.test) mxip=$MX_SELF_IP want=18 ;;     # DEPTH_ZERO_SELF_SIGNED_CERT
       mx-down.test) mxip=$MX_DOWN_IP want=refused ;;
       mx-expiring.test) mxip=$MX_EXPIRING_IP want=0 ;;
+      v6-only.test) mxip='' want=0 ;;
       *) mxip=$MX_GOOD_IP want=0 ;;
     esac
-    expect_dns A "mx1.$d" NOERROR "A $mxip"
+    # The dual-stack postures' AAAA (NODATA elsewhere): the good MX's IPv6 address, or a dead one.
+    case $d in
+      v6-only.test | dual.test) mxip6=$MX_GOOD_IP6 ;;
+      v6-broken.test) mxip6=$DEAD_IP6 ;;
+      *) mxip6='' ;;
+    esac
+    if [[ -n $mxip ]]; then expect_dns A "mx1.$d" NOERROR "A $mxip"; else expect_dns A "mx1.$d" NOERROR; fi
+    if [[ -n $mxip6 ]]; then
+      expect_dns AAAA "mx1.$d" NOERROR "AAAA $mxip6"
+      if [[ $mxip6 == "$DEAD_IP6" ]]; then
+        expect_true "port 25 of $mxip6 is closed" bash -c "! exec 3<>/dev/tcp/$mxip6/25" 2>/dev/null
+      else
+        expect "STARTTLS verify code over IPv6" 0 "$(smtp_verify "mx1.$d" "$mxip6")"
+      fi
+    else
+      expect_dns AAAA "mx1.$d" NOERROR
+    fi
+    [[ -n $mxip ]] || want=none
     case $want in
+      none) ;;
       nostarttls)
         expect "EHLO without STARTTLS" "250 CHUNKING|no STARTTLS" "$(smtp_ehlo "$mxip")"
         ;;
@@ -285,6 +312,9 @@ for d in "${DOMAINS[@]}"; do
     no-policy-host.test) ips=() ;;
     private-host.test) ips=("$PRIVATE_IP") ;;
     mixed-host.test) ips=("$WEB_IP" "$PRIVATE_IP") ;;
+    v6-only.test) ips=("$WEB_IP6") ;;
+    dual.test) ips=("$WEB_IP" "$WEB_IP6") ;;
+    v6-broken.test) ips=("$WEB_IP" "$DEAD_IP6") ;;
     *) ips=("$WEB_IP") ;;
   esac
   if ((${#ips[@]} == 0)); then
@@ -292,13 +322,19 @@ for d in "${DOMAINS[@]}"; do
     expect_dns AAAA "mta-sts.$d" NXDOMAIN
     continue
   fi
-  rrs=()
-  for ip in "${ips[@]}"; do rrs+=("A $ip"); done
-  expect_dns A "mta-sts.$d" NOERROR "${rrs[@]}"
-  expect_dns AAAA "mta-sts.$d" NOERROR
+  rrs=() rrs6=()
+  for ip in "${ips[@]}"; do
+    if [[ $ip == *:* ]]; then rrs6+=("AAAA $ip"); else rrs+=("A $ip"); fi
+  done
+  expect_dns A "mta-sts.$d" NOERROR ${rrs[@]+"${rrs[@]}"}
+  expect_dns AAAA "mta-sts.$d" NOERROR ${rrs6[@]+"${rrs6[@]}"}
 
   # --- the policy over HTTPS, from every address
   for ip in "${ips[@]}"; do
+    if [[ $ip == "$DEAD_IP6" ]]; then # nothing listens: refused at once (curl: 7)
+      expect "GET via $ip" "7 000" "$(fetch "mta-sts.$d" "$ip" | cut -d' ' -f1,2)"
+      continue
+    fi
     if [[ $ip == "$PRIVATE_IP" ]]; then log="$LOGS/access-private.log"; else log="$LOGS/access-$d.log"; fi
     before=$(lines "$log")
     requests=1

@@ -5,8 +5,8 @@
 #
 #   tests/world/with-world.sh CMD [ARGS...]
 #
-# CMD sees MTASTS_WORLD_DIR, MTASTS_WORLD_DNS, MTASTS_WORLD_CA, MTASTS_WORLD_ALLOW_CIDR and
-# MTASTS_WORLD_POSTURES; the script exits with CMD's status. MTASTS_WORLD_KEEP=1 keeps the temp
+# CMD sees MTASTS_WORLD_DIR, MTASTS_WORLD_DNS, MTASTS_WORLD_CA, MTASTS_WORLD_ALLOW_CIDR,
+# MTASTS_WORLD_ALLOW_CIDR6 and MTASTS_WORLD_POSTURES; the script exits with CMD's status. MTASTS_WORLD_KEEP=1 keeps the temp
 # dir (certificates, configs, logs) after the run. MTASTS_WORLD_FAULTS=1 also starts the hostile
 # peers of fault-peer.py (zones dnsfault.test and httpfault.test; CMD then sees
 # MTASTS_WORLD_FAULT_DNS, MTASTS_WORLD_FAULT_MANY_CIDRS and MTASTS_WORLD_FAULT_PID). See
@@ -65,6 +65,11 @@ readonly WEB_IP=203.0.113.10     # every good (and most bad) policy host, one ng
 readonly NOMX_IP=203.0.113.20    # the A record that makes no-mx.test exist
 readonly PRIVATE_IP=10.0.0.1     # a private address the SSRF guard must refuse
 readonly ALLOW_CIDR=203.0.113.0/24
+# IPv6 (the dual-stack postures): a documentation /64 on lo, allowed through the SSRF guard like
+# ALLOW_CIDR. WEB_IP6 is nginx, MX_GOOD_IP6 postfix with the good MX certificate; DEAD_IP6 is on
+# lo with nothing listening (a connection is refused at once): the broken AAAA of v6-broken.test.
+readonly ALLOW_CIDR6=2001:db8:113::/64
+readonly WEB_IP6=2001:db8:113::10 MX_GOOD_IP6=2001:db8:113::31 DEAD_IP6=2001:db8:113::dead
 # MX hosts (postfix, port 25), one address per SMTP posture; MX_DOWN_IP has nothing listening.
 readonly MX_GOOD_IP=203.0.113.31 MX_NOTLS_IP=203.0.113.32 MX_WRONG_IP=203.0.113.33
 readonly MX_EXPIRED_IP=203.0.113.34 MX_SELF_IP=203.0.113.35 MX_DOWN_IP=203.0.113.36
@@ -178,6 +183,10 @@ ip link set lo up
 for addr in "$WEB_IP" "$NOMX_IP" "$PRIVATE_IP" $MX_IPS "$MX_DOWN_IP"; do
   ip addr add "$addr/32" dev lo
 done
+# nodad: usable at once (the kernel skips duplicate address detection on lo anyway).
+for addr in "$WEB_IP6" "$MX_GOOD_IP6" "$DEAD_IP6"; do
+  ip -6 addr add "$addr/128" dev lo nodad
+done
 if ((FAULTS)); then
   for addr in "$FAULT_DNS_IP" "$FAULT_DNS_UDP_ONLY_IP" "${FAULT_HTTP_IPS[@]}"; do
     ip addr add "$addr/32" dev lo
@@ -206,6 +215,9 @@ policy_host_ips() {
     no-policy-host.test) ;;
     private-host.test) echo "$PRIVATE_IP" ;;
     mixed-host.test) echo "$WEB_IP $PRIVATE_IP" ;;
+    v6-only.test) echo "$WEB_IP6" ;;
+    dual.test) echo "$WEB_IP $WEB_IP6" ;;
+    v6-broken.test) echo "$WEB_IP $DEAD_IP6" ;;
     *) echo "$WEB_IP" ;;
   esac
 }
@@ -231,9 +243,12 @@ mx_hosts() {
   esac
 }
 
-# The address of MX host H, which picks its SMTP posture.
+# The addresses of MX host H (an IPv4 and/or an IPv6 one), which pick its SMTP posture.
 mx_ip() {
   case $1 in
+    mx1.v6-only.test) echo "$MX_GOOD_IP6" ;;
+    mx1.dual.test) echo "$MX_GOOD_IP $MX_GOOD_IP6" ;;
+    mx1.v6-broken.test) echo "$MX_GOOD_IP $DEAD_IP6" ;;
     mx1.mx-no-starttls.test | mx1.mx-testing.test) echo "$MX_NOTLS_IP" ;;
     mx1.mx-wrong-cert.test) echo "$MX_WRONG_IP" ;;
     mx1.mx-expired-cert.test) echo "$MX_EXPIRED_IP" ;;
@@ -316,7 +331,8 @@ gen_pki() {
   n=0
   for d in "${DOMAINS[@]}"; do
     for h in $(mx_hosts "$d"); do
-      [[ $(mx_ip "$h") == "$MX_GOOD_IP" ]] || continue
+      [[ " $(mx_ip "$h") " == *" $MX_GOOD_IP "* || " $(mx_ip "$h") " == *" $MX_GOOD_IP6 "* ]] ||
+        continue
       n=$((n + 1))
       mx_sans+=("DNS.$n = $h")
     done
@@ -511,14 +527,14 @@ EOF
         no-mx.test) echo "host-record=$d,$NOMX_IP" ;;
         *) echo "mx-host=$d,mx1.$d,10" ;;
       esac
-      for h in $(mx_hosts "$d"); do # A of each MX host
-        echo "host-record=$h,$(mx_ip "$h")"
+      for h in $(mx_hosts "$d"); do # A and/or AAAA of each MX host
+        for ip in $(mx_ip "$h"); do echo "host-record=$h,$ip"; done
       done
       # TLSA (RR type 52) for DANE; dnsmasq serves it without DNSSEC, so AD stays clear.
       if [[ $d == mx-good.test ]]; then
         echo "dns-rr=_25._tcp.mx1.$d,52,030101$(cat "$WORLD_DIR/pki/mxgood.tlsa")"
       fi
-      for ip in $(policy_host_ips "$d"); do # A of mta-sts.D
+      for ip in $(policy_host_ips "$d"); do # A and/or AAAA of mta-sts.D
         echo "host-record=mta-sts.$d,$ip"
       done
     done
@@ -581,13 +597,18 @@ nginx_policy_location() {
   echo "    }"
 }
 
+# An address as nginx and postfix write it with a port: [v6] in brackets.
+bracket() {
+  if [[ $1 == *:* ]]; then echo "[$1]"; else echo "$1"; fi
+}
+
 # server block: nginx_server DOMAIN LISTEN_IP LOGNAME
 nginx_server() {
   local d=$1 ip=$2 log=$3 cert
   cert=$(cert_for "$d")
   cat <<EOF
   server {
-    listen $ip:443 ssl;
+    listen $(bracket "$ip"):443 ssl;
     server_name mta-sts.$d;
     ssl_certificate $WORLD_DIR/pki/$cert.pem;
     ssl_certificate_key $WORLD_DIR/pki/$cert.key;
@@ -633,6 +654,7 @@ http {
   server {
     listen $WEB_IP:443 ssl default_server;
     listen $PRIVATE_IP:443 ssl default_server;
+    listen [$WEB_IP6]:443 ssl default_server;
     server_name _;
     ssl_certificate $WORLD_DIR/pki/good.pem;
     ssl_certificate_key $WORLD_DIR/pki/good.key;
@@ -644,6 +666,7 @@ http {
   server {
     listen $WEB_IP:80 default_server;
     listen $PRIVATE_IP:80 default_server;
+    listen [$WEB_IP6]:80 default_server;
     server_name _;
     access_log $WORLD_DIR/access.log world;
     access_log $WORLD_DIR/access-http.log world;
@@ -652,6 +675,7 @@ http {
 EOF
     for d in "${DOMAINS[@]}"; do
       for ip in $(policy_host_ips "$d"); do
+        [[ $ip == "$DEAD_IP6" ]] && continue # nothing listens there
         if [[ $ip == "$PRIVATE_IP" ]]; then
           nginx_server "$d" "$ip" access-private.log
         else
@@ -691,7 +715,7 @@ myhostname = mx.world.test
 mydestination =
 relayhost =
 inet_interfaces = all
-inet_protocols = ipv4
+inet_protocols = all
 smtpd_peername_lookup = no
 smtpd_relay_restrictions = reject
 smtpd_tls_security_level = may
@@ -707,7 +731,7 @@ EOF
     printf "%s:25 inet n - n - - smtpd $tls\n" \
       "$MX_GOOD_IP" mxgood mxgood "$MX_WRONG_IP" mxwrong mxwrong \
       "$MX_EXPIRED_IP" mxexpired mxexpired "$MX_SELF_IP" mxself mxself \
-      "$MX_EXPIRING_IP" mxexpiring mxexpiring
+      "$MX_EXPIRING_IP" mxexpiring mxexpiring "[$MX_GOOD_IP6]" mxgood mxgood
     echo "$MX_NOTLS_IP:25 inet n - n - - smtpd -o smtpd_tls_security_level=none"
   } >>"$dir/conf/master.cf"
 }
@@ -784,6 +808,7 @@ smtp_ready() {
   for ip in $MX_IPS; do
     [[ $listening == *"$ip:25 "* ]] || return 1
   done
+  [[ $listening == *"[$MX_GOOD_IP6]:25 "* ]]
 }
 # Poll every 50 ms for up to 10 s; fail at once if a server died.
 for ((i = 0; ; i++)); do
@@ -808,6 +833,7 @@ export MTASTS_WORLD_DIR="$WORLD_DIR"
 export MTASTS_WORLD_DNS="$DNS_IP:$DNS_PORT"
 export MTASTS_WORLD_CA="$WORLD_DIR/ca.pem"
 export MTASTS_WORLD_ALLOW_CIDR="$ALLOW_CIDR"
+export MTASTS_WORLD_ALLOW_CIDR6="$ALLOW_CIDR6"
 export MTASTS_WORLD_POSTURES="$POSTURES"
 export MTASTS_WORLD_SET_TXT="$here/set-txt.sh"
 if ((FAULTS)); then
