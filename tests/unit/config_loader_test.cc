@@ -114,7 +114,7 @@ const BadCase kBadCases[] = {
 
 /// The files that must load; every other file of the directory must be in kBadCases.
 const std::set<std::string> kGoodFiles = {"good.yaml", "minimal.yaml", "no_domains.yaml",
-                                          "empty_sections.yaml"};
+                                          "empty_sections.yaml", "tlsrpt_maildir.yaml"};
 
 TEST(ConfigLoader, EachBadFileFailsWithItsMessage) {
   for (const auto& c : kBadCases) {

@@ -186,11 +186,9 @@ TEST_F(MaildirTest, AMessageStaysInNewWhileTheStoreIsUnavailable) {
 
 TEST_F(MaildirTest, AnOversizeMessageIsRejectedUnread) {
   StartReceiver();
-  {
-    // Sparse: 4 MiB and one byte, and nothing written.
-    std::ofstream(maildir_ / "new" / "huge");
-    fs::resize_file(maildir_ / "new" / "huge", (std::size_t{4} << 20) + 1);
-  }
+  // Sparse: 4 MiB and one byte, and nothing written.
+  Write(maildir_ / "new" / "huge", "");
+  fs::resize_file(maildir_ / "new" / "huge", (std::size_t{4} << 20) + 1);
   Write(maildir_ / "new" / "small", std::string(2048, 'x'));
   const MaildirPass pass = Walker(1024).Pass();
   EXPECT_EQ(pass.rejected, 2);
@@ -259,12 +257,17 @@ TEST_F(MaildirTest, TheReceiverReadsTheMaildirItIsConfiguredWith) {
   Write(maildir_ / "new" / "early", Message("early"));
   settings_.maildir = maildir_.string();
   StartReceiver();
+  const auto wait_for_cur = [this](std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (Names(maildir_ / "cur").size() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  wait_for_cur(1);
+  ASSERT_EQ(Names(maildir_ / "cur"), std::vector<std::string>{"early:2,S"});
   Write(maildir_ / "tmp" / "late", Message("late"));
   fs::rename(maildir_ / "tmp" / "late", maildir_ / "new" / "late");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (Names(maildir_ / "cur").size() < 2 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  wait_for_cur(2);
   EXPECT_EQ(Names(maildir_ / "cur"), (std::vector<std::string>{"early:2,S", "late:2,S"}));
   EXPECT_EQ(StoredReports(), 2);
 
