@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "agent/log.h"
+#include "agent/tlsrpt/maildir.h"
 #include "collectors/check/checker_factory.h"
 #include "config/config_loader.h"
 #include "config/shard.h"
@@ -62,6 +63,12 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
   }
   auto secrets = webhooks::LoadSecrets(config);
   if (!secrets) return secrets.error();
+  if (!config.tlsrpt.maildir.empty()) {
+    // Made and checked before anything is applied: an unusable directory refuses the start, and
+    // a reload keeps the running config (README "Receiving reports by mail").
+    auto maildir = tlsrpt::PrepareMaildir(config.tlsrpt.maildir);
+    if (!maildir) return maildir;
+  }
   if (parts.http != nullptr) {
     auto configured = parts.http->Configure(config.api);
     if (!configured) return configured;

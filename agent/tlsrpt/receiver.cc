@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "agent/internal_errors.h"
@@ -34,6 +35,15 @@ Receiver::~Receiver() {
 }
 
 void Receiver::Configure(const config::TlsRptSettings& settings, DomainSet watched) {
+  {
+    std::lock_guard lock(maildir_mu_);
+    if (settings.maildir != maildir_dir_) {
+      maildir_dir_ = settings.maildir;
+      if (maildir_) maildir_->Stop();
+      maildir_.reset();
+      SyncMaildirLocked();
+    }
+  }
   std::lock_guard lock(mu_);
   limits_.decode.max_inflated = settings.max_size;
   retention_ = settings.retention;
@@ -72,13 +82,44 @@ std::shared_ptr<Store> Receiver::OpenedStore() {
 
 void Receiver::Start() {
   Refresh();
-  std::lock_guard lock(mu_);
-  stopping_ = false;
-  thread_ = std::thread(
-      [this] { RunGuarded(ThreadKind::kPersist, "the TLS-RPT poller", [this] { Run(); }); });
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = false;
+    thread_ = std::thread(
+        [this] { RunGuarded(ThreadKind::kPersist, "the TLS-RPT poller", [this] { Run(); }); });
+  }
+  // Never with mu_ held: the reader takes mu_ (Receive) while maildir_mu_ waits for it to stop.
+  std::lock_guard maildir_lock(maildir_mu_);
+  maildir_running_ = true;
+  SyncMaildirLocked();
+}
+
+void Receiver::SyncMaildirLocked() {
+  if (!maildir_running_ || maildir_dir_.empty() || maildir_) return;
+  maildir_ = std::make_unique<MaildirWatcher>(
+      MaildirWalker::Options{.dir = maildir_dir_}, options_.maildir_rescan,
+      [this](std::string_view message) {
+        return Receive(message, mtasts::tlsrpt::InputKind::kMessage);
+      },
+      [this](std::string_view reason) { CountRejected(reason); });
+  try {
+    maildir_->Start();
+  } catch (const std::system_error& e) {
+    // No thread or eventfd now: a later reload naming the directory tries again.
+    Log(LogLevel::kError, "TLS-RPT Maildir not read", {{"dir", maildir_dir_}, {"error", e.what()}});
+    maildir_.reset();
+    maildir_dir_.clear();
+  }
 }
 
 void Receiver::Stop() {
+  {
+    // First: it stores through this receiver.
+    std::lock_guard lock(maildir_mu_);
+    maildir_running_ = false;
+    if (maildir_) maildir_->Stop();
+    maildir_.reset();
+  }
   {
     std::lock_guard lock(mu_);
     stopping_ = true;

@@ -16,6 +16,7 @@
 #include "agent/result_store.h"
 #include "agent/tlsrpt/group_commit.h"
 #include "agent/tlsrpt/ingest.h"
+#include "agent/tlsrpt/maildir.h"
 #include "agent/tlsrpt/store.h"
 #include "config/config.h"
 
@@ -28,7 +29,9 @@ namespace mtasts::agent::tlsrpt {
 /// (`tlsrpt ingest`): a thread polls the store's last report id every `poll` and adds the totals
 /// of the reports stored after the last one counted. Retention is applied at start and hourly.
 /// A store that cannot be opened is retried on every poll; meanwhile reports are answered 503.
-/// Thread-safe.
+/// With `tlsrpt.maildir`, a MaildirWatcher receives the messages delivered there (README
+/// "Receiving reports by mail"); it is started with the poller, restarted on a reload that
+/// names another directory, and stopped first. Thread-safe.
 class Receiver {
  public:
   struct Options {
@@ -40,6 +43,9 @@ class Receiver {
     /// one; at most once per domain per `recheck_every`, however many reports arrive.
     std::function<void(const std::string&)> on_new_reports = nullptr;
     std::chrono::milliseconds recheck_every{60'000};
+    /// How often the Maildir is listed whatever inotify says (a missed event, messages that
+    /// waited for the store).
+    std::chrono::milliseconds maildir_rescan{30'000};
   };
   Receiver(Options options, ResultStore& results);
   ~Receiver();
@@ -49,7 +55,7 @@ class Receiver {
   /// The settings and the watched domains (at start and on every reload). When the watched
   /// domains change, the counters are computed again from the store.
   void Configure(const config::TlsRptSettings& settings, DomainSet watched);
-  /// Opens the store, restores the counters and starts the poller.
+  /// Opens the store, restores the counters and starts the poller (and the Maildir reader).
   void Start();
   void Stop();
 
@@ -76,6 +82,8 @@ class Receiver {
   void Recheck(const std::vector<std::string>& domains);  // mu_ not held
   void Publish();
   void Run();
+  /// Starts or stops the Maildir reader to match maildir_dir_ (maildir_mu_ held).
+  void SyncMaildirLocked();
 
   Options options_;
   ResultStore& results_;
@@ -98,6 +106,12 @@ class Receiver {
   bool stored_ = false;  // a report was stored: the poller counts at once
   std::condition_variable wake_;
   std::thread thread_;
+
+  // The Maildir reader calls Receive (mu_), so it is started and joined under a lock of its own.
+  std::mutex maildir_mu_;         // guards the three below
+  bool maildir_running_ = false;  // between Start and Stop
+  std::string maildir_dir_;       // tlsrpt.maildir; empty: none
+  std::unique_ptr<MaildirWatcher> maildir_;
 };
 
 }  // namespace mtasts::agent::tlsrpt

@@ -90,9 +90,10 @@ class Daemon {
   /// Starts the daemon on the test's config; `extra` flags are appended (e.g.
   /// --web.enable-lifecycle, which POST /-/reload needs).
   void Start(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {
-        MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
-        "--web.listen-address=" + host_ + ":" + std::to_string(port_), "--log.level=debug"};
+    std::vector<std::string> args = prefix_;
+    args.insert(args.end(), {MTASTS_BINARY, "--config.file=" + (dir_ / "config.yaml").string(),
+                             "--web.listen-address=" + host_ + ":" + std::to_string(port_),
+                             "--log.level=debug"});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -104,6 +105,10 @@ class Daemon {
     ASSERT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
     posix_spawn_file_actions_destroy(&actions);
   }
+
+  /// Runs the daemon through `prefix` (an absolute path and its arguments, e.g. setpriv to
+  /// another user), which must exec it in the same process.
+  void SetPrefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
 
   /// SIGTERM and wait; the exit status, or -1 when it had to be killed after `limit`.
   int Stop(std::chrono::seconds limit = std::chrono::seconds(10)) {
@@ -170,6 +175,7 @@ class Daemon {
   fs::path dir_;
   int port_;
   std::string host_;
+  std::vector<std::string> prefix_;
   pid_t pid_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // TLS-RPT reports through the real daemon (README "TLS-RPT reports"): curl posts gzip and JSON
 // reports and every refusal, /metrics counts them, `kill -9` between two reports loses nothing
-// and counts nothing twice, and `tlsrpt ingest` run beside the daemon shows up in its /metrics.
+// and counts nothing twice, and reports by mail (the world's Postfix into the Maildir and
+// through a pipe into `tlsrpt ingest`) show up in its /metrics.
 #include <zlib.h>
 
 #include "tests/integration/daemon_support.h"
@@ -147,25 +148,124 @@ TEST_F(TlsRptDaemonTest, EveryAnswerIsCountedAndSurvivesKillNine) {
       << "four reports, each counted once";
 }
 
-// A report stored by another process (the mail path) reaches the daemon's counters.
-TEST_F(TlsRptDaemonTest, IngestBesideTheDaemonShowsUpInItsMetrics) {
+/// `data` in base64 (RFC 2045), in lines of 76.
+std::string Base64(const std::string& data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < data.size(); i += 3) {
+    std::uint32_t n = static_cast<unsigned char>(data[i]) << 16;
+    if (i + 1 < data.size()) n |= static_cast<unsigned char>(data[i + 1]) << 8;
+    if (i + 2 < data.size()) n |= static_cast<unsigned char>(data[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < data.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < data.size() ? kAlphabet[n & 63] : '=';
+    if ((i / 3 + 1) % 19 == 0) out += "\n";
+  }
+  return out + "\n";
+}
+
+/// A report as a reporter mails it (RFC 8460 §5.3): multipart/report; report-type=tlsrpt, the
+/// report gzipped in an application/tlsrpt+gzip part.
+std::string ReportMessage(const std::string& to, const std::string& id) {
+  return "From: tlsrpt@reporter.example\nTo: " + to +
+         "\nSubject: Report Domain: example.com Submitter: google.com Report-ID: <" + id +
+         ">\nDate: Tue, 03 Mar 2026 10:00:00 +0000\nMessage-ID: <" + id +
+         "@reporter.example>\nTLS-Report-Domain: example.com\nTLS-Report-Submitter: "
+         "google.com\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+         "report-type=\"tlsrpt\"; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nA TLS "
+         "report.\n\n--b1\nContent-Type: application/tlsrpt+gzip\nContent-Disposition: "
+         "attachment; filename=\"google.com!example.com!1772409600!1772495999.json.gz\"\n"
+         "Content-Transfer-Encoding: base64\n\n" +
+         Base64(GzipOf(Report(id))) + "\n--b1--\n";
+}
+
+// Reports by mail (README "Receiving reports by mail"), beside an HTTP one: the world's Postfix
+// delivers a multipart/report sent with `sendmail` into the Maildir the daemon reads (counted,
+// moved to cur), and through a pipe into `tlsrpt ingest`, whose store the daemon follows; a
+// pipe whose store is unavailable exits 75 and the mail waits in Postfix's queue (deferred, not
+// bounced). Postfix delivers as nobody, so the daemon runs as nobody and shares its store.
+TEST_F(TlsRptDaemonTest, MailBesideTheDaemonShowsUpInItsMetrics) {
+  const fs::path world = Env("MTASTS_WORLD_DIR");
+  const fs::path maildir = world / "mail" / "tlsrpt" / "Maildir";
+  const std::string config = ConfigText(
+      dir_, {"example.com"}, "tlsrpt:\n  retention: 10y\n  maildir: " + maildir.string() + "\n");
+  WriteFile(dir_ / "config.yaml", config);
+  WriteFile(world / "tlsrpt" / "config.yaml", config);
+  WriteFile(world / "tlsrpt" / "unavailable.yaml",
+            ConfigText("/proc/self/no-such-dir", {"example.com"}));
+  fs::remove(world / "tlsrpt" / "mta-sts-exporter");
+  fs::create_symlink(MTASTS_BINARY, world / "tlsrpt" / "mta-sts-exporter");
+  ASSERT_EQ(chown(dir_.c_str(), 65534, 65534), 0);
+  const std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                           "--clear-groups"};
+  daemon_->SetPrefix(nobody);
   daemon_->Start();
   ASSERT_TRUE(daemon_->WaitReady());
+
+  // Sent at once: the deliveries run side by side.
+  const std::string sendmail =
+      "/usr/sbin/sendmail -C " + (world / "postfix" / "conf").string() + " -i ";
+  for (const auto& [to, id] :
+       std::vector<std::pair<std::string, std::string>>{{"tlsrpt@reports.test", "maildir-1"},
+                                                        {"tlsrpt-pipe@reports.test", "pipe-1"},
+                                                        {"tlsrpt-defer@reports.test", "defer-1"}}) {
+    const fs::path file = dir_ / (id + ".eml");
+    WriteFile(file, ReportMessage(to, id));
+    int status = -1;
+    const std::string out = Capture(sendmail + to + " <" + file.string() + " 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+  }
   EXPECT_EQ(Post(Report("http-1"), "application/tlsrpt+json"), 201);
-  EXPECT_EQ(WaitFor(kReports, 1), 1);
+  EXPECT_EQ(WaitFor(kReports, 3, std::chrono::seconds(30)), 3)
+      << "HTTP, Maildir and pipe\npostfix log:\n"
+      << ReadFile(world / "postfix.log");
+  std::vector<std::string> cur;
+  for (const auto& entry : fs::directory_iterator(maildir / "cur")) {
+    cur.push_back(entry.path().filename().string());
+  }
+  ASSERT_EQ(cur.size(), 1U);
+  EXPECT_TRUE(cur[0].ends_with(":2,S")) << cur[0];
+  EXPECT_TRUE(fs::is_empty(maildir / "new"));
+  EXPECT_TRUE(fs::is_empty(maildir / ".rejected" / "cur"));
+
+  // The deferred one: Postfix logs the pipe's temporary failure and keeps the mail queued.
+  const std::string deferred = "to=<tlsrpt-defer@reports.test>";
+  std::string log;
+  for (int i = 0; i < 300; ++i) {
+    log = ReadFile(world / "postfix.log");
+    const auto at = log.find(deferred);
+    if (at != std::string::npos && log.find("status=", at) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto at = log.find(deferred);
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_NE(line.find("status=deferred"), std::string::npos) << line;
+  EXPECT_NE(line.find("temporary failure"), std::string::npos) << line;
+  const std::string queue =
+      Capture("/usr/sbin/postqueue -c " + (world / "postfix" / "conf").string() + " -p 2>&1");
+  EXPECT_NE(queue.find("tlsrpt-defer@reports.test"), std::string::npos) << queue;
+
+  // `tlsrpt ingest` by hand (as the daemon's user) counts within a few seconds too.
   const fs::path file = dir_ / "report.json.gz";
   std::ofstream(file, std::ios::binary) << GzipOf(Report("mail-1"));
   int status = -1;
-  Capture(std::string(MTASTS_BINARY) + " tlsrpt ingest --config.file=" +
+  std::string command;
+  for (const auto& arg : nobody) command += arg + " ";
+  Capture(command + MTASTS_BINARY + " tlsrpt ingest --config.file=" +
               (dir_ / "config.yaml").string() + " " + file.string() + " 2>&1",
           &status);
   EXPECT_EQ(status, 0);
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(WaitFor(kReports, 2, std::chrono::seconds(10)), 2);
+  EXPECT_EQ(WaitFor(kReports, 4, std::chrono::seconds(10)), 4);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5))
       << "within a few seconds";
-  // The same report by HTTP now: already stored.
+  // The same reports by HTTP now: already stored.
   EXPECT_EQ(Post(Report("mail-1"), "application/tlsrpt+json"), 200);
+  EXPECT_EQ(Post(Report("maildir-1"), "application/tlsrpt+json"), 200);
+  EXPECT_EQ(Post(Report("pipe-1"), "application/tlsrpt+json"), 200);
 }
 
 // A gzip bomb through the endpoint: 413, and the daemon's peak memory does not follow it.

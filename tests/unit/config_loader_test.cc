@@ -81,7 +81,6 @@ const BadCase kBadCases[] = {
       {"tlsrpt_bad_max_size.yaml", R"(3:13: tlsrpt.max_size: expected a size (bytes, or a number with KiB or MiB, e.g. 16MiB), got "lots")"},
       {"tlsrpt_cert_without_key.yaml", R"(3:18: tlsrpt.tls_cert_file: needs tlsrpt.tls_key_file too (HTTPS needs both the certificate and its key))"},
       {"tlsrpt_listen_address_not_yet.yaml", R"(3:19: tlsrpt.listen_address: is not supported by this version yet (reports are received by POST /v1/tlsrpt on the main listener and by `tlsrpt ingest`))"},
-      {"tlsrpt_maildir_not_yet.yaml", R"(3:12: tlsrpt.maildir: is not supported by this version yet (deliver the reports with `tlsrpt ingest`))"},
       {"tlsrpt_max_size_too_large.yaml", R"(3:13: tlsrpt.max_size: must be between 1MiB and 64MiB, got "100MiB")"},
       {"tlsrpt_short_retention.yaml", R"(3:14: tlsrpt.retention: must be between 1d and 10y, got "12h")"},
       {"tlsrpt_unknown_rate_key.yaml", R"(3:16: tlsrpt.rate_limit.per_minute: unknown key (known keys of tlsrpt.rate_limit: burst, per_second))"},
@@ -115,7 +114,7 @@ const BadCase kBadCases[] = {
 
 /// The files that must load; every other file of the directory must be in kBadCases.
 const std::set<std::string> kGoodFiles = {"good.yaml", "minimal.yaml", "no_domains.yaml",
-                                          "empty_sections.yaml"};
+                                          "empty_sections.yaml", "tlsrpt_maildir.yaml"};
 
 TEST(ConfigLoader, EachBadFileFailsWithItsMessage) {
   for (const auto& c : kBadCases) {
@@ -244,6 +243,10 @@ void ExpectDefaults(const Config& config) {
   EXPECT_EQ(config.tlsrpt.max_size, std::size_t{16} << 20);
   EXPECT_EQ(config.tlsrpt.rate_limit_burst, 30);
   EXPECT_DOUBLE_EQ(config.tlsrpt.rate_limit_per_second, 1);
+}
+
+TEST(ConfigLoader, TlsRptMaildirIsRead) {
+  EXPECT_EQ(LoadGood(TestFile("tlsrpt_maildir.yaml")).tlsrpt.maildir, "/var/mail/tlsrpt");
 }
 
 TEST(ConfigLoader, MinimalFileGetsEveryDefault) {

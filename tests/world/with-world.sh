@@ -690,7 +690,12 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # SMTP: one postfix instance (config and queue inside the world dir) with an smtpd per MX
 # address, each with its own certificate; MX_NOTLS_IP offers no STARTTLS. No mail is accepted
-# (no local domains, relaying refused): the exporter only ever says EHLO, STARTTLS and QUIT.
+# over SMTP (no local domains, relaying refused): the exporter only ever says EHLO, STARTTLS and
+# QUIT. Mail submitted with `sendmail` to reports.test is delivered as TLS-RPT reports are
+# (README "Receiving reports by mail"), as user nobody: tlsrpt@ into the Maildir
+# mail/tlsrpt/Maildir/; tlsrpt-pipe@ through a pipe into `tlsrpt ingest` with the config the
+# test writes to tlsrpt/config.yaml, tlsrpt-defer@ the same with tlsrpt/unavailable.yaml. The
+# test links tlsrpt/mta-sts-exporter to the binary under test.
 # ---------------------------------------------------------------------------------------------
 gen_postfix() {
   local dir="$WORLD_DIR/postfix" pki="$WORLD_DIR/pki"
@@ -721,7 +726,17 @@ smtpd_relay_restrictions = reject
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
 default_process_limit = 200
+virtual_mailbox_domains = reports.test
+virtual_mailbox_base = $WORLD_DIR/mail
+virtual_mailbox_maps = inline:{ tlsrpt@reports.test=tlsrpt/Maildir/ }
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+transport_maps = inline:{ tlsrpt-pipe@reports.test=tlsrpt-ingest:, tlsrpt-defer@reports.test=tlsrpt-defer: }
 EOF
+  mkdir -p "$WORLD_DIR/mail/tlsrpt" "$WORLD_DIR/tlsrpt"
+  chown -R nobody: "$WORLD_DIR/mail"
+  chmod 700 "$WORLD_DIR/mail"
+  local ingest="pipe user=nobody argv=$WORLD_DIR/tlsrpt/mta-sts-exporter tlsrpt ingest"
   # Debian's services minus its port 25 listener, none chrooted (the queue is no jail here).
   awk '/^[a-z]/ { if ($5 == "y" || $5 == "-") $5 = "n" } 1' /etc/postfix/master.cf |
     sed '/^smtp  *inet/d' >"$dir/conf/master.cf"
@@ -733,6 +748,8 @@ EOF
       "$MX_EXPIRED_IP" mxexpired mxexpired "$MX_SELF_IP" mxself mxself \
       "$MX_EXPIRING_IP" mxexpiring mxexpiring "[$MX_GOOD_IP6]" mxgood mxgood
     echo "$MX_NOTLS_IP:25 inet n - n - - smtpd -o smtpd_tls_security_level=none"
+    echo "tlsrpt-ingest unix - n n - - $ingest --config.file=$WORLD_DIR/tlsrpt/config.yaml"
+    echo "tlsrpt-defer unix - n n - - $ingest --config.file=$WORLD_DIR/tlsrpt/unavailable.yaml"
   } >>"$dir/conf/master.cf"
 }
 
