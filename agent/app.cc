@@ -136,6 +136,7 @@ int App::Run() {
 
   try {
     http_ = std::make_unique<HttpServer>(Handlers(), config.value().api, config.value().tlsrpt);
+    http_->Configure(config.value().web);
   } catch (const std::runtime_error& e) {
     Log(LogLevel::kError, "cannot start", {{"error", e.what()}});
     return 2;

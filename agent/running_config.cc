@@ -7,6 +7,7 @@
 #include "collectors/check/checker_factory.h"
 #include "config/config_loader.h"
 #include "config/shard.h"
+#include "config/web_config.h"
 
 namespace mtasts::agent {
 
@@ -33,6 +34,11 @@ Result<config::Config> RunningConfig::Load() const {
   if (!loaded) return loaded.error();
   config::Config config = std::move(loaded).value();
   config::ApplyOverrides(config, flags_.overrides);
+  if (!flags_.web_config_file.empty()) {
+    auto web = config::LoadWebConfig(flags_.web_config_file);
+    if (!web) return web.error();
+    config.web = std::move(web).value();
+  }
   if (config.shard.count > 1) {
     // Only this instance's share of the list is watched: everything below sees no other.
     const std::size_t listed = config.domains.size();
@@ -66,6 +72,7 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
     auto configured = parts.http->Configure(config.api);
     if (!configured) return configured;
     parts.http->Configure(config.tlsrpt);
+    parts.http->Configure(config.web);
   }
   if (!initial && config_ && config_->state_dir != config.state_dir) {
     Log(LogLevel::kWarn, "state_dir changes take effect at the next start",

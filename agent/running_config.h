@@ -23,6 +23,7 @@ namespace mtasts::agent {
 struct DaemonFlags {
   std::string config_file = "/etc/mta-sts-exporter/config.yaml";
   std::string listen_address = ":10056";
+  std::string web_config_file;  // --web.config.file: TLS, users, headers (empty: none)
   config::Overrides overrides;
   bool enable_lifecycle = false;  // --web.enable-lifecycle: POST /-/reload is served (else 403)
 };
@@ -47,7 +48,8 @@ class RunningConfig {
 
   const DaemonFlags& flags() const { return flags_; }
 
-  /// The file with the flags over it; with a shard, only this instance's share of the domains.
+  /// The file with the flags over it; with a shard, only this instance's share of the domains;
+  /// with --web.config.file, that file read again into `web`.
   Result<config::Config> Load() const;
   /// Applies `config` (initial: at start). Everything that can fail is prepared first.
   Result<bool> Apply(const config::Config& config, bool initial, const Parts& parts);

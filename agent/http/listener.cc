@@ -174,8 +174,8 @@ Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text) 
   return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, value);
 }
 
-Listener::Listener(std::vector<RouteOwner*> owners)
-    : owners_(std::move(owners)), server_(std::make_unique<Server>()) {
+Listener::Listener(std::vector<RouteOwner*> owners, ListenerGuard* guard)
+    : owners_(std::move(owners)), guard_(guard), server_(std::make_unique<Server>()) {
   httplib::Server& s = *server_;
   // httplib's accept loop only hands sockets to the gate (Server::process_and_close_socket);
   // the gate and ServeConnection bound reading, keep-alive and writing.
@@ -190,6 +190,15 @@ Listener::Listener(std::vector<RouteOwner*> owners)
   }
   // The gate has held every body to its path's cap already; httplib's cap is the largest.
   s.set_payload_max_length(max_payload);
+  if (guard_ != nullptr) {
+    // Before any route, so that every path, unknown ones included, is behind the guard.
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return guard_->Admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                     : httplib::Server::HandlerResponse::Handled;
+    });
+    s.set_post_routing_handler(
+        [this](const httplib::Request&, httplib::Response& res) { guard_->Decorate(res); });
+  }
   s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     for (RouteOwner* owner : owners_) {
       if (owner->AnswerError(req, res)) return;

@@ -37,8 +37,9 @@ struct HttpExchange {
 /// outbound lookups and fetches keep theirs.
 class Listener {
  public:
-  /// Serves the routes of `owners`, which must outlive the listener.
-  explicit Listener(std::vector<RouteOwner*> owners);
+  /// Serves the routes of `owners`, each request admitted by `guard` when there is one; both
+  /// must outlive the listener.
+  explicit Listener(std::vector<RouteOwner*> owners, ListenerGuard* guard = nullptr);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -69,6 +70,7 @@ class Listener {
   bool ServeOne(ConnectionStream& stream, int served);
 
   std::vector<RouteOwner*> owners_;
+  ListenerGuard* guard_;
   ConnectionGate::Limits limits_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<ConnectionGate> gate_;

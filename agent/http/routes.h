@@ -38,4 +38,15 @@ class RouteOwner {
   virtual std::vector<BodyLimit> BodyLimits() { return {}; }
 };
 
+/// What every request to a listener passes before it is routed, and what every answer the
+/// listener writes carries (README "Web configuration": basic authentication, extra headers).
+class ListenerGuard {
+ public:
+  virtual ~ListenerGuard() = default;
+  /// True to route the request; false when `res` holds the refusal.
+  virtual bool Admit(const httplib::Request& req, httplib::Response& res) = 0;
+  /// Adds what every answer carries; called for each answer httplib writes, refusals included.
+  virtual void Decorate(httplib::Response& res) = 0;
+};
+
 }  // namespace mtasts::agent

@@ -18,6 +18,7 @@ std::vector<RouteOwner*> Parts(RouteOwner* operator_endpoints, RouteOwner* api, 
 HttpServer::HttpServer(HttpHandlers handlers, const config::ApiSettings& api,
                        const config::TlsRptSettings& tlsrpt)
     : access_(api),
+      guard_(access_),
       operator_(
           {std::move(handlers.metrics), std::move(handlers.ready), std::move(handlers.reload)},
           access_),
@@ -27,6 +28,6 @@ HttpServer::HttpServer(HttpHandlers handlers, const config::ApiSettings& api,
       tlsrpt_(handlers.tlsrpt != nullptr
                   ? std::make_unique<TlsRptEndpoint>(*handlers.tlsrpt, access_, tlsrpt)
                   : nullptr),
-      listener_(Parts(&operator_, &api_, probe_.get(), tlsrpt_.get())) {}
+      listener_(Parts(&operator_, &api_, probe_.get(), tlsrpt_.get()), &guard_) {}
 
 }  // namespace mtasts::agent

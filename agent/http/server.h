@@ -12,10 +12,12 @@
 #include "agent/http/operator_endpoints.h"
 #include "agent/http/probe_endpoint.h"
 #include "agent/http/tlsrpt_endpoint.h"
+#include "agent/http/web_guard.h"
 #include "agent/metrics_page.h"
 #include "base/result.h"
 #include "collectors/report/report.h"
 #include "config/config.h"
+#include "config/web_config.h"
 
 namespace mtasts::agent {
 
@@ -33,7 +35,8 @@ struct HttpHandlers {
 /// The daemon's HTTP service on one listener: the operator endpoints (`/`, `/metrics`,
 /// `/-/healthy`, `/-/ready`, `/-/reload`), the /v1 API (`/v1/check`, `/v1/policy`,
 /// `/v1/meta`), given a probe check `/probe`, and, given a Receiver, the TLS-RPT reports
-/// (`/v1/tlsrpt`), behind one Access (keys, rate limits, the live-check cap; api.* settings).
+/// (`/v1/tlsrpt`), behind one Access (keys, rate limits, the live-check cap; api.* settings),
+/// all of it behind the web configuration's users (WebGuard).
 /// Another listener serving other parts is another Listener given those parts.
 class HttpServer {
  public:
@@ -51,6 +54,9 @@ class HttpServer {
   /// Replaces API keys and rate limits (config reload). Keys: one per line, '#' comments.
   /// The rate-limit buckets survive a reload: the new rate and burst apply to them.
   Result<bool> Configure(const config::ApiSettings& api) { return access_.Configure(api); }
+  /// basic_auth_users and http_server_config.headers of the web configuration, for every
+  /// request of the listener (at start and on reload).
+  void Configure(const config::WebConfig& web) { access_.ConfigureWeb(web); }
   /// The TLS-RPT endpoint's rate limit (config reload).
   void Configure(const config::TlsRptSettings& tlsrpt) {
     if (tlsrpt_) tlsrpt_->Configure(tlsrpt);
@@ -67,6 +73,7 @@ class HttpServer {
 
  private:
   Access access_;
+  WebGuard guard_;
   OperatorEndpoints operator_;
   Api api_;
   std::unique_ptr<ProbeEndpoint> probe_;    // with a probe check only

@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the integration tests that run the real daemon inside the test world.
+#include <crypt.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -45,6 +46,16 @@ inline std::string PercentEncode(const std::string& text) {
     }
   }
   return out;
+}
+
+/// A bcrypt hash by libxcrypt at the lowest cost, for basic_auth_users of a web config (the
+/// test's time is not bcrypt's to spend).
+inline std::string Bcrypt(const std::string& password) {
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, setting, sizeof setting) == nullptr) return "";
+  crypt_data data{};
+  const char* hash = crypt_r(password.c_str(), setting, &data);
+  return hash != nullptr ? hash : "";
 }
 
 inline int FreePort() {
@@ -151,10 +162,11 @@ class Daemon {
     return client.Post("/-/reload", headers, "", "text/plain");
   }
 
-  bool WaitReady(std::chrono::seconds limit = std::chrono::seconds(30)) const {
+  bool WaitReady(std::chrono::seconds limit = std::chrono::seconds(30),
+                 const httplib::Headers& headers = {}) const {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
-      auto res = Get("/-/ready");
+      auto res = Get("/-/ready", headers);
       if (res && res->status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -612,9 +612,14 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
   WriteFile(dir_ / "config.yaml",
             ConfigText(dir_, {"no-tlsrpt.test"},
                        "api:\n  rate_limit_per_minute: 100000\n  rate_limit_burst: 1000\n"));
+  // Behind a web config (README "The daemon"): Prometheus scrapes with basic_auth.
+  WriteFile(dir_ / "web.yml", "basic_auth_users:\n  prometheus: " + Bcrypt("scrape-pw") + "\n");
   Daemon daemon(dir_, exporter_port);
-  daemon.Start();
-  ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(60))) << daemon.Log();
+  daemon.Start({"--web.config.file=" + (dir_ / "web.yml").string()});
+  ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(60),
+                               {{"Authorization", "Basic cHJvbWV0aGV1czpzY3JhcGUtcHc="}}))
+      << daemon.Log();
+  ASSERT_EQ(daemon.Get("/-/ready")->status, 401) << "no user: no answer";
   std::string targets;
   for (const auto& d : probed) targets += (targets.empty() ? "" : ", ") + d;
   WriteFile(dir_ / "prometheus.yml",
@@ -623,6 +628,7 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
                 job +
                 "\n    metrics_path: /probe\n    params:\n      probe_mx: [\"true\"]\n"
                 "    scrape_timeout: 4s\n    scrape_interval: 5s\n"
+                "    basic_auth:\n      username: prometheus\n      password: scrape-pw\n"
                 "    static_configs:\n      - targets: [" +
                 targets +
                 "]\n    relabel_configs:\n"
