@@ -141,6 +141,7 @@ int App::Run() {
     return 2;
   }
   auto listening = http_->Start(config_.flags().listen_address);
+  if (listening) listening = http_->StartReports(config.value().tlsrpt);
   if (!listening) {
     Log(LogLevel::kError, "cannot start", {{"error", listening.error().message}});
     return 2;

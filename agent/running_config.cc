@@ -65,7 +65,8 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
   if (parts.http != nullptr) {
     auto configured = parts.http->Configure(config.api);
     if (!configured) return configured;
-    parts.http->Configure(config.tlsrpt);
+    auto reports = parts.http->Configure(config.tlsrpt);
+    if (!reports) return reports;
   }
   if (!initial && config_ && config_->state_dir != config.state_dir) {
     Log(LogLevel::kWarn, "state_dir changes take effect at the next start",
