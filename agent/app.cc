@@ -141,7 +141,14 @@ int App::Run() {
     Log(LogLevel::kError, "cannot start", {{"error", e.what()}});
     return 2;
   }
+  if (auto tls = config_.WebTls(config.value()); tls) {
+    http_->SetTls(std::move(tls).value());
+  } else {
+    Log(LogLevel::kError, "cannot start", {{"error", tls.error().message}});
+    return 2;
+  }
   auto listening = http_->Start(config_.flags().listen_address);
+  if (listening) listening = http_->StartReports(config.value().tlsrpt);
   if (!listening) {
     Log(LogLevel::kError, "cannot start", {{"error", listening.error().message}});
     return 2;

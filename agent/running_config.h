@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/http/server.h"
+#include "agent/http/tls_server.h"
 #include "agent/pipeline/report_pipeline.h"
 #include "agent/result_store.h"
 #include "agent/scheduler.h"
@@ -55,6 +56,11 @@ class RunningConfig {
   Result<bool> Apply(const config::Config& config, bool initial, const Parts& parts);
   /// Load and Apply; a failure is logged, counted in the store, and changes nothing.
   Result<bool> Reload(const Parts& parts);
+
+  /// The listener's HTTPS from `config.web`'s tls_server_config, the files read now (so a
+  /// reload picks up a renewed certificate): null for plain HTTP. Errors name the web config
+  /// file and OpenSSL's reason.
+  Result<std::shared_ptr<const TlsServerContext>> WebTls(const config::Config& config) const;
 
   std::shared_ptr<const DomainChecker> Checker() const;
   /// Whether `domain`'s checks probe its MX hosts: its entry's probe_mx, else the top level.

@@ -27,8 +27,10 @@ class RouteOwner {
     return false;
   }
 
-  /// A path whose POST bodies may be larger than the listener's default cap (README "HTTP
-  /// endpoints"); `refused` hears of every body the gate refuses for being over `max`.
+  /// A path (or kEveryPath) whose POST bodies may be larger than the listener's default cap (README
+  /// "HTTP endpoints"); `refused` hears of every body the gate refuses for being over `max`. A
+  /// BodyLimit path that stands for every path (a listener serving one thing at any path).
+  static constexpr const char* kEveryPath = "*";
   struct BodyLimit {
     std::string path;
     std::size_t max = 0;

@@ -47,8 +47,16 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   Result<bool> Start(const std::string& listen_address) { return listener_.Start(listen_address); }
-  void Stop() { listener_.Stop(); }
+  /// Opens the reports' own listener when `tlsrpt.listen_address` is set (README "TLS-RPT
+  /// reports"), HTTPS with `tls_cert_file`/`tls_key_file`; errors name the address or the file.
+  /// Needs a Receiver (the TLS-RPT endpoint).
+  Result<bool> StartReports(const config::TlsRptSettings& tlsrpt);
+  void Stop();
   int port() const { return listener_.port(); }
+  /// The reports' listener's port (0 when there is none).
+  int reports_port() const { return reports_ ? reports_->port() : 0; }
+  /// The main listener's HTTPS (see Listener::SetTls).
+  void SetTls(std::shared_ptr<const TlsServerContext> tls) { listener_.SetTls(std::move(tls)); }
   const ConnectionGate::Limits& limits() const { return listener_.limits(); }
 
   /// Replaces API keys and rate limits (config reload). Keys: one per line, '#' comments.
@@ -57,10 +65,10 @@ class HttpServer {
   /// basic_auth_users and http_server_config.headers of the web configuration, for every
   /// request of the listener (at start and on reload).
   void Configure(const config::WebConfig& web) { access_.ConfigureWeb(web); }
-  /// The TLS-RPT endpoint's rate limit (config reload).
-  void Configure(const config::TlsRptSettings& tlsrpt) {
-    if (tlsrpt_) tlsrpt_->Configure(tlsrpt);
-  }
+  /// The TLS-RPT endpoint's rate limit, and the reports' listener's certificate, read again
+  /// (config reload): new connections get the new one. A certificate that does not load is an
+  /// error and the running one stays. A new `listen_address` waits for a restart (logged).
+  Result<bool> Configure(const config::TlsRptSettings& tlsrpt);
 
   /// See Listener::ServeExchanges (for the fuzzer and tests).
   std::vector<HttpExchange> ServeExchanges(std::string_view bytes,
@@ -76,9 +84,12 @@ class HttpServer {
   WebGuard guard_;
   OperatorEndpoints operator_;
   Api api_;
-  std::unique_ptr<ProbeEndpoint> probe_;    // with a probe check only
-  std::unique_ptr<TlsRptEndpoint> tlsrpt_;  // with a Receiver only
-  Listener listener_;  // last: stopped and destroyed before the parts it serves
+  std::unique_ptr<ProbeEndpoint> probe_;                    // with a probe check only
+  std::unique_ptr<TlsRptEndpoint> tlsrpt_;                  // with a Receiver only
+  std::unique_ptr<TlsRptEndpoint::AnyPath> report_routes_;  // with a Receiver only
+  Listener listener_;                        // stopped and destroyed before the parts it serves
+  std::unique_ptr<Listener> reports_;        // tlsrpt.listen_address, once started
+  config::TlsRptSettings reports_settings_;  // what reports_ was started with
 };
 
 }  // namespace mtasts::agent
