@@ -58,6 +58,16 @@ inline std::string Bcrypt(const std::string& password) {
   return hash != nullptr ? hash : "";
 }
 
+/// A self-signed certificate for 127.0.0.1 (its own CA, for curl --cacert and Prometheus's
+/// tls_config.ca_file) as DIR/NAME.crt and DIR/NAME.key; true when openssl made them.
+inline bool SelfSignedLoopbackCert(const fs::path& dir, const std::string& name) {
+  const std::string base = (dir / name).string();
+  return std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                      "-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                      base + ".key -out " + base + ".crt 2>/dev/null")
+                         .c_str()) == 0;
+}
+
 inline int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -162,11 +172,10 @@ class Daemon {
     return client.Post("/-/reload", headers, "", "text/plain");
   }
 
-  bool WaitReady(std::chrono::seconds limit = std::chrono::seconds(30),
-                 const httplib::Headers& headers = {}) const {
+  bool WaitReady(std::chrono::seconds limit = std::chrono::seconds(30)) const {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
-      auto res = Get("/-/ready", headers);
+      auto res = Get("/-/ready");
       if (res && res->status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -499,6 +499,25 @@ TEST_F(DaemonTest, WebConfigUsersHeadersAndReload) {
   EXPECT_NE(daemon_->Log().find(web.string() + ":2: basic_auth_users.alice: not a bcrypt hash"),
             std::string::npos);
   EXPECT_EQ(daemon_->Log().find("s3kr1t-value"), std::string::npos) << "the value is not shown";
+
+  // tls_server_config: HTTPS with the user; plain HTTP gets no answer (relative paths: from
+  // the web config's directory).
+  ASSERT_TRUE(SelfSignedLoopbackCert(dir_, "server"));
+  WriteFile(web,
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+            "basic_auth_users:\n  alice: " +
+                Bcrypt("right") + "\n");
+  daemon_->Start({"--web.config.file=" + web.string()});
+  const std::string https = "https://127.0.0.1:" + std::to_string(port_);
+  const std::string ca = "--cacert " + (dir_ / "server.crt").string() + " ";
+  for (int i = 0; i < 100 && curl(ca + "-u alice:right " + https + "/-/healthy") != "200"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(curl(ca + "-u alice:right " + https + "/-/healthy"), "200") << daemon_->Log();
+  EXPECT_EQ(curl(ca + https + "/metrics"), "401");
+  EXPECT_NE(curl("--max-time 3 -u alice:right " + url + "/-/healthy"), "200") << "no plain HTTP";
+  EXPECT_NE(curl("--max-time 3 -u alice:right " + https + "/-/healthy"), "200") << "an unknown CA";
+  EXPECT_EQ(daemon_->Stop(), 0);
 }
 
 }  // namespace
