@@ -183,7 +183,7 @@ class Parser {
 
   /// A file named in the config: relative to the config's directory, and readable now.
   std::string File(const Entry& entry) const {
-    const std::string value = String(entry);
+    std::string value = String(entry);
     if (value.empty()) return value;
     std::filesystem::path file(value);
     if (file.is_relative()) file = dir_ / file;
@@ -257,7 +257,7 @@ class Parser {
   }
 
   std::string ClientAuth(const Entry& entry) const {
-    const std::string value = String(entry);
+    std::string value = String(entry);
     if (value.empty() || value == "NoClientCert") return "NoClientCert";
     if (value == "RequireClientCert") return "RequireAnyClientCert";  // the toolkit's old name
     if (value == "RequestClientCert" || value == "RequireAnyClientCert" ||
@@ -270,7 +270,7 @@ class Parser {
   }
 
   std::string Version(const Entry& entry) const {
-    const std::string value = String(entry);
+    std::string value = String(entry);
     if (value == "TLS10" || value == "TLS11" || value == "TLS12" || value == "TLS13") return value;
     Fail(entry, "unknown TLS version " + Quote(value) + " (TLS10, TLS11, TLS12, TLS13)");
   }

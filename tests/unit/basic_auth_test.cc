@@ -162,7 +162,8 @@ TEST(WebGuard, WrongPasswordsSpendTheWrongKeyBudget) {
   EXPECT_EQ(StatusOf(Get(server, "/metrics", kAlice, "198.51.100.1")), 200);
 }
 
-// With API keys as well, /v1 needs both: the user first (the whole listener), then the key.
+// With API keys as well, the paths behind them need both: the user first (the whole listener), then
+// the key.
 TEST(WebGuard, ApiKeysApplyAfterTheUser) {
   namespace fs = std::filesystem;
   const fs::path keys = fs::temp_directory_path() / ("mtasts-web-keys-" + std::to_string(getpid()));
@@ -172,9 +173,10 @@ TEST(WebGuard, ApiKeysApplyAfterTheUser) {
   HttpServer server(Handlers(), api);
   fs::remove(keys);
   server.Configure(Web());
-  EXPECT_EQ(StatusOf(Get(server, "/v1/meta", "x-api-key: k1\r\n")), 401);
-  EXPECT_EQ(StatusOf(Get(server, "/v1/meta", kAlice)), 401);
-  EXPECT_EQ(StatusOf(Get(server, "/v1/meta", kAlice + "x-api-key: k1\r\n")), 200);
+  const std::string check = "/v1/check?domain=a.test";
+  EXPECT_EQ(StatusOf(Get(server, check, "x-api-key: k1\r\n")), 401);
+  EXPECT_EQ(StatusOf(Get(server, check, kAlice)), 401);
+  EXPECT_EQ(StatusOf(Get(server, check, kAlice + "x-api-key: k1\r\n")), 200);
   EXPECT_EQ(StatusOf(Get(server, "/metrics", kAlice)), 200) << "no key for /metrics";
 }
 

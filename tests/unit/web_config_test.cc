@@ -153,7 +153,7 @@ TEST_F(WebConfigTest, EveryRefusalNamesLineAndKey) {
   const std::string tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
   const BadCase cases[] = {
       {"- a\n", "1: expected a mapping, got a list"},
-      {"tls_server_config: [\n", "2: not valid YAML: end of sequence not found"},
+      {"tls_server_config: [\n", "2: not valid YAML: end of sequence flow not found"},
       {"web: 1\n",
        "1: web: unknown key (known here: basic_auth_users, http_server_config, tls_server_config)"},
       {"basic_auth_users:\n  a: " + kHash + "\nbasic_auth_users:\n",
