@@ -449,7 +449,7 @@ TEST_F(DaemonTest, WebConfigUsersHeadersAndReload) {
   const fs::path web = dir_ / "web.yml";
   WriteFile(web, "basic_auth_users:\n  alice: " + Bcrypt("right") +
                      "\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n");
-  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {}));
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {}) + "  []\n");  // no checks to wait for
   daemon_->Start({"--web.enable-lifecycle", "--web.config.file=" + web.string()});
   const std::string url = "http://127.0.0.1:" + std::to_string(port_);
   auto curl = [&](const std::string& args) {
