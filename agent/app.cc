@@ -136,11 +136,19 @@ int App::Run() {
 
   try {
     http_ = std::make_unique<HttpServer>(Handlers(), config.value().api, config.value().tlsrpt);
+    http_->Configure(config.value().web);
   } catch (const std::runtime_error& e) {
     Log(LogLevel::kError, "cannot start", {{"error", e.what()}});
     return 2;
   }
+  if (auto tls = config_.WebTls(config.value()); tls) {
+    http_->SetTls(std::move(tls).value());
+  } else {
+    Log(LogLevel::kError, "cannot start", {{"error", tls.error().message}});
+    return 2;
+  }
   auto listening = http_->Start(config_.flags().listen_address);
+  if (listening) listening = http_->StartReports(config.value().tlsrpt);
   if (!listening) {
     Log(LogLevel::kError, "cannot start", {{"error", listening.error().message}});
     return 2;

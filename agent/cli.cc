@@ -50,6 +50,8 @@ Daemon flags:
   --web.listen-address=HOST:PORT
                               where to serve /metrics and the API (default: :10056)
   --web.enable-lifecycle      allow POST /-/reload (with an API key when api.keys_file is set)
+  --web.config.file=FILE      exporter-toolkit web configuration: TLS, basic_auth_users
+                              (bcrypt), response headers, for every endpoint; re-read on reload
   --log.level=debug|info|warn|error
                               least severe level logged (default: info)
   --log.format=logfmt|json    log line format (default: logfmt)
@@ -87,6 +89,7 @@ struct CommandLine {
   bool enable_lifecycle = false;
   std::optional<std::string> config_file;
   std::optional<std::string> listen_address;
+  std::optional<std::string> web_config_file;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
 };
@@ -172,6 +175,9 @@ CommandLine Parse(int argc, char** argv) {
       cl.enable_lifecycle = true;
     } else if (name == "--web.listen-address") {
       cl.listen_address = take_value();
+    } else if (name == "--web.config.file") {
+      cl.web_config_file = take_value();
+      if (cl.web_config_file->empty()) throw UsageError("--web.config.file needs a file name");
     } else if (name == "--log.level") {
       cl.log_level = take_value();
     } else if (name == "--log.format") {
@@ -426,6 +432,7 @@ int RunDaemon(const CommandLine& cl) {
   DaemonFlags flags;
   if (cl.config_file) flags.config_file = *cl.config_file;
   if (cl.listen_address) flags.listen_address = *cl.listen_address;
+  if (cl.web_config_file) flags.web_config_file = *cl.web_config_file;
   flags.overrides = cl.overrides;
   flags.enable_lifecycle = cl.enable_lifecycle;
   App app(flags);

@@ -8,6 +8,7 @@
 #include "collectors/check/checker_factory.h"
 #include "config/config_loader.h"
 #include "config/shard.h"
+#include "config/web_config.h"
 
 namespace mtasts::agent {
 
@@ -29,11 +30,32 @@ std::size_t RunningConfig::Domains() const {
   return config_ ? config_->domains.size() : 0;
 }
 
+Result<std::shared_ptr<const TlsServerContext>> RunningConfig::WebTls(
+    const config::Config& config) const {
+  if (!config.web.tls) return std::shared_ptr<const TlsServerContext>();
+  const config::WebTlsSettings& web = *config.web.tls;
+  TlsServerSettings settings;
+  settings.cert_file = web.cert_file;
+  settings.key_file = web.key_file;
+  settings.client_auth_type = web.client_auth_type;
+  settings.client_ca_file = web.client_ca_file;
+  settings.min_version = web.min_version;
+  settings.max_version = web.max_version;
+  auto loaded = TlsServerContext::Load(settings);
+  if (!loaded) return Error{config.web.path + ": tls_server_config: " + loaded.error().message};
+  return loaded;
+}
+
 Result<config::Config> RunningConfig::Load() const {
   auto loaded = config::LoadConfig(flags_.config_file);
   if (!loaded) return loaded.error();
   config::Config config = std::move(loaded).value();
   config::ApplyOverrides(config, flags_.overrides);
+  if (!flags_.web_config_file.empty()) {
+    auto web = config::LoadWebConfig(flags_.web_config_file);
+    if (!web) return web.error();
+    config.web = std::move(web).value();
+  }
   if (config.shard.count > 1) {
     // Only this instance's share of the list is watched: everything below sees no other.
     const std::size_t listed = config.domains.size();
@@ -69,10 +91,20 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
     auto maildir = tlsrpt::PrepareMaildir(config.tlsrpt.maildir);
     if (!maildir) return maildir;
   }
+  // The certificate is loaded before anything changes: one that does not load keeps it all.
+  std::shared_ptr<const TlsServerContext> web_tls;
+  if (parts.http != nullptr) {
+    auto loaded = WebTls(config);
+    if (!loaded) return loaded.error();
+    web_tls = std::move(loaded).value();
+  }
   if (parts.http != nullptr) {
     auto configured = parts.http->Configure(config.api);
     if (!configured) return configured;
-    parts.http->Configure(config.tlsrpt);
+    auto reports = parts.http->Configure(config.tlsrpt);
+    if (!reports) return reports;
+    parts.http->Configure(config.web);
+    parts.http->SetTls(std::move(web_tls));  // new connections; those open keep theirs
   }
   if (!initial && config_ && config_->state_dir != config.state_dir) {
     Log(LogLevel::kWarn, "state_dir changes take effect at the next start",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/http/server.h"
+#include "agent/http/tls_server.h"
 #include "agent/pipeline/report_pipeline.h"
 #include "agent/result_store.h"
 #include "agent/scheduler.h"
@@ -23,6 +24,7 @@ namespace mtasts::agent {
 struct DaemonFlags {
   std::string config_file = "/etc/mta-sts-exporter/config.yaml";
   std::string listen_address = ":10056";
+  std::string web_config_file;  // --web.config.file: TLS, users, headers (empty: none)
   config::Overrides overrides;
   bool enable_lifecycle = false;  // --web.enable-lifecycle: POST /-/reload is served (else 403)
 };
@@ -47,12 +49,18 @@ class RunningConfig {
 
   const DaemonFlags& flags() const { return flags_; }
 
-  /// The file with the flags over it; with a shard, only this instance's share of the domains.
+  /// The file with the flags over it; with a shard, only this instance's share of the domains;
+  /// with --web.config.file, that file read again into `web`.
   Result<config::Config> Load() const;
   /// Applies `config` (initial: at start). Everything that can fail is prepared first.
   Result<bool> Apply(const config::Config& config, bool initial, const Parts& parts);
   /// Load and Apply; a failure is logged, counted in the store, and changes nothing.
   Result<bool> Reload(const Parts& parts);
+
+  /// The listener's HTTPS from `config.web`'s tls_server_config, the files read now (so a
+  /// reload picks up a renewed certificate): null for plain HTTP. Errors name the web config
+  /// file and OpenSSL's reason.
+  Result<std::shared_ptr<const TlsServerContext>> WebTls(const config::Config& config) const;
 
   std::shared_ptr<const DomainChecker> Checker() const;
   /// Whether `domain`'s checks probe its MX hosts: its entry's probe_mx, else the top level.

@@ -9,6 +9,7 @@
 
 #include "collectors/check/network_settings.h"
 #include "config/shard.h"
+#include "config/web_config.h"
 
 namespace mtasts::config {
 
@@ -73,7 +74,8 @@ struct Config {
                                      // the API
   std::vector<WebhookSettings> webhooks;
   TlsRptSettings tlsrpt;
-  Shard shard;  // this instance watches only the domains of its shard (default: all of them)
+  Shard shard;    // this instance watches only the domains of its shard (default: all of them)
+  WebConfig web;  // not a key of this file: --web.config.file, read beside it (the daemon only)
 };
 
 }  // namespace mtasts::config

@@ -483,13 +483,6 @@ void ReadTlsRpt(const Reader& r, const Field& field, TlsRptSettings& out) {
   }
   const Field* maildir = s.Get("maildir");
   if (maildir != nullptr) out.maildir = r.String(*maildir);
-  // The second listener is not served by this version: refused rather than ignored, so that
-  // nobody points a rua at something that does not listen.
-  if (!out.listen_address.empty()) {
-    r.Fail(*listen,
-           "is not supported by this version yet (reports are received by POST /v1/tlsrpt on "
-           "the main listener and by `tlsrpt ingest`)");
-  }
   const Field* retention = s.Get("retention");
   if (retention != nullptr) {
     const std::string text = r.String(*retention);

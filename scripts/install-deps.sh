@@ -7,7 +7,7 @@ build_packages=(
   build-essential cmake ninja-build pkg-config git
   prometheus-cpp-dev libcpp-httplib-dev libc-ares-dev libssl-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev libidn2-dev
-  libsystemd-dev zlib1g-dev libgmime-3.0-dev libsqlite3-dev
+  libsystemd-dev zlib1g-dev libgmime-3.0-dev libsqlite3-dev libcrypt-dev
   clang-format clang-tidy
   help2man # the man page, made at build time from the binary's --help
 )

@@ -51,7 +51,8 @@ std::string Hex(const Digest& digest, std::size_t octets) {
 }  // namespace
 
 Access::Access(const config::ApiSettings& api)
-    : limiter_(api.rate_limit_per_minute, api.rate_limit_burst),
+    : headers_(std::make_shared<const std::map<std::string, std::string>>()),
+      limiter_(api.rate_limit_per_minute, api.rate_limit_burst),
       auth_failures_(kAuthFailuresPerMinute, kAuthFailureBurst) {
   auto configured = Configure(api);
   if (!configured) throw std::runtime_error(configured.error().message);
@@ -108,6 +109,40 @@ Access::KeyCheck Access::CheckKey(const std::string& remote_addr, const std::str
     return check;
   }
   check.bucket = "key:" + Hex(Sha256(key), 16);
+  return check;
+}
+
+void Access::ConfigureWeb(const config::WebConfig& web) {
+  basic_auth_.Configure(web.users);
+  auto headers = std::make_shared<const std::map<std::string, std::string>>(web.headers);
+  std::lock_guard lock(mutex_);
+  headers_ = std::move(headers);
+}
+
+std::shared_ptr<const std::map<std::string, std::string>> Access::ExtraHeaders() {
+  std::lock_guard lock(mutex_);
+  return headers_;
+}
+
+Access::KeyCheck Access::CheckUser(const std::string& remote_addr,
+                                   const std::string& authorization) {
+  KeyCheck check;
+  if (!basic_auth_.Enabled()) return check;
+  const std::string client = ClientNetwork(remote_addr);
+  if (int wait = auth_failures_.Peek(client); wait > 0) {
+    check.kind = KeyCheck::Kind::kTooManyWrong;
+    check.retry_after = wait;
+    return check;
+  }
+  if (authorization.empty()) {
+    check.kind = KeyCheck::Kind::kMissing;
+    return check;
+  }
+  const auto credentials = ParseBasicAuthorization(authorization);
+  if (!credentials || !basic_auth_.Verify(credentials->first, credentials->second)) {
+    (void)auth_failures_.Acquire(client);
+    check.kind = KeyCheck::Kind::kWrong;
+  }
   return check;
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -9,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "agent/http/basic_auth.h"
 #include "agent/http/rate_limiter.h"
 #include "base/result.h"
 #include "config/config.h"
+#include "config/web_config.h"
 
 namespace mtasts::agent {
 
@@ -44,6 +47,19 @@ class Access {
   /// A missing or wrong key spends one of the address's wrong-key budget.
   KeyCheck CheckKey(const std::string& remote_addr, const std::string& key);
 
+  /// basic_auth_users and the extra headers of the web configuration (README "Web
+  /// configuration"; config reload).
+  void ConfigureWeb(const config::WebConfig& web);
+  /// Whether every request must name a user (basic_auth_users is not empty).
+  bool UsersRequired() { return basic_auth_.Enabled(); }
+  /// What a request's `Authorization` header amounts to under basic_auth_users, for the client
+  /// at `remote_addr`: a wrong user or password spends the same wrong-key budget as a wrong API
+  /// key, and an address out of it is not looked at (so no password is guessed through either).
+  /// A request without credentials spends nothing: a browser asks first, then sends them.
+  KeyCheck CheckUser(const std::string& remote_addr, const std::string& authorization);
+  /// http_server_config.headers: what every answer carries.
+  std::shared_ptr<const std::map<std::string, std::string>> ExtraHeaders();
+
   /// Takes a token from `bucket`: 0 when allowed, else the whole seconds to wait.
   int AcquireRate(const std::string& bucket);
 
@@ -74,9 +90,11 @@ class Access {
   std::shared_ptr<const Keys> Current();
 
   std::mutex mutex_;
-  std::shared_ptr<const Keys> keys_;  // guarded by mutex_
-  RateLimiter limiter_;               // per key, or per client address without keys
-  RateLimiter auth_failures_;         // wrong or missing keys per client address
+  std::shared_ptr<const Keys> keys_;                                   // guarded by mutex_
+  std::shared_ptr<const std::map<std::string, std::string>> headers_;  // guarded by mutex_
+  BasicAuth basic_auth_;
+  RateLimiter limiter_;        // per key, or per client address without keys
+  RateLimiter auth_failures_;  // wrong or missing keys per client address
   std::atomic<int> live_checks_{0};
 };
 

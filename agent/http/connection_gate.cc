@@ -1,7 +1,9 @@
 #include "agent/http/connection_gate.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -168,7 +170,7 @@ ConnectionGate::Verdict ConnectionGate::Examine(std::string_view bytes, const Li
   if (method == "POST") {
     const std::string_view path = target.substr(0, target.find('?'));
     for (const auto& limit : limits.body_limits) {
-      if (limit.path == path) own_limit = &limit;
+      if (limit.path == path || limit.path == RouteOwner::kEveryPath) own_limit = &limit;
     }
   }
   const std::size_t max_body = own_limit != nullptr ? own_limit->max : limits.max_body;
@@ -270,12 +272,12 @@ ConnectionGate::~ConnectionGate() {
   Stop();
 }
 
-void ConnectionGate::Accept(UniqueFd fd) {
-  Post({std::move(fd), true, false});
+void ConnectionGate::Accept(UniqueFd fd, std::shared_ptr<const TlsServerContext> tls) {
+  Post({std::move(fd), true, false, std::move(tls)});
 }
 
 void ConnectionGate::Return(UniqueFd fd, bool keep_alive) {
-  Post({std::move(fd), false, keep_alive});
+  Post({std::move(fd), false, keep_alive, nullptr});
 }
 
 void ConnectionGate::Post(Event event) {
@@ -334,7 +336,7 @@ void ConnectionGate::Run() {
             Drop(returned);
           }
         } else if (e.accept) {
-          OnAccept(std::move(e.fd));
+          OnAccept(std::move(e.fd), e.tls);
         } else {
           OnReturn(std::move(e.fd), e.keep_alive);
         }
@@ -356,7 +358,7 @@ void ConnectionGate::Run() {
   }
 }
 
-void ConnectionGate::OnAccept(UniqueFd owned) {
+void ConnectionGate::OnAccept(UniqueFd owned, const std::shared_ptr<const TlsServerContext>& tls) {
   const int fd = owned.get();
   const std::string client = ClientNetwork(PeerAddress(fd));
   const auto over_cap = [&] {
@@ -375,21 +377,40 @@ void ConnectionGate::OnAccept(UniqueFd owned) {
   if (auto [client_full, all_full] = over_cap(); client_full || all_full) {
     // Every connection in the way is queued or being served: the operator reserve.
     if (restricted_ >= limits_.operator_reserve && !Evict(nullptr, Pick::kRestricted)) {
-      // Shed. Reading what already arrived first lets the close send FIN, not a reset.
+      // Shed. Reading what already arrived first lets the close send FIN, not a reset. (A TLS
+      // client cannot read an answer before a handshake: it is closed.)
       std::array<char, 16384> discard{};
       (void)!recv(fd, discard.data(), discard.size(), MSG_DONTWAIT);
-      const std::string reply = RefusalReply(503, "too many connections; retry shortly");
-      send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (!tls) {
+        const std::string reply = RefusalReply(503, "too many connections; retry shortly");
+        send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
       CloseNow(std::move(owned));
       return;
     }
     restricted = true;
+  }
+  UniqueSsl ssl;
+  if (tls) {
+    // OpenSSL reads and writes the socket itself: non-blocking, so that neither the gate nor a
+    // worker can block in it.
+    const int flags = fcntl(fd, F_GETFL);
+    ssl.reset(SSL_new(tls->ctx()));
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 || !ssl ||
+        SSL_set_fd(ssl.get(), fd) != 1) {
+      ERR_clear_error();
+      CloseNow(std::move(owned));
+      return;
+    }
+    SSL_set_accept_state(ssl.get());
   }
   if (!WatchClient(fd)) {
     CloseNow(std::move(owned));
     return;
   }
   Conn& conn = conns_[fd];
+  conn.tls = std::move(ssl);
+  conn.handshaking = conn.tls != nullptr;
   conn.socket = std::move(owned);
   conn.client = client;
   conn.restricted = restricted;
@@ -397,7 +418,9 @@ void ConnectionGate::OnAccept(UniqueFd owned) {
   ++per_client_[client];
   const auto now = Clock::now();
   conn.since = now;
-  conn.deadline = now + limits_.idle_timeout;
+  // A handshake is part of the request: it has request_timeout to complete (a client that opens
+  // TLS and stalls is a slowloris).
+  conn.deadline = now + (conn.handshaking ? limits_.request_timeout : limits_.idle_timeout);
   // A client usually sends its request right after connecting: read it now, so that a burst of
   // connections with their requests already in flight does not fill the gate and evict itself.
   OnReadable(fd);
@@ -424,6 +447,12 @@ void ConnectionGate::OnReturn(UniqueFd owned, bool keep_alive) {
   Wait(conn);
   // The next request may be here already (pipelined): judge it before waiting for more.
   if (!conn.bytes.empty()) Judge(fd);
+  // With TLS, decrypted bytes may wait inside the session, where epoll does not see them.
+  const auto it_after = conns_.find(fd);
+  if (it_after != conns_.end() && it_after->second.state == State::kWaiting &&
+      it_after->second.tls && SSL_has_pending(it_after->second.tls.get()) == 1) {
+    OnReadable(fd);
+  }
 }
 
 void ConnectionGate::Wait(Conn& conn) {
@@ -439,20 +468,98 @@ void ConnectionGate::OnReadable(int fd) {
   Conn& conn = it->second;
   if (conn.state == State::kBusy) return;
   std::array<char, 8192> buf{};
-  const ssize_t got = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-  if (got <= 0) {
-    Drop(fd);  // closed or reset by the client: nobody to answer
-    return;
-  }
   if (conn.state == State::kClosing) {
+    // Discarded: the raw bytes will do, TLS or not.
+    const ssize_t got = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (got <= 0) {
+      Drop(fd);
+      return;
+    }
     conn.drained += static_cast<std::size_t>(got);
     if (conn.drained > kMaxDrain) Drop(fd);
     return;
   }
-  if (conn.bytes.empty()) conn.deadline = Clock::now() + limits_.request_timeout;
-  conn.bytes.append(buf.data(), static_cast<std::size_t>(got));
-  Judge(fd);
+  if (conn.handshaking && !Handshake(fd, conn)) return;
+  for (Conn* c = &conn;;) {
+    const ssize_t got = Receive(fd, *c, buf.data(), buf.size());
+    if (got < 0) return;
+    if (got == 0) {
+      Drop(fd);  // closed or reset by the client: nobody to answer
+      return;
+    }
+    if (c->bytes.empty()) c->deadline = Clock::now() + limits_.request_timeout;
+    c->bytes.append(buf.data(), static_cast<std::size_t>(got));
+    Judge(fd);
+    // A TLS record may hold more than one read took; epoll does not see what waits inside the
+    // session. Each turn reads at most what one record brought (the caps are Judge's).
+    const auto it_after = conns_.find(fd);
+    if (it_after == conns_.end()) return;
+    c = &it_after->second;
+    if (c->state != State::kWaiting || !c->tls || SSL_has_pending(c->tls.get()) != 1) return;
+  }
+}
+
+bool ConnectionGate::Handshake(int fd, Conn& conn) {
+  ERR_clear_error();
+  const int done = SSL_do_handshake(conn.tls.get());
+  if (done == 1) {
+    conn.handshaking = false;
+    WatchFor(fd, conn, false);
+    // Now idle until the request's first byte.
+    conn.deadline = Clock::now() + limits_.idle_timeout;
+    return true;
+  }
+  switch (SSL_get_error(conn.tls.get(), done)) {
+    case SSL_ERROR_WANT_READ: WatchFor(fd, conn, false); return false;
+    case SSL_ERROR_WANT_WRITE: WatchFor(fd, conn, true); return false;
+    default:
+      // Plain HTTP to the TLS port, an unknown CA, a version refused: OpenSSL has queued its
+      // alert; the client reads it, then the close. Nothing reaches a worker.
+      ERR_clear_error();
+      conn.tls_failed = true;
+      Linger(fd, conn);
+      return false;
+  }
+}
+
+ssize_t ConnectionGate::Receive(int fd, Conn& conn, char* buf, std::size_t size) {
+  if (!conn.tls) {
+    const ssize_t got = recv(fd, buf, size, MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return -1;
+    return got < 0 ? 0 : got;
+  }
+  ERR_clear_error();
+  const int got = SSL_read(conn.tls.get(), buf, static_cast<int>(size));
+  if (got > 0) return got;
+  switch (SSL_get_error(conn.tls.get(), got)) {
+    case SSL_ERROR_WANT_READ: WatchFor(fd, conn, false); return -1;
+    case SSL_ERROR_WANT_WRITE: WatchFor(fd, conn, true); return -1;
+    case SSL_ERROR_ZERO_RETURN: return 0;  // the client's close_notify
+    default:
+      ERR_clear_error();
+      conn.tls_failed = true;
+      return 0;
+  }
+}
+
+void ConnectionGate::SendReply(int fd, Conn& conn, std::string_view reply) {
+  if (!conn.tls) {
+    send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } else if (!conn.handshaking && !conn.tls_failed) {
+    ERR_clear_error();
+    (void)SSL_write(conn.tls.get(), reply.data(), static_cast<int>(reply.size()));
+    ERR_clear_error();
+  }
+}
+
+void ConnectionGate::WatchFor(int fd, Conn& conn, bool write) {
+  if (conn.want_write == write) return;
+  epoll_event event{};
+  event.events = write ? EPOLLOUT : (EPOLLIN | EPOLLRDHUP);
+  event.data.fd = fd;
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &event);
+  conn.want_write = write;
 }
 
 void ConnectionGate::Judge(int fd) {
@@ -486,16 +593,17 @@ void ConnectionGate::Judge(int fd) {
   }
   epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
   conn.state = State::kBusy;
+  conn.want_write = false;  // the next WatchClient starts from readable
   Ready ready{std::move(conn.socket), conn.bytes.substr(0, verdict.length), conn.served,
-              verdict.priority};
+              verdict.priority, conn.tls.get()};
   conn.bytes.erase(0, verdict.length);
   dispatch_(std::move(ready));
 }
 
 void ConnectionGate::Refuse(int fd, int status, std::string_view reason) {
-  const std::string reply = RefusalReply(status, reason);
-  send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  Linger(fd, conns_.at(fd));
+  Conn& conn = conns_.at(fd);
+  SendReply(fd, conn, RefusalReply(status, reason));
+  Linger(fd, conn);
 }
 
 bool ConnectionGate::WatchClient(int fd) {
@@ -515,10 +623,19 @@ void ConnectionGate::ReleaseLarge(Conn& conn) {
 void ConnectionGate::Linger(int fd, Conn& conn) {
   ReleaseLarge(conn);
   if (conn.state == State::kBusy) {
+    conn.want_write = false;
     if (!WatchClient(fd)) {
       Drop(fd);
       return;
     }
+  } else {
+    WatchFor(fd, conn, false);  // draining reads only
+  }
+  if (conn.tls && !conn.handshaking && !conn.tls_failed &&
+      (SSL_get_shutdown(conn.tls.get()) & SSL_SENT_SHUTDOWN) == 0) {
+    ERR_clear_error();
+    (void)SSL_shutdown(conn.tls.get());  // close_notify: the answer is complete
+    ERR_clear_error();
   }
   shutdown(fd, SHUT_WR);
   conn.state = State::kClosing;
@@ -561,8 +678,8 @@ bool ConnectionGate::Evict(const std::string* client, Pick pick) {
   if (best == nullptr) return false;
   if (best->state == State::kWaiting && !best->bytes.empty()) {
     // A request had begun: say why it ends.
-    const std::string reply = RefusalReply(408, "the request did not arrive in time; bye");
-    send(victim, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    SendReply(victim, conns_.at(victim),
+              RefusalReply(408, "the request did not arrive in time; bye"));
   }
   Drop(victim);
   return true;

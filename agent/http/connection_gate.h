@@ -1,8 +1,11 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "agent/http/routes.h"
+#include "agent/http/tls_server.h"
 #include "base/unique_fd.h"
 
 namespace mtasts::agent {
@@ -46,6 +50,12 @@ std::string ClientNetwork(const std::string& address);
 /// Closing is lingering: after the last answer the gate stops writing, discards what the client
 /// still sends (up to kMaxDrain bytes, for `linger`), then closes, so that the client reads the
 /// answer instead of a reset.
+///
+/// With TLS (a TlsServerContext given to Accept), the handshake happens here too, driven by
+/// epoll without holding a worker and within `request_timeout`; every limit above holds over the
+/// decrypted bytes, and a handshake that fails (plain HTTP to the TLS port) closes the connection
+/// with nothing dispatched. The gate owns each connection's SSL; a worker borrows it with the
+/// socket (Ready::tls) and answers through it until Return, so one thread at a time uses it.
 ///
 /// Thread-safe. Sockets travel as owners (UniqueFd): the gate owns a connection's socket while
 /// it waits or closes, a worker from dispatch until it gives it back with Return.
@@ -92,6 +102,7 @@ class ConnectionGate {
     std::string request;
     int served = 0;
     bool priority = false;
+    SSL* tls = nullptr;  // the connection's TLS session (the gate's), null for plain HTTP
   };
   /// Queues a request for a worker; called on the gate's thread. The worker must call Return.
   using Dispatch = std::function<void(Ready)>;
@@ -101,8 +112,9 @@ class ConnectionGate {
   ConnectionGate(const ConnectionGate&) = delete;
   ConnectionGate& operator=(const ConnectionGate&) = delete;
 
-  /// A new connection, straight from accept(). After Stop it is closed at once.
-  void Accept(UniqueFd fd);
+  /// A new connection, straight from accept(), served over TLS with `tls` (null: plain HTTP).
+  /// After Stop it is closed at once.
+  void Accept(UniqueFd fd, std::shared_ptr<const TlsServerContext> tls = nullptr);
   /// A worker is done with the request of `fd` and gives the socket back: with `keep_alive` the
   /// connection waits for its next request (beginning with the bytes already read after this
   /// one), else it is closed. Every socket dispatched must come back, even after a failure.
@@ -125,22 +137,36 @@ class ConnectionGate {
     Clock::time_point deadline;  // idle, request or linger deadline
     std::size_t drained = 0;
     bool large = false;  // receiving a body over max_body: counted in large_
+    UniqueSsl tls;       // null for plain HTTP
+    bool handshaking = false;
+    bool tls_failed = false;  // a fatal TLS error: no close_notify, nothing more to write
+    bool want_write = false;  // TLS needs the socket writable (epoll watches EPOLLOUT)
   };
   struct Event {
     UniqueFd fd;
-    bool accept;      // else a return
-    bool keep_alive;  // of a return
+    bool accept;                                  // else a return
+    bool keep_alive;                              // of a return
+    std::shared_ptr<const TlsServerContext> tls;  // of an accept
   };
 
   /// Hands an event to the gate thread (closing its socket when the gate has stopped).
   void Post(Event event);
   void Run();
-  void OnAccept(UniqueFd owned);
+  void OnAccept(UniqueFd owned, const std::shared_ptr<const TlsServerContext>& tls);
   void OnReturn(UniqueFd owned, bool keep_alive);
   void OnReadable(int fd);
   void Judge(int fd);
   void Wait(Conn& conn);
   void Refuse(int fd, int status, std::string_view reason);
+  /// Drives a TLS handshake on; true once it is done (false: wait, or the connection is closing).
+  bool Handshake(int fd, Conn& conn);
+  /// Reads what the client sent (decrypted with TLS): bytes, 0 at the end or on an error, -1
+  /// when nothing can be read now.
+  ssize_t Receive(int fd, Conn& conn, char* buf, std::size_t size);
+  /// Writes a short answer the gate makes itself, as far as the socket takes it at once.
+  static void SendReply(int fd, Conn& conn, std::string_view reply);
+  /// What epoll watches a waiting client for: readable, or writable while TLS needs to write.
+  void WatchFor(int fd, Conn& conn, bool write);
   /// Adds a client socket to the epoll set (readable or peer closed); false when that failed.
   bool WatchClient(int fd);
   void Linger(int fd, Conn& conn);

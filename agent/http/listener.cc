@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <netdb.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -47,12 +48,13 @@ ConnectionGate::Limits ListenerLimits() {
 /// One request's bytes for httplib, exactly as the gate delimited them: reads end with them (the
 /// socket is never read), so httplib cannot see past the request the gate judged. Writes go to
 /// the socket, the whole response within kWriteTimeout of its first byte; with fd -1 (ServeBytes)
-/// they are collected.
+/// they are collected. With TLS they go through the connection's SSL, which the gate lent with
+/// the socket (non-blocking: OpenSSL's wants are waited for with poll, within the same deadline).
 class Listener::ConnectionStream final : public httplib::Stream {
  public:
   using Clock = std::chrono::steady_clock;
-  ConnectionStream(int fd, std::string request, std::string remote = {})
-      : fd_(fd), in_(std::move(request)), remote_(std::move(remote)) {}
+  ConnectionStream(int fd, std::string request, std::string remote = {}, SSL* tls = nullptr)
+      : fd_(fd), in_(std::move(request)), remote_(std::move(remote)), tls_(tls) {}
 
   bool is_readable() const override { return pos_ < in_.size(); }
   bool is_writable() const override {
@@ -73,6 +75,7 @@ class Listener::ConnectionStream final : public httplib::Stream {
       return static_cast<ssize_t>(size);
     }
     if (!write_deadline_) write_deadline_ = Clock::now() + kWriteTimeout;
+    if (tls_ != nullptr) return WriteTls(ptr, size);
     for (;;) {
       if (!Wait(POLLOUT, *write_deadline_)) return -1;
       const ssize_t sent = send(fd_, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -86,6 +89,16 @@ class Listener::ConnectionStream final : public httplib::Stream {
     Address(getsockname, ip, port);
   }
   int socket() const override { return fd_; }
+
+  /// After the last answer on a connection that closes: TLS's close_notify, then the FIN.
+  void EndWrites() {
+    if (tls_ != nullptr) {
+      ERR_clear_error();
+      (void)SSL_shutdown(tls_);
+      ERR_clear_error();
+    }
+    shutdown(fd_, SHUT_WR);
+  }
 
   bool Consumed() const { return pos_ == in_.size(); }  // httplib read the whole request
   int ResponseStatus() const { return status_; }        // of the response written, 0 before
@@ -118,6 +131,23 @@ class Listener::ConnectionStream final : public httplib::Stream {
     }
   }
 
+  ssize_t WriteTls(const char* ptr, size_t size) {
+    const int chunk = static_cast<int>(std::min<size_t>(size, 1 << 30));
+    for (;;) {
+      ERR_clear_error();
+      const int sent = SSL_write(tls_, ptr, chunk);  // partial writes are enabled
+      if (sent > 0) return sent;
+      const int error = SSL_get_error(tls_, sent);
+      short wanted = 0;
+      if (error == SSL_ERROR_WANT_WRITE) wanted = POLLOUT;
+      if (error == SSL_ERROR_WANT_READ) wanted = POLLIN;
+      if (wanted == 0 || !Wait(wanted, *write_deadline_)) {
+        ERR_clear_error();
+        return -1;
+      }
+    }
+  }
+
   int fd_;
   std::string in_;
   std::size_t pos_ = 0;
@@ -125,6 +155,7 @@ class Listener::ConnectionStream final : public httplib::Stream {
   int status_ = 0;
   std::optional<Clock::time_point> write_deadline_;
   std::string remote_;
+  SSL* tls_;
 };
 
 /// cpp-httplib's server with its connection handling replaced: accepted sockets go to the gate,
@@ -174,8 +205,8 @@ Result<std::pair<std::string, int>> ParseListenAddress(const std::string& text) 
   return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, value);
 }
 
-Listener::Listener(std::vector<RouteOwner*> owners)
-    : owners_(std::move(owners)), server_(std::make_unique<Server>()) {
+Listener::Listener(std::vector<RouteOwner*> owners, ListenerGuard* guard)
+    : owners_(std::move(owners)), guard_(guard), server_(std::make_unique<Server>()) {
   httplib::Server& s = *server_;
   // httplib's accept loop only hands sockets to the gate (Server::process_and_close_socket);
   // the gate and ServeConnection bound reading, keep-alive and writing.
@@ -190,6 +221,15 @@ Listener::Listener(std::vector<RouteOwner*> owners)
   }
   // The gate has held every body to its path's cap already; httplib's cap is the largest.
   s.set_payload_max_length(max_payload);
+  if (guard_ != nullptr) {
+    // Before any route, so that every path, unknown ones included, is behind the guard.
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return guard_->Admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                     : httplib::Server::HandlerResponse::Handled;
+    });
+    s.set_post_routing_handler(
+        [this](const httplib::Request&, httplib::Response& res) { guard_->Decorate(res); });
+  }
   s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     for (RouteOwner* owner : owners_) {
       if (owner->AnswerError(req, res)) return;
@@ -240,9 +280,21 @@ Result<bool> Listener::Start(const std::string& listen_address) {
                  [&] { ServeConnection(std::move(*task)); });
     });
   });
-  server_->on_accept = [this](int sock) { gate_->Accept(UniqueFd(sock)); };
+  server_->on_accept = [this](int sock) {
+    std::shared_ptr<const TlsServerContext> tls;
+    {
+      std::lock_guard lock(tls_mutex_);
+      tls = tls_;
+    }
+    gate_->Accept(UniqueFd(sock), std::move(tls));
+  };
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return true;
+}
+
+void Listener::SetTls(std::shared_ptr<const TlsServerContext> tls) {
+  std::lock_guard lock(tls_mutex_);
+  tls_ = std::move(tls);
 }
 
 bool Listener::ServeOne(ConnectionStream& stream, int served) {
@@ -266,11 +318,11 @@ void Listener::ServeConnection(ConnectionGate::Ready ready) {
     bool keep_alive = false;
     ~GiveBack() { gate.Return(std::move(fd), keep_alive); }
   } give_back{*gate_, ready.fd};
-  ConnectionStream stream(ready.fd.get(), std::move(ready.request));
+  ConnectionStream stream(ready.fd.get(), std::move(ready.request), {}, ready.tls);
   give_back.keep_alive = ServeOne(stream, ready.served);
   // The client learns at once that the answer is complete (a client reading until the end of
   // the connection does not wait for the gate); the gate then drains and closes.
-  if (!give_back.keep_alive) shutdown(ready.fd.get(), SHUT_WR);
+  if (!give_back.keep_alive) stream.EndWrites();
 }
 
 std::vector<HttpExchange> Listener::ServeExchanges(std::string_view bytes,

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -9,6 +10,7 @@
 
 #include "agent/http/connection_gate.h"
 #include "agent/http/routes.h"
+#include "agent/http/tls_server.h"
 #include "base/result.h"
 
 namespace httplib {
@@ -37,8 +39,9 @@ struct HttpExchange {
 /// outbound lookups and fetches keep theirs.
 class Listener {
  public:
-  /// Serves the routes of `owners`, which must outlive the listener.
-  explicit Listener(std::vector<RouteOwner*> owners);
+  /// Serves the routes of `owners`, each request admitted by `guard` when there is one; both
+  /// must outlive the listener.
+  explicit Listener(std::vector<RouteOwner*> owners, ListenerGuard* guard = nullptr);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -47,6 +50,10 @@ class Listener {
   Result<bool> Start(const std::string& listen_address);
   void Stop();
   int port() const { return port_; }
+  /// Serves HTTPS with `tls` (null: plain HTTP) on connections accepted after the call; those
+  /// accepted before keep what they began with. Thread-safe (a reload swaps the certificate).
+  void SetTls(std::shared_ptr<const TlsServerContext> tls);
+
   /// The gate's limits (the connection caps are set by Start from RLIMIT_NOFILE).
   const ConnectionGate::Limits& limits() const { return limits_; }
 
@@ -54,8 +61,9 @@ class Listener {
   /// connection from `remote_addr`: the gate's judgement (ConnectionGate::Examine: refusals,
   /// where each request ends), then httplib's parsing, routing, validation and handlers, with
   /// no socket. One exchange per request; a refusal, or bytes ending inside a request (the
-  /// listener's 408), ends the list. For the fuzzer and tests. (httplib writes a content
-  /// provider's body only while it listens, so /metrics answers carry their head alone here.)
+  /// listener's 408), ends the list. Always plain HTTP. For the fuzzer and tests. (httplib writes a
+  /// content provider's body only while it listens, so /metrics answers carry their head alone
+  /// here.)
   std::vector<HttpExchange> ServeExchanges(std::string_view bytes,
                                            const std::string& remote_addr = "127.0.0.1");
   /// ServeExchanges' responses, one after the other (empty without any request byte).
@@ -69,12 +77,15 @@ class Listener {
   bool ServeOne(ConnectionStream& stream, int served);
 
   std::vector<RouteOwner*> owners_;
+  ListenerGuard* guard_;
   ConnectionGate::Limits limits_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<ConnectionGate> gate_;
   std::unique_ptr<httplib::ThreadPool> workers_;           // every complete request but...
   std::unique_ptr<httplib::ThreadPool> operator_workers_;  // /metrics, /-/healthy, /-/ready
   std::atomic<bool> stopping_{false};
+  std::mutex tls_mutex_;  // guards tls_ (accepts read it, SetTls writes it)
+  std::shared_ptr<const TlsServerContext> tls_;
   std::thread thread_;
   int port_ = 0;
 };

@@ -27,8 +27,10 @@ class RouteOwner {
     return false;
   }
 
-  /// A path whose POST bodies may be larger than the listener's default cap (README "HTTP
-  /// endpoints"); `refused` hears of every body the gate refuses for being over `max`.
+  /// A path (or kEveryPath) whose POST bodies may be larger than the listener's default cap (README
+  /// "HTTP endpoints"); `refused` hears of every body the gate refuses for being over `max`. A
+  /// BodyLimit path that stands for every path (a listener serving one thing at any path).
+  static constexpr const char* kEveryPath = "*";
   struct BodyLimit {
     std::string path;
     std::size_t max = 0;
@@ -36,6 +38,17 @@ class RouteOwner {
   };
   /// This part's paths with a body cap of their own (none by default).
   virtual std::vector<BodyLimit> BodyLimits() { return {}; }
+};
+
+/// What every request to a listener passes before it is routed, and what every answer the
+/// listener writes carries (README "Web configuration": basic authentication, extra headers).
+class ListenerGuard {
+ public:
+  virtual ~ListenerGuard() = default;
+  /// True to route the request; false when `res` holds the refusal.
+  virtual bool Admit(const httplib::Request& req, httplib::Response& res) = 0;
+  /// Adds what every answer carries; called for each answer httplib writes, refusals included.
+  virtual void Decorate(httplib::Response& res) = 0;
 };
 
 }  // namespace mtasts::agent

@@ -46,6 +46,36 @@ std::vector<RouteOwner::BodyLimit> TlsRptEndpoint::BodyLimits() {
   return {{"/v1/tlsrpt", kMaxBody, [this] { receiver_.CountRejected("too_large"); }}};
 }
 
+void TlsRptEndpoint::AnyPath::Register(httplib::Server& server) {
+  const auto receive = [this](const httplib::Request& req, httplib::Response& res) {
+    endpoint_.Receive(req, res);
+  };
+  const auto not_here = [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Allow", "POST");
+    Reply(res, 405, nullptr, "only POST of a TLS-RPT report is served here");
+  };
+  server.Post("/.*", receive);
+  server.Get("/.*", [](const httplib::Request&, httplib::Response& res) {
+    Reply(res, 404, nullptr, "nothing is served here; POST a TLS-RPT report");
+  });
+  server.Put("/.*", not_here);
+  server.Patch("/.*", not_here);
+  server.Delete("/.*", not_here);
+  server.Options("/.*", not_here);
+}
+
+bool TlsRptEndpoint::AnyPath::AnswerError(const httplib::Request& /*req*/, httplib::Response& res) {
+  if (!res.body.empty()) return false;
+  Reply(res, res.status, nullptr, res.status == 404 ? "no such endpoint" : "request refused");
+  return true;
+}
+
+std::vector<RouteOwner::BodyLimit> TlsRptEndpoint::AnyPath::BodyLimits() {
+  auto limits = endpoint_.BodyLimits();
+  for (auto& limit : limits) limit.path = kEveryPath;
+  return limits;
+}
+
 // Rate limit, media type, decoding and the watched domains, the store: in this order. Reporters
 // have no API key (RFC 8460 §5.4): the limit is per client address.
 void TlsRptEndpoint::Receive(const httplib::Request& req, httplib::Response& res) {

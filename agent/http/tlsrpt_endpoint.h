@@ -27,6 +27,21 @@ class TlsRptEndpoint final : public RouteOwner {
   void Register(httplib::Server& server) override;
   std::vector<BodyLimit> BodyLimits() override;
 
+  /// The routes of the reports' own listener (`tlsrpt.listen_address`, README "TLS-RPT
+  /// reports"): POST of a report at any path, so that a `rua` can be `https://host/`, with the
+  /// same handling, answers, rate limit and body cap as POST /v1/tlsrpt; nothing else is served
+  /// there (GET and HEAD: 404, other methods: 405).
+  class AnyPath final : public RouteOwner {
+   public:
+    explicit AnyPath(TlsRptEndpoint& endpoint) : endpoint_(endpoint) {}
+    void Register(httplib::Server& server) override;
+    bool AnswerError(const httplib::Request& req, httplib::Response& res) override;
+    std::vector<BodyLimit> BodyLimits() override;
+
+   private:
+    TlsRptEndpoint& endpoint_;
+  };
+
   /// New rate limit (config reload); the buckets keep their tokens.
   void Configure(const config::TlsRptSettings& settings);
 

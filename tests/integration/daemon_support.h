@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the integration tests that run the real daemon inside the test world.
+#include <crypt.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -45,6 +46,26 @@ inline std::string PercentEncode(const std::string& text) {
     }
   }
   return out;
+}
+
+/// A bcrypt hash by libxcrypt at the lowest cost, for basic_auth_users of a web config (the
+/// test's time is not bcrypt's to spend).
+inline std::string Bcrypt(const std::string& password) {
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, setting, sizeof setting) == nullptr) return "";
+  crypt_data data{};
+  const char* hash = crypt_r(password.c_str(), setting, &data);
+  return hash != nullptr ? hash : "";
+}
+
+/// A self-signed certificate for 127.0.0.1 (its own CA, for curl --cacert and Prometheus's
+/// tls_config.ca_file) as DIR/NAME.crt and DIR/NAME.key; true when openssl made them.
+inline bool SelfSignedLoopbackCert(const fs::path& dir, const std::string& name) {
+  const std::string base = (dir / name).string();
+  return std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                      "-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                      base + ".key -out " + base + ".crt 2>/dev/null")
+                         .c_str()) == 0;
 }
 
 inline int FreePort() {

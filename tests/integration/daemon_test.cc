@@ -443,4 +443,82 @@ TEST_F(DaemonTest, BadConfigRefusesToStartAndConfigCheckSaysWhy) {
   EXPECT_NE(daemon_->Log().find("10.0.0.1"), std::string::npos);
 }
 
+// --web.config.file (README "The daemon"), with curl: every endpoint needs a user, a wrong
+// password is 401, the headers come with every answer; a reload re-reads the file and a bad
+// one keeps the running one; a bad one at start stops the start, naming file, line and key.
+TEST_F(DaemonTest, WebConfigUsersHeadersAndReload) {
+  const fs::path web = dir_ / "web.yml";
+  WriteFile(web, "basic_auth_users:\n  alice: " + Bcrypt("right") +
+                     "\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n");
+  WriteFile(dir_ / "config.yaml", ConfigText(dir_, {}) + "  []\n");  // no checks to wait for
+  daemon_->Start({"--web.enable-lifecycle", "--web.config.file=" + web.string()});
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_);
+  auto curl = [&](const std::string& args) {
+    return Capture("curl -s -o /dev/null -w '%{http_code}' " + args);
+  };
+  for (int i = 0; i < 100 && curl("-u alice:right " + url + "/-/healthy") != "200"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const char* path : {"/-/healthy", "/-/ready", "/metrics", "/v1/meta", "/"}) {
+    EXPECT_EQ(curl(url + path), "401") << path;
+    EXPECT_EQ(curl("-u alice:right " + url + path), "200") << path;
+  }
+  // Wrong ones spend the address's wrong-key budget (10 at once): two here.
+  EXPECT_EQ(curl("-u alice:wrong " + url + "/-/healthy"), "401");
+  EXPECT_EQ(curl("-u bob:right " + url + "/metrics"), "401") << "an unknown user";
+  const std::string refused = Capture("curl -s -D - -o /dev/null " + url + "/metrics");
+  EXPECT_NE(refused.find("WWW-Authenticate: Basic\r\n"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("X-Frame-Options: deny\r\n"), std::string::npos) << refused;
+  const std::string served =
+      Capture("curl -s -D - -o /dev/null -u alice:right " + url + "/metrics");
+  EXPECT_NE(served.find("X-Frame-Options: deny\r\n"), std::string::npos) << served;
+
+  // A bad file on reload: refused, the running users stay, the log names file, line and key.
+  WriteFile(web, "basic_auth_users:\n  bob: " + Bcrypt("new") + "\nrate_limit: {burst: 1}\n");
+  EXPECT_EQ(curl("-X POST -u alice:right " + url + "/-/reload"), "500");
+  EXPECT_NE(daemon_->Log().find(web.string() + ":3: rate_limit: not supported"), std::string::npos)
+      << daemon_->Log();
+  EXPECT_EQ(curl("-u alice:right " + url + "/-/healthy"), "200");
+  EXPECT_EQ(curl("-u bob:new " + url + "/-/healthy"), "401");
+  // A good one: bob now, alice no more, and no header.
+  WriteFile(web, "basic_auth_users:\n  bob: " + Bcrypt("new") + "\n");
+  daemon_->Signal(SIGHUP);
+  for (int i = 0; i < 100 && curl("-u bob:new " + url + "/-/healthy") != "200"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(curl("-u bob:new " + url + "/-/healthy"), "200");
+  EXPECT_EQ(curl("-u alice:right " + url + "/-/healthy"), "401");
+  EXPECT_EQ(
+      Capture("curl -s -D - -o /dev/null -u bob:new " + url + "/metrics").find("X-Frame-Options"),
+      std::string::npos);
+  EXPECT_EQ(daemon_->Stop(), 0);
+
+  // A bad file at start: no start.
+  WriteFile(web, "basic_auth_users:\n  alice: s3kr1t-value\n");
+  daemon_->Start({"--web.config.file=" + web.string()});
+  EXPECT_EQ(daemon_->Wait(std::chrono::seconds(5)), 2);
+  EXPECT_NE(daemon_->Log().find(web.string() + ":2: basic_auth_users.alice: not a bcrypt hash"),
+            std::string::npos);
+  EXPECT_EQ(daemon_->Log().find("s3kr1t-value"), std::string::npos) << "the value is not shown";
+
+  // tls_server_config: HTTPS with the user; plain HTTP gets no answer (relative paths: from
+  // the web config's directory).
+  ASSERT_TRUE(SelfSignedLoopbackCert(dir_, "server"));
+  WriteFile(web,
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+            "basic_auth_users:\n  alice: " +
+                Bcrypt("right") + "\n");
+  daemon_->Start({"--web.config.file=" + web.string()});
+  const std::string https = "https://127.0.0.1:" + std::to_string(port_);
+  const std::string ca = "--cacert " + (dir_ / "server.crt").string() + " ";
+  for (int i = 0; i < 100 && curl(ca + "-u alice:right " + https + "/-/healthy") != "200"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(curl(ca + "-u alice:right " + https + "/-/healthy"), "200") << daemon_->Log();
+  EXPECT_EQ(curl(ca + https + "/metrics"), "401");
+  EXPECT_NE(curl("--max-time 3 -u alice:right " + url + "/-/healthy"), "200") << "no plain HTTP";
+  EXPECT_NE(curl("--max-time 3 -u alice:right " + https + "/-/healthy"), "200") << "an unknown CA";
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
 }  // namespace

@@ -612,9 +612,21 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
   WriteFile(dir_ / "config.yaml",
             ConfigText(dir_, {"no-tlsrpt.test"},
                        "api:\n  rate_limit_per_minute: 100000\n  rate_limit_burst: 1000\n"));
+  // Behind a web config (README "The daemon"): Prometheus scrapes over HTTPS, with basic_auth.
+  ASSERT_TRUE(SelfSignedLoopbackCert(dir_, "exporter"));
+  WriteFile(dir_ / "web.yml",
+            "tls_server_config:\n  cert_file: exporter.crt\n"
+            "  key_file: exporter.key\nbasic_auth_users:\n  prometheus: " +
+                Bcrypt("scrape-pw") + "\n");
   Daemon daemon(dir_, exporter_port);
-  daemon.Start();
-  ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(60))) << daemon.Log();
+  daemon.Start({"--web.config.file=" + (dir_ / "web.yml").string()});
+  const std::string ready = "curl -s -o /dev/null -w '%{http_code}' --cacert " +
+                            (dir_ / "exporter.crt").string() +
+                            " https://127.0.0.1:" + std::to_string(exporter_port) + "/-/ready";
+  ASSERT_TRUE(WaitUntil([&] { return Capture(ready + " -u prometheus:scrape-pw") == "200"; },
+                        std::chrono::seconds(60)))
+      << daemon.Log();
+  ASSERT_EQ(Capture(ready), "401") << "no user: no answer";
   std::string targets;
   for (const auto& d : probed) targets += (targets.empty() ? "" : ", ") + d;
   WriteFile(dir_ / "prometheus.yml",
@@ -623,6 +635,9 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
                 job +
                 "\n    metrics_path: /probe\n    params:\n      probe_mx: [\"true\"]\n"
                 "    scrape_timeout: 4s\n    scrape_interval: 5s\n"
+                "    scheme: https\n    tls_config:\n      ca_file: " +
+                (dir_ / "exporter.crt").string() +
+                "\n    basic_auth:\n      username: prometheus\n      password: scrape-pw\n"
                 "    static_configs:\n      - targets: [" +
                 targets +
                 "]\n    relabel_configs:\n"

@@ -1,7 +1,8 @@
 // TLS-RPT reports through the real daemon (README "TLS-RPT reports"): curl posts gzip and JSON
 // reports and every refusal, /metrics counts them, `kill -9` between two reports loses nothing
-// and counts nothing twice, and reports by mail (the world's Postfix into the Maildir and
-// through a pipe into `tlsrpt ingest`) show up in its /metrics.
+// and counts nothing twice, reports by mail (the world's Postfix into the Maildir and through a
+// pipe into `tlsrpt ingest`) and reports posted over HTTPS to the second listener
+// (tlsrpt.listen_address) show up in its /metrics.
 #include <zlib.h>
 
 #include "tests/integration/daemon_support.h"
@@ -51,9 +52,22 @@ class TlsRptDaemonTest : public ::testing::Test {
   void SetUp() override {
     dir_ = FreshTestDir("mtasts-tlsrpt");
     port_ = FreePort();
+    reports_port_ = FreePort();
+    // The second listener's certificate for 127.0.0.1, from a CA made here (EC: fast).
+    const std::string d = dir_.string();
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    Capture("cd " + d + " && openssl req -x509" + key +
+            " -keyout ca.key -out ca.crt -subj /CN=ca -days 1 2>/dev/null && openssl req" + key +
+            " -keyout reports.key -out reports.csr -subj /CN=reports 2>/dev/null && printf "
+            "'subjectAltName=IP:127.0.0.1\n' > reports.ext && openssl x509 -req -in reports.csr "
+            "-CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile reports.ext -out "
+            "reports.crt 2>/dev/null");
     // The sample reports are from March 2026: the default retention would delete them one day.
     WriteFile(dir_ / "config.yaml",
-              ConfigText(dir_, {"example.com"}, "tlsrpt:\n  retention: 10y\n"));
+              ConfigText(dir_, {"example.com"},
+                         "tlsrpt:\n  retention: 10y\n  listen_address: 127.0.0.1:" +
+                             std::to_string(reports_port_) + "\n  tls_cert_file: " + d +
+                             "/reports.crt\n  tls_key_file: " + d + "/reports.key\n"));
     daemon_ = std::make_unique<Daemon>(dir_, port_);
   }
   void TearDown() override {
@@ -91,8 +105,17 @@ class TlsRptDaemonTest : public ::testing::Test {
     return value;
   }
 
+  /// curl on the second listener: the HTTP status it saw ("000": no HTTP answer).
+  std::string OnReportsListener(const std::string& options) const {
+    return Capture("curl -s -o /dev/null -w '%{http_code}' --max-time 5 " + options);
+  }
+  std::string ReportsUrl(const std::string& scheme) const {
+    return scheme + "://127.0.0.1:" + std::to_string(reports_port_) + "/";
+  }
+
   fs::path dir_;
   int port_ = 0;
+  int reports_port_ = 0;
   int posts_ = 0;
   std::unique_ptr<Daemon> daemon_;
 };
@@ -189,14 +212,23 @@ std::string ReportMessage(const std::string& to, const std::string& id) {
 TEST_F(TlsRptDaemonTest, MailBesideTheDaemonShowsUpInItsMetrics) {
   const fs::path world = Env("MTASTS_WORLD_DIR");
   const fs::path maildir = world / "mail" / "tlsrpt" / "Maildir";
+  const std::string d = dir_.string();
   const std::string config = ConfigText(
-      dir_, {"example.com"}, "tlsrpt:\n  retention: 10y\n  maildir: " + maildir.string() + "\n");
+      dir_, {"example.com"},
+      "tlsrpt:\n  retention: 10y\n  maildir: " + maildir.string() +
+          "\n  listen_address: 127.0.0.1:" + std::to_string(reports_port_) +
+          "\n  tls_cert_file: " + d + "/reports.crt\n  tls_key_file: " + d + "/reports.key\n");
   WriteFile(dir_ / "config.yaml", config);
   WriteFile(world / "tlsrpt" / "config.yaml", config);
   WriteFile(world / "tlsrpt" / "unavailable.yaml",
             ConfigText("/proc/self/no-such-dir", {"example.com"}));
   fs::remove(world / "tlsrpt" / "mta-sts-exporter");
   fs::create_symlink(MTASTS_BINARY, world / "tlsrpt" / "mta-sts-exporter");
+  // The daemon runs as nobody (the pipe's user, so that both write the store), and reads the
+  // second listener's key.
+  for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    ASSERT_EQ(chown(entry.path().c_str(), 65534, 65534), 0) << entry.path();
+  }
   ASSERT_EQ(chown(dir_.c_str(), 65534, 65534), 0);
   const std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
                                            "--clear-groups"};
@@ -266,6 +298,20 @@ TEST_F(TlsRptDaemonTest, MailBesideTheDaemonShowsUpInItsMetrics) {
   EXPECT_EQ(Post(Report("mail-1"), "application/tlsrpt+json"), 200);
   EXPECT_EQ(Post(Report("maildir-1"), "application/tlsrpt+json"), 200);
   EXPECT_EQ(Post(Report("pipe-1"), "application/tlsrpt+json"), 200);
+
+  // The reports' own listener, HTTPS at any path (a rua of https://reports.example.net/).
+  std::ofstream(dir_ / "report-3.json.gz", std::ios::binary) << GzipOf(Report("https-1"));
+  const std::string post = "--cacert " + (dir_ / "ca.crt").string() + " --data-binary @" +
+                           (dir_ / "report-3.json.gz").string() +
+                           " -H 'Content-Type: application/tlsrpt+gzip' ";
+  EXPECT_EQ(OnReportsListener(post + ReportsUrl("https")), "201");
+  EXPECT_EQ(OnReportsListener(post + ReportsUrl("https")), "200") << "already stored";
+  EXPECT_EQ(OnReportsListener(post + ReportsUrl("https") + "any/path"), "200");
+  EXPECT_EQ(WaitFor(kReports, 5), 5) << "the main listener's /metrics counts it";
+  EXPECT_EQ(OnReportsListener(post + ReportsUrl("http")), "000") << "plain HTTP: no answer";
+  const std::string ca = "--cacert " + (dir_ / "ca.crt").string() + " ";
+  EXPECT_EQ(OnReportsListener(ca + ReportsUrl("https") + "metrics"), "404");
+  EXPECT_EQ(OnReportsListener(ca + "-X DELETE " + ReportsUrl("https")), "405");
 }
 
 // A gzip bomb through the endpoint: 413, and the daemon's peak memory does not follow it.

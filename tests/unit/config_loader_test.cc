@@ -79,8 +79,8 @@ const BadCase kBadCases[] = {
       {"tiny_rate_limit.yaml", R"(2:26: api.rate_limit_per_minute: must be between 0.01 and 1000000000, got 0.000000001)"},
       {"tlsrpt_bad_listen_address.yaml", R"(3:19: tlsrpt.listen_address: "8443" is not a listen address (HOST:PORT, :PORT or [IPv6]:PORT, e.g. ":8443"))"},
       {"tlsrpt_bad_max_size.yaml", R"(3:13: tlsrpt.max_size: expected a size (bytes, or a number with KiB or MiB, e.g. 16MiB), got "lots")"},
+      {"tlsrpt_cert_without_listen_address.yaml", R"(3:18: tlsrpt.tls_cert_file: is used only with tlsrpt.listen_address (the second listener), which is empty)"},
       {"tlsrpt_cert_without_key.yaml", R"(3:18: tlsrpt.tls_cert_file: needs tlsrpt.tls_key_file too (HTTPS needs both the certificate and its key))"},
-      {"tlsrpt_listen_address_not_yet.yaml", R"(3:19: tlsrpt.listen_address: is not supported by this version yet (reports are received by POST /v1/tlsrpt on the main listener and by `tlsrpt ingest`))"},
       {"tlsrpt_max_size_too_large.yaml", R"(3:13: tlsrpt.max_size: must be between 1MiB and 64MiB, got "100MiB")"},
       {"tlsrpt_short_retention.yaml", R"(3:14: tlsrpt.retention: must be between 1d and 10y, got "12h")"},
       {"tlsrpt_unknown_rate_key.yaml", R"(3:16: tlsrpt.rate_limit.per_minute: unknown key (known keys of tlsrpt.rate_limit: burst, per_second))"},
@@ -182,6 +182,9 @@ TEST(ConfigLoader, GoodFileSetsEveryKey) {
 
   EXPECT_EQ(config.shard, (Shard{2, 3}));
 
+  EXPECT_EQ(config.tlsrpt.listen_address, "127.0.0.1:8443");
+  EXPECT_EQ(config.tlsrpt.tls_cert_file, "/etc/mta-sts-exporter/reports.crt");
+  EXPECT_EQ(config.tlsrpt.tls_key_file, "/etc/mta-sts-exporter/reports.key");
   EXPECT_EQ(config.tlsrpt.retention, hours(90 * 24));
   EXPECT_EQ(config.tlsrpt.window, hours(3 * 24));
   EXPECT_EQ(config.tlsrpt.max_size, std::size_t{8} << 20);
