@@ -342,7 +342,7 @@ TEST_F(TlsRptEndpointTest, EachAddressHasItsBurstThenARate) {
   EXPECT_EQ(CountedReports("example.com", 0), 0) << "a limited report is not stored";
   // A reload raises the rate: the bucket refills at once at the new rate.
   settings_.rate_limit_per_second = 1000;
-  server_->Configure(settings_);
+  ASSERT_TRUE(server_->Configure(settings_).has_value());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   auto after = Post(ReadTlsRptTestData("google-sts.json"), kJson);
   ASSERT_TRUE(after);
