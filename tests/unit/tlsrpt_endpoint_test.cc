@@ -217,7 +217,7 @@ TEST_F(TlsRptEndpointTest, ABodyOverOneMebibyteIsRefusedBeforeItIsRead) {
       "Content-Length: 2097152\r\n\r\n";
   ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
   // Then the 2 MiB themselves, as an attacker would: the answer is there all the same.
-  const std::string chunk(64 * 1024, 'x');
+  const std::string chunk(std::size_t{64} * 1024, 'x');
   for (int i = 0; i < 32; ++i) {
     if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
   }
@@ -232,7 +232,7 @@ TEST_F(TlsRptEndpointTest, ABodyOverOneMebibyteIsRefusedBeforeItIsRead) {
   EXPECT_EQ(res->status, 400) << res->body;
   // Every other path keeps the listener's 64 KiB.
   httplib::Client client("127.0.0.1", server_->port());
-  auto other = client.Post("/v1/check", std::string(65 * 1024, 'x'), "text/plain");
+  auto other = client.Post("/v1/check", std::string(std::size_t{65} * 1024, 'x'), "text/plain");
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 413);
   EXPECT_EQ(Rejected("too_large"), 1U) << "only refusals of reports count";
@@ -250,7 +250,7 @@ TEST_F(TlsRptEndpointTest, ABodyLongerOrShorterThanItsLengthGoesNoFurther) {
     const std::string request =
         "POST /v1/tlsrpt HTTP/1.1\r\nHost: x\r\nContent-Type: " + std::string(kJson) +
         "\r\nContent-Length: " + std::to_string(announced) + "\r\n\r\n" + padded +
-        "GARBAGE\r\n\r\n" + std::string(512 * 1024, 'y');
+        "GARBAGE\r\n\r\n" + std::string(std::size_t{512} * 1024, 'y');
     std::thread sender([&] {
       std::size_t sent = 0;
       while (sent < request.size()) {
