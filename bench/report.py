@@ -209,6 +209,10 @@ def main():
             out.append("- " + WHY[key].strip().replace("\n", " ") + "\n")
     out.append(open(os.path.join(os.path.dirname(__file__), "NOTES.md")).read()
                .replace("@N@", str(n)).replace("@SAMPLE@", str(sample)))
+    # The TLS-RPT section comes from its own run (bench/tlsrpt.sh): kept as it last wrote it.
+    tlsrpt = os.path.join(os.path.dirname(__file__), "TLSRPT.md")
+    if os.path.exists(tlsrpt):
+        out.append(open(tlsrpt).read())
     print("\n".join(out))
 
 

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "agent/http/envelope.h"
 #include "agent/log.h"
 #include "base/domain_name.h"
+#include "base/rfc3339.h"
 #include "collectors/tlsrpt/report/report_decode.h"
 #include "collectors/tlsrpt/report/report_parser.h"
 
@@ -20,6 +22,151 @@ using nlohmann::json;
 
 double PerMinute(const config::TlsRptSettings& settings) {
   return settings.rate_limit_per_second * 60;
+}
+
+// A host name as RFC 8460 §4.4's receiving-mx-hostname and the MX record may both spell it:
+// DNS names compare without regard to ASCII case, and the root's trailing dot is optional.
+std::string HostKey(std::string_view host) {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  std::string key(host);
+  for (char& c : key) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return key;
+}
+
+// The result types of RFC 8460 §4.3.1 and §4.3.2 that a STARTTLS probe of the MX can see too:
+// no STARTTLS, or a certificate that does not verify for the host.
+bool IsMxTlsFailure(std::string_view type) {
+  return type == "starttls-not-supported" || type == "certificate-host-mismatch" ||
+         type == "certificate-expired" || type == "certificate-not-trusted" ||
+         type == "validation-failure";
+}
+
+// What the MX probe saw of one host, over all its addresses.
+struct HostProbe {
+  json view = nullptr;  // null: the host was not probed
+  bool good = false;    // every reachable address: STARTTLS and a valid certificate
+  std::string bad;      // what was wrong at the first address where something was; "" when none
+};
+
+HostProbe ProbeOf(const MxReport& mx, const std::string& key, std::int64_t checked_at_ms) {
+  HostProbe out;
+  json addresses = json::array();
+  int reachable = 0;
+  int starttls = 0;
+  int valid = 0;
+  int invalid = 0;
+  for (const auto& p : mx.probes) {
+    if (HostKey(p.host) != key) continue;
+    const json certificate =
+        p.cert_valid ? json(*p.cert_valid ? "valid" : "invalid") : json(nullptr);
+    addresses.push_back(
+        {{"address", p.address},
+         {"refused", p.refused},
+         {"reachable", p.reachable},
+         {"starttls", p.starttls},
+         {"tls_version", p.tls_version ? json(*p.tls_version) : json(nullptr)},
+         {"certificate", certificate},
+         {"cert_error", p.cert_error ? json(*p.cert_error) : json(nullptr)},
+         {"cert_not_after",
+          p.cert_not_after ? json(FormatRfc3339Millis(*p.cert_not_after * 1000)) : json(nullptr)},
+         {"error", p.error ? json(*p.error) : json(nullptr)}});
+    if (p.refused || !p.reachable) continue;
+    ++reachable;
+    if (p.starttls) {
+      ++starttls;
+    } else if (out.bad.empty()) {
+      out.bad = "no STARTTLS at " + p.address;
+    }
+    if (p.cert_valid == true) ++valid;
+    if (p.cert_valid == false) {
+      ++invalid;
+      if (out.bad.empty()) {
+        out.bad = "an invalid certificate at " + p.address;
+        if (p.cert_error) out.bad += " (" + *p.cert_error + ")";
+      }
+    }
+  }
+  if (addresses.empty()) return out;
+  const char* certificate = invalid > 0 ? "invalid" : valid > 0 ? "valid" : "unknown";
+  out.good = reachable > 0 && starttls == reachable && invalid == 0 && valid == starttls;
+  out.view = {{"checked_at", FormatRfc3339Millis(checked_at_ms)},
+              {"starttls", reachable > 0 && starttls == reachable},
+              {"certificate", certificate},
+              {"addresses", std::move(addresses)}};
+  return out;
+}
+
+std::string Types(const std::map<std::string, std::int64_t>& types) {
+  std::string out;
+  for (const auto& [type, n] : types) {
+    if (!IsMxTlsFailure(type) || n == 0) continue;
+    out += (out.empty() ? "" : ", ") + type;
+  }
+  return out;
+}
+
+// by_mx: the hosts senders named (one entry per host however they spelled it), then the hosts
+// the probe checked that no report names; each with the probe's view and whether they disagree.
+json ByMxJson(const tlsrpt::DomainAggregate& aggregate, const DomainReport* check) {
+  struct Entry {
+    std::string key;
+    tlsrpt::DomainAggregate::Mx mx;
+  };
+  std::vector<Entry> entries;
+  for (const auto& mx : aggregate.by_mx) {
+    std::string key = HostKey(mx.receiving_mx_hostname);
+    auto same = std::find_if(entries.begin(), entries.end(),
+                             [&](const Entry& e) { return !key.empty() && e.key == key; });
+    if (same == entries.end()) {
+      entries.push_back({std::move(key), mx});
+      continue;
+    }
+    same->mx.failure += mx.failure;
+    for (const auto& [type, n] : mx.result_types) same->mx.result_types[type] += n;
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.mx.failure > b.mx.failure; });
+  const bool probed = check != nullptr && check->mx.probed;
+  if (probed) {
+    for (const auto& p : check->mx.probes) {
+      std::string key = HostKey(p.host);
+      const bool listed =
+          std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.key == key; });
+      if (!listed && !key.empty()) entries.push_back({std::move(key), {p.host, 0, {}}});
+    }
+  }
+  json by_mx = json::array();
+  for (const auto& [key, mx] : entries) {
+    json result_types = json::object();
+    std::int64_t tls_failures = 0;
+    for (const auto& [type, n] : mx.result_types) {
+      result_types[type] = n;
+      if (IsMxTlsFailure(type)) tls_failures += n;
+    }
+    HostProbe probe;
+    if (probed && !key.empty()) probe = ProbeOf(check->mx, key, check->checked_at_ms);
+    json note = nullptr;
+    if (!probe.view.is_null() && tls_failures > 0 && probe.good) {
+      note = "senders report " + std::to_string(tls_failures) + " failed sessions (" +
+             Types(mx.result_types) + ") at " + key +
+             " while the probe found STARTTLS and a valid certificate: interception on the "
+             "senders' path or a stale host is worth a look";
+    } else if (!probe.view.is_null() && mx.failure == 0 && aggregate.success > 0 &&
+               !probe.bad.empty()) {
+      note = "the probe found " + probe.bad + " of " + key +
+             " while senders report no failed sessions there: worth a look";
+    }
+    const bool disagreement = !note.is_null();
+    by_mx.push_back({{"receiving_mx_hostname", mx.receiving_mx_hostname},
+                     {"failure", mx.failure},
+                     {"result_types", std::move(result_types)},
+                     {"probe", std::move(probe.view)},
+                     {"disagreement", disagreement},
+                     {"note", std::move(note)}});
+  }
+  return by_mx;
 }
 
 }  // namespace
@@ -139,17 +286,16 @@ void TlsRptEndpoint::Show(const httplib::Request& req, httplib::Response& res) {
     Reply(res, 503, nullptr, "the report store is unavailable; try again later");
     return;
   }
-  Reply(res, 200, AggregateJson(domain.value(), aggregate.value()), "ok");
+  const auto check = receiver_.LatestCheck(domain.value());
+  Reply(res, 200, AggregateJson(domain.value(), aggregate.value(), check.get()), "ok");
 }
 
 json TlsRptEndpoint::AggregateJson(const std::string& domain,
-                                   const tlsrpt::DomainAggregate& aggregate) {
+                                   const tlsrpt::DomainAggregate& aggregate,
+                                   const DomainReport* check) {
   json by_result_type = json::object();
   for (const auto& [type, n] : aggregate.by_result_type) by_result_type[type] = n;
-  json by_mx = json::array();
-  for (const auto& mx : aggregate.by_mx) {
-    by_mx.push_back({{"receiving_mx_hostname", mx.receiving_mx_hostname}, {"failure", mx.failure}});
-  }
+  json by_mx = ByMxJson(aggregate, check);
   json reporters = json::array();
   for (const auto& r : aggregate.reporters) {
     reporters.push_back({{"organization", r.organization},

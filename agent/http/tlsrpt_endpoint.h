@@ -45,9 +45,13 @@ class TlsRptEndpoint final : public RouteOwner {
   /// New rate limit (config reload); the buckets keep their tokens.
   void Configure(const config::TlsRptSettings& settings);
 
-  /// The `data` of GET /v1/tlsrpt for an aggregate.
+  /// The `data` of GET /v1/tlsrpt for an aggregate (README "TLS-RPT reports"), with the
+  /// daemon's latest check of the domain beside it (`check`: null when there is none): each
+  /// `by_mx` host carries what the MX probe saw of it, and whether that disagrees with what
+  /// senders report. Host names match in any case, with or without a trailing dot.
   static nlohmann::json AggregateJson(const std::string& domain,
-                                      const tlsrpt::DomainAggregate& aggregate);
+                                      const tlsrpt::DomainAggregate& aggregate,
+                                      const DomainReport* check = nullptr);
 
  private:
   void Receive(const httplib::Request& req, httplib::Response& res);

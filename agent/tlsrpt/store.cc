@@ -394,8 +394,29 @@ Result<DomainAggregate> Store::Aggregate(std::string_view domain, std::int64_t s
                 "JOIN failures f ON f.policy = p.id WHERE p.domain = ?1 AND p.end_time >= ?2 "
                 "GROUP BY f.receiving_mx_hostname ORDER BY n DESC, 1 LIMIT ?3");
     s.Bind(1, domain).Bind(2, since).Bind(3, max_rows);
-    if (!ForEachRow(s, [&](Statement& row) { out.by_mx.push_back({row.Text(0), row.Int(1)}); })) {
+    if (!ForEachRow(s, [&](Statement& row) {
+          out.by_mx.push_back({row.Text(0), row.Int(1), {}});
+        })) {
       return DbError(db_, path_, "aggregate by MX");
+    }
+  }
+  {
+    // The result types of the hosts listed (at most max_rows of them, each with at most twelve
+    // labels): one pass, the rows of hosts not listed are dropped as they come.
+    std::map<std::string, std::size_t, std::less<>> listed;
+    for (std::size_t i = 0; i < out.by_mx.size(); ++i) {
+      listed.emplace(out.by_mx[i].receiving_mx_hostname, i);
+    }
+    Statement s(db_,
+                "SELECT f.receiving_mx_hostname, f.result_type, SUM(f.failed_sessions) FROM "
+                "policies p JOIN failures f ON f.policy = p.id WHERE p.domain = ?1 AND "
+                "p.end_time >= ?2 GROUP BY 1, 2");
+    s.Bind(1, domain).Bind(2, since);
+    if (!ForEachRow(s, [&](Statement& row) {
+          auto it = listed.find(row.Text(0));
+          if (it != listed.end()) out.by_mx[it->second].result_types[row.Text(1)] = row.Int(2);
+        })) {
+      return DbError(db_, path_, "aggregate by MX and result type");
     }
   }
   {

@@ -47,6 +47,7 @@ struct DomainAggregate {
   struct Mx {
     std::string receiving_mx_hostname;  // "" when reporters left it out
     std::int64_t failure = 0;
+    std::map<std::string, std::int64_t> result_types;  // label -> failed sessions at this host
   };
   struct Reporter {
     std::string organization;

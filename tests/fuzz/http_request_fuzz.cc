@@ -3,16 +3,20 @@
 // requests); it is served by the real HttpServer through ServeExchanges: the gate's judgement
 // (bare LF or CR, chunked bodies, duplicate lengths, bodies on GET: refused; where each request
 // ends), then httplib's parsing, the routes, API keys, the rate limit and the domain validation,
-// with check handlers that answer from memory instead of the network. The first byte picks the
-// server: with or without API keys. Properties: one whole response per request (so no request
-// hides in another's body), every reload answering a POST of its own, JSON answers in the
-// envelope.
+// with check handlers that answer from memory instead of the network, and POST/GET /v1/tlsrpt
+// through a real Receiver and report store (SQLite in a temporary directory), so gzip and JSON
+// report bodies go the whole HTTP path. The first byte picks the server: with or without API
+// keys. Properties: one whole response per request (so no request hides in another's body),
+// every reload answering a POST of its own, JSON answers in the envelope, no 5xx from
+// /v1/tlsrpt (whatever the body, the store stays available).
 #include <httplib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +25,7 @@
 #include <string_view>
 
 #include "agent/http/server.h"
+#include "agent/tlsrpt/receiver.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
@@ -29,6 +34,38 @@ using mtasts::agent::HttpHandlers;
 using mtasts::agent::HttpServer;
 
 int reloads = 0;  // reload handler calls for the input being served
+
+// Reports received: no rate limit to hide them behind 429, and a 1 MiB inflated cap (the cap's
+// logic is the same as at the default 16 MiB, and bombs stay fast to refuse).
+mtasts::config::TlsRptSettings TlsRptSettings() {
+  mtasts::config::TlsRptSettings settings;
+  settings.rate_limit_per_second = 1e9;
+  settings.rate_limit_burst = 1000000000;
+  settings.max_size = std::size_t{1} << 20;
+  settings.retention = std::chrono::hours(24 * 365 * 100);  // the seeds' reports stay
+  return settings;
+}
+
+// One receiver and store for the whole run (both servers), in a directory removed at exit;
+// /dev/shm when there is one, so the store's fsyncs cost little.
+mtasts::agent::tlsrpt::Receiver* TlsRptReceiver() {
+  static mtasts::agent::tlsrpt::Receiver* receiver = [] {
+    const std::string base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
+    std::string dir = base + "/mtasts-fuzz-tlsrpt.XXXXXX";
+    if (mkdtemp(dir.data()) == nullptr) std::abort();
+    static const std::string removed = dir;
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(removed, ec);
+    });
+    static mtasts::agent::ResultStore results;
+    auto* r = new mtasts::agent::tlsrpt::Receiver({.path = dir + "/tlsrpt.sqlite"}, results);
+    r->Configure(TlsRptSettings(), {"example.com", "example.org"});
+    r->Start();
+    return r;
+  }();
+  return receiver;
+}
 
 HttpHandlers Handlers() {
   HttpHandlers h;
@@ -48,6 +85,7 @@ HttpHandlers Handlers() {
     ++reloads;
     return mtasts::Result<bool>(true);
   };
+  h.tlsrpt = TlsRptReceiver();
   return h;
 }
 
@@ -110,12 +148,22 @@ bool IsMetricsGet(std::string_view request) {
   return !rest.empty() && (rest.front() == ' ' || rest.front() == '?');
 }
 
+// A request for /v1/tlsrpt (either method, with or without a query string).
+bool IsTlsRpt(std::string_view request) {
+  for (std::string_view prefix : {"POST /v1/tlsrpt", "GET /v1/tlsrpt"}) {
+    if (request.substr(0, prefix.size()) != prefix) continue;
+    const std::string_view rest = request.substr(prefix.size());
+    return !rest.empty() && (rest.front() == ' ' || rest.front() == '?');
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t size) {
-  static HttpServer* open = new HttpServer(Handlers(), Api(""));
+  static HttpServer* open = new HttpServer(Handlers(), Api(""), TlsRptSettings());
   static const std::string keys = KeysFile();
-  static HttpServer* keyed = new HttpServer(Handlers(), Api(keys));
+  static HttpServer* keyed = new HttpServer(Handlers(), Api(keys), TlsRptSettings());
   if (size == 0) return 0;
   HttpServer& server = (data[0] & 1) != 0 ? *keyed : *open;
   const std::string input(mtasts::fuzz::AsText(data + 1, size - 1));
@@ -146,6 +194,12 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     mtasts::fuzz::Require(
         provider || body_size == (head_request ? 0 : static_cast<std::size_t>(declared)),
         "one whole response per request", response.substr(0, 400));
+    // A report, however hostile, is answered by the contract's 2xx/4xx: a 5xx would mean the
+    // receiver or the store failed on it.
+    if (served && IsTlsRpt(request)) {
+      mtasts::fuzz::Require(response.substr(9, 1) != "5", "/v1/tlsrpt answers without a 5xx",
+                            response.substr(0, 400));
+    }
     // The body as the client reads it. (A partial answer, for Range, is not a whole stream.)
     std::string body(response.substr(head_end + 4));
     const bool partial = head.find("Content-Range:") != std::string_view::npos ||

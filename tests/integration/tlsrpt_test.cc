@@ -343,14 +343,50 @@ TEST_F(TlsRptDaemonTest, AGzipBombIsRefusedWithTheDaemonsMemoryFlat) {
 
 // What senders reported joins the domain's issues: a report with failures for a watched domain,
 // and the check it brings forward carries tlsrpt_failures_reported (high: the domain enforces)
-// in /metrics and, with its message, in the state the daemon keeps.
+// in /metrics and, with its message, in the state the daemon keeps. The same daemon probes two MX
+// postures (probe_mx): GET /v1/tlsrpt sets what senders report of a host beside what the probe saw
+// of it, and flags where they disagree.
 TEST_F(TlsRptDaemonTest, ReportedFailuresBecomeAnIssueOfTheDomain) {
   WriteFile(dir_ / "config.yaml",
-            ConfigText(dir_, {"enforce.test"}, "tlsrpt:\n  retention: 10y\n"));
+            ConfigText(dir_,
+                       {"enforce.test", "name: mx-good.test\n    probe_mx: true",
+                        "name: mx-wrong-cert.test\n    probe_mx: true"},
+                       "tlsrpt:\n  retention: 10y\n"));
   daemon_->Start();
   ASSERT_TRUE(daemon_->WaitReady());
   const std::string checked = R"(mta_sts_policy_valid{domain="enforce.test"})";
   ASSERT_EQ(WaitFor(checked, 1, std::chrono::seconds(30)), 1) << "the first check";
+  ASSERT_EQ(WaitFor(R"(mta_sts_mx_cert_valid{domain="mx-good.test",mx="mx1.mx-good.test"})", 1), 1);
+  ASSERT_EQ(
+      WaitFor(R"(mta_sts_mx_cert_valid{domain="mx-wrong-cert.test",mx="mx1.mx-wrong-cert.test"})",
+              0),
+      0);
+  // Senders report certificate failures at the good MX (spelled in capitals, with the dot)...
+  nlohmann::json failing = nlohmann::json::parse(TlsRptFailureReport("mx-good.test", "p-1", 7));
+  failing["policies"][0]["failure-details"][0]["receiving-mx-hostname"] = "MX1.mx-good.test.";
+  EXPECT_EQ(Post(failing.dump(), "application/tlsrpt+json"), 201);
+  // ... and only successes where the probe sees a certificate for another name.
+  nlohmann::json quiet = nlohmann::json::parse(TlsRptFailureReport("mx-wrong-cert.test", "p-2", 0));
+  quiet["policies"][0].erase("failure-details");
+  EXPECT_EQ(Post(quiet.dump(), "application/tlsrpt+json"), 201);
+  const auto view = [&](const std::string& domain) {
+    auto res = daemon_->Get("/v1/tlsrpt?domain=" + domain);
+    return res && res->status == 200 ? nlohmann::json::parse(res->body)["data"]["by_mx"]
+                                     : nlohmann::json();
+  };
+  const nlohmann::json good = view("mx-good.test");
+  ASSERT_EQ(good.size(), 1U) << good.dump();
+  EXPECT_EQ(good[0]["result_types"], nlohmann::json({{"certificate-expired", 7}}));
+  EXPECT_EQ(good[0]["probe"]["certificate"], "valid") << good.dump();
+  EXPECT_EQ(good[0]["probe"]["starttls"], true);
+  EXPECT_EQ(good[0]["disagreement"], true) << good.dump();
+  const nlohmann::json wrong = view("mx-wrong-cert.test");
+  ASSERT_EQ(wrong.size(), 1U) << wrong.dump();
+  EXPECT_EQ(wrong[0]["receiving_mx_hostname"], "mx1.mx-wrong-cert.test");
+  EXPECT_EQ(wrong[0]["failure"], 0);
+  EXPECT_EQ(wrong[0]["probe"]["certificate"], "invalid") << wrong.dump();
+  EXPECT_EQ(wrong[0]["disagreement"], true) << wrong.dump();
+
   const std::string code =
       R"(mta_sts_issue{domain="enforce.test",code="tlsrpt_failures_reported",severity="high"})";
   EXPECT_EQ(Value(Metrics(), code), -1) << "no report, no issue";

@@ -217,7 +217,7 @@ TEST_F(TlsRptEndpointTest, ABodyOverOneMebibyteIsRefusedBeforeItIsRead) {
       "Content-Length: 2097152\r\n\r\n";
   ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
   // Then the 2 MiB themselves, as an attacker would: the answer is there all the same.
-  const std::string chunk(64 * 1024, 'x');
+  const std::string chunk(std::size_t{64} * 1024, 'x');
   for (int i = 0; i < 32; ++i) {
     if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
   }
@@ -232,7 +232,7 @@ TEST_F(TlsRptEndpointTest, ABodyOverOneMebibyteIsRefusedBeforeItIsRead) {
   EXPECT_EQ(res->status, 400) << res->body;
   // Every other path keeps the listener's 64 KiB.
   httplib::Client client("127.0.0.1", server_->port());
-  auto other = client.Post("/v1/check", std::string(65 * 1024, 'x'), "text/plain");
+  auto other = client.Post("/v1/check", std::string(std::size_t{65} * 1024, 'x'), "text/plain");
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 413);
   EXPECT_EQ(Rejected("too_large"), 1U) << "only refusals of reports count";
@@ -250,7 +250,7 @@ TEST_F(TlsRptEndpointTest, ABodyLongerOrShorterThanItsLengthGoesNoFurther) {
     const std::string request =
         "POST /v1/tlsrpt HTTP/1.1\r\nHost: x\r\nContent-Type: " + std::string(kJson) +
         "\r\nContent-Length: " + std::to_string(announced) + "\r\n\r\n" + padded +
-        "GARBAGE\r\n\r\n" + std::string(512 * 1024, 'y');
+        "GARBAGE\r\n\r\n" + std::string(std::size_t{512} * 1024, 'y');
     std::thread sender([&] {
       std::size_t sent = 0;
       while (sent < request.size()) {
@@ -416,6 +416,135 @@ TEST_F(TlsRptEndpointTest, GetNeedsTheApiKeyPostDoesNot) {
   auto right = Get("/v1/tlsrpt?domain=example.com", "k1");
   ASSERT_TRUE(right);
   EXPECT_EQ(right->status, 200) << right->body;
+}
+
+// The probe's view beside the reports (README "TLS-RPT reports"): AggregateJson joins each
+// reported host with the daemon's latest MX probe of it, by name in any case and with or
+// without the trailing dot, and flags where the two disagree.
+
+MxProbe Probe(const std::string& host, const std::string& address, bool starttls,
+              std::optional<bool> cert_valid) {
+  MxProbe p;
+  p.host = host;
+  p.address = address;
+  p.reachable = true;
+  p.starttls = starttls;
+  p.cert_valid = cert_valid;
+  if (cert_valid == false) p.cert_error = "hostname mismatch";
+  return p;
+}
+
+tlsrpt::DomainAggregate Reported() {
+  tlsrpt::DomainAggregate agg;
+  agg.reports = 3;
+  agg.success = 500;
+  agg.failure = 12 + 2;
+  agg.by_mx = {{"MX2.Example.com.", 12, {{"certificate-host-mismatch", 12}}},
+               {"", 2, {{"sts-policy-fetch-error", 2}}}};
+  return agg;
+}
+
+DomainReport Checked(std::vector<MxProbe> probes) {
+  DomainReport check;
+  check.domain = "example.com";
+  check.checked_at_ms = 1'780'000'000'000;
+  check.mx.probed = true;
+  check.mx.probes = std::move(probes);
+  return check;
+}
+
+TEST(TlsRptProbeView, WithoutAProbeEachHostHasItsResultTypesAndANullProbe) {
+  const json data = TlsRptEndpoint::AggregateJson("example.com", Reported());
+  ASSERT_EQ(data["by_mx"].size(), 2U);
+  const json& mx = data["by_mx"][0];
+  EXPECT_EQ(mx["receiving_mx_hostname"], "MX2.Example.com.");
+  EXPECT_EQ(mx["failure"], 12);
+  EXPECT_EQ(mx["result_types"], json({{"certificate-host-mismatch", 12}}));
+  EXPECT_TRUE(mx["probe"].is_null());
+  EXPECT_EQ(mx["disagreement"], false);
+  EXPECT_TRUE(mx["note"].is_null());
+
+  // A check without probe_mx (no probes ran) shows no probe either.
+  DomainReport unprobed = Checked({});
+  unprobed.mx.probed = false;
+  const json off = TlsRptEndpoint::AggregateJson("example.com", Reported(), &unprobed);
+  EXPECT_TRUE(off["by_mx"][0]["probe"].is_null());
+  EXPECT_EQ(off["by_mx"].size(), 2U) << "no host added";
+}
+
+TEST(TlsRptProbeView, SendersFailingWhereTheProbeSeesAValidCertificateDisagree) {
+  const DomainReport check = Checked({Probe("mx2.example.com", "192.0.2.2", true, true),
+                                      Probe("mx2.example.com", "2001:db8::2", true, true)});
+  const json data = TlsRptEndpoint::AggregateJson("example.com", Reported(), &check);
+  ASSERT_EQ(data["by_mx"].size(), 2U);
+  const json& mx = data["by_mx"][0];
+  ASSERT_FALSE(mx["probe"].is_null()) << mx.dump();
+  EXPECT_EQ(mx["probe"]["starttls"], true);
+  EXPECT_EQ(mx["probe"]["certificate"], "valid");
+  EXPECT_EQ(mx["probe"]["checked_at"], "2026-05-28T20:26:40.000Z");
+  ASSERT_EQ(mx["probe"]["addresses"].size(), 2U);
+  EXPECT_EQ(mx["probe"]["addresses"][1]["address"], "2001:db8::2");
+  EXPECT_EQ(mx["disagreement"], true);
+  const std::string note = mx["note"].get<std::string>();
+  EXPECT_NE(note.find("certificate-host-mismatch"), std::string::npos) << note;
+  EXPECT_NE(note.find("mx2.example.com"), std::string::npos) << note;
+  EXPECT_NE(note.find("valid certificate"), std::string::npos) << note;
+  // The failures without a host name join no probe.
+  EXPECT_TRUE(data["by_mx"][1]["probe"].is_null());
+  EXPECT_EQ(data["by_mx"][1]["disagreement"], false);
+}
+
+TEST(TlsRptProbeView, AProbeThatAgreesWithTheReportsRaisesNothing) {
+  // Senders see a host mismatch, and so does the probe.
+  const DomainReport bad = Checked({Probe("mx2.example.com", "192.0.2.2", true, false)});
+  const json data = TlsRptEndpoint::AggregateJson("example.com", Reported(), &bad);
+  EXPECT_EQ(data["by_mx"][0]["probe"]["certificate"], "invalid");
+  EXPECT_EQ(data["by_mx"][0]["disagreement"], false);
+  // Failures the probe cannot see (the policy fetch) against a valid certificate: no flag.
+  tlsrpt::DomainAggregate fetch = Reported();
+  fetch.by_mx[0].result_types = {{"sts-policy-fetch-error", 12}};
+  const DomainReport good = Checked({Probe("mx2.example.com", "192.0.2.2", true, true)});
+  EXPECT_EQ(TlsRptEndpoint::AggregateJson("example.com", fetch, &good)["by_mx"][0]["disagreement"],
+            false);
+}
+
+TEST(TlsRptProbeView, AHostTheProbeFindsBadWhileSendersReportOnlySuccessDisagrees) {
+  const DomainReport check =
+      Checked({Probe("mx2.example.com", "192.0.2.2", true, true),
+               Probe("MX3.example.com.", "192.0.2.3", true, false),  // spelled otherwise
+               Probe("mx4.example.com", "192.0.2.4", false, std::nullopt)});
+  const json data = TlsRptEndpoint::AggregateJson("example.com", Reported(), &check);
+  ASSERT_EQ(data["by_mx"].size(), 4U) << data["by_mx"].dump();
+  const json& mx3 = data["by_mx"][2];
+  EXPECT_EQ(mx3["receiving_mx_hostname"], "MX3.example.com.");
+  EXPECT_EQ(mx3["failure"], 0);
+  EXPECT_EQ(mx3["result_types"], json::object());
+  EXPECT_EQ(mx3["probe"]["certificate"], "invalid");
+  EXPECT_EQ(mx3["disagreement"], true);
+  EXPECT_NE(mx3["note"].get<std::string>().find("invalid certificate at 192.0.2.3"),
+            std::string::npos)
+      << mx3["note"];
+  const json& mx4 = data["by_mx"][3];
+  EXPECT_EQ(mx4["probe"]["starttls"], false);
+  EXPECT_EQ(mx4["probe"]["certificate"], "unknown");
+  EXPECT_EQ(mx4["disagreement"], true);
+  EXPECT_NE(mx4["note"].get<std::string>().find("no STARTTLS"), std::string::npos);
+
+  // No successful sessions reported: nothing to disagree with.
+  tlsrpt::DomainAggregate none;
+  const json quiet = TlsRptEndpoint::AggregateJson("example.com", none, &check);
+  ASSERT_EQ(quiet["by_mx"].size(), 3U);
+  for (const auto& mx : quiet["by_mx"]) EXPECT_EQ(mx["disagreement"], false) << mx.dump();
+}
+
+TEST(TlsRptProbeView, OneHostSpelledTwoWaysIsOneEntry) {
+  tlsrpt::DomainAggregate agg = Reported();
+  agg.by_mx.push_back({"mx2.example.com", 20, {{"certificate-expired", 20}}});
+  const json data = TlsRptEndpoint::AggregateJson("example.com", agg);
+  ASSERT_EQ(data["by_mx"].size(), 2U);
+  EXPECT_EQ(data["by_mx"][0]["failure"], 32);
+  EXPECT_EQ(data["by_mx"][0]["result_types"],
+            json({{"certificate-expired", 20}, {"certificate-host-mismatch", 12}}));
 }
 
 }  // namespace

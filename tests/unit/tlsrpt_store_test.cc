@@ -225,6 +225,15 @@ TEST(TlsRptStore, AggregateForTheApi) {
   EXPECT_EQ(agg->by_mx[1].failure, 12);
   EXPECT_EQ(agg->by_mx[2].receiving_mx_hostname, "");
   EXPECT_EQ(agg->by_mx[2].failure, 1);
+  // Each host's failures by result type (what GET /v1/tlsrpt sets beside the MX probe).
+  EXPECT_EQ(agg->by_mx[0].result_types, (std::map<std::string, std::int64_t>{
+                                            {"sts-policy-fetch-error", 4},
+                                            {"certificate-not-trusted", 3},
+                                            {"certificate-expired", 5},
+                                        }));
+  EXPECT_EQ(agg->by_mx[1].result_types,
+            (std::map<std::string, std::int64_t>{{"certificate-host-mismatch", 12}}));
+  EXPECT_EQ(agg->by_mx[2].result_types, (std::map<std::string, std::int64_t>{{"other", 1}}));
   ASSERT_EQ(agg->reporters.size(), 4U);
   EXPECT_EQ(agg->reporters[0].organization, "Google Inc.");
   EXPECT_EQ(agg->reporters[0].success, 1840);
