@@ -602,12 +602,15 @@ TEST_F(PrometheusTest, DashboardQueriesReturnDataAndTheWorldsAlertsFire) {
 }
 
 // The multi-target pattern (README "Probing domains listed in Prometheus"): a Prometheus of its own
-// scrapes only /probe, for three world domains given as targets and relabeled as for
-// blackbox_exporter. The dashboard's per-domain queries then return data for those domains, from
-// that job.
+// scrapes /probe, for three world domains given as targets and relabeled as for blackbox_exporter.
+// The dashboard's per-domain queries then return data for those domains, from that job. The
+// daemon is behind a web config (TLS, basic_auth), and the same Prometheus scrapes its /metrics
+// over HTTPS with basic_auth too.
 TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
   const std::vector<std::string> probed = {"enforce.test", "testing.test", "mx-good.test"};
   const std::string job = "mta-sts-probe";
+  // The same Prometheus also scrapes the daemon's /metrics, over HTTPS with basic_auth.
+  const std::string tls_job = "mta-sts-exporter-tls";
   const int exporter_port = FreePort();
   WriteFile(dir_ / "config.yaml",
             ConfigText(dir_, {"no-tlsrpt.test"},
@@ -644,7 +647,12 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
                 "      - source_labels: [__address__]\n        target_label: __param_target\n"
                 "      - source_labels: [__param_target]\n        target_label: instance\n"
                 "      - target_label: __address__\n        replacement: 127.0.0.1:" +
-                std::to_string(exporter_port) + "\n");
+                std::to_string(exporter_port) + "\n  - job_name: " + tls_job +
+                "\n    scrape_interval: 2s\n    scheme: https\n    tls_config:\n      ca_file: " +
+                (dir_ / "exporter.crt").string() +
+                "\n    basic_auth:\n      username: prometheus\n      password: scrape-pw\n"
+                "    static_configs:\n      - targets: ['127.0.0.1:" +
+                std::to_string(exporter_port) + "']\n");
   const int prometheus_port = FreePort();
   Process prometheus(
       {"/usr/bin/prometheus", "--config.file=" + (dir_ / "prometheus.yml").string(),
@@ -659,6 +667,15 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
       "count(sum_over_time(mta_sts_probe_success{job=\"" + job + "\"}[1m]) >= 2)";
   ASSERT_TRUE(WaitUntil([&] { return api.Scalar(probes_ok) == 3; }, std::chrono::seconds(60)))
       << api.Instant("mta_sts_probe_success").dump() << api.Instant("up").dump();
+  // /metrics over HTTPS with basic_auth: the scrape is up and carries the watched domain's series.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return api.Scalar("count(mta_sts_check_success{job=\"" + tls_job +
+                          "\",domain=\"no-tlsrpt.test\"})") == 1;
+      },
+      std::chrono::seconds(60)))
+      << api.Instant("up").dump();
+  EXPECT_EQ(api.Scalar("up{job=\"" + tls_job + "\"}"), 1);
   for (const auto& d : probed) {
     EXPECT_EQ(api.Scalar("up{job=\"" + job + "\",instance=\"" + d + "\"}"), 1) << d;
     EXPECT_EQ(api.Scalar("mta_sts_check_success{job=\"" + job + "\",instance=\"" + d +
@@ -708,7 +725,8 @@ TEST_F(PrometheusTest, ProbedDomainsFeedTheDashboardsPerDomainQueries) {
   EXPECT_GE(asked, 20);
   std::cout << asked << " per-domain dashboard queries asked of the probe job" << std::endl;
   // The series carry the probe job's label, and the domain variable lists the probed domains.
-  const json values = api.Get("/api/v1/label/domain/values?match%5B%5D=mta_sts_enforced");
+  const json values = api.Get(
+      "/api/v1/label/domain/values?match%5B%5D=mta_sts_enforced%7Bjob%3D%22" + job + "%22%7D");
   EXPECT_EQ(values, json(std::set<std::string>(probed.begin(), probed.end())));
   EXPECT_EQ(api.Scalar("count(mta_sts_enforced{job=\"" + job + "\"})"), 3);
   EXPECT_EQ(api.Scalar("mta_sts_issue{job=\"" + job +

@@ -307,7 +307,13 @@ TEST_F(TlsRptDaemonTest, MailBesideTheDaemonShowsUpInItsMetrics) {
   EXPECT_EQ(OnReportsListener(post + ReportsUrl("https")), "201");
   EXPECT_EQ(OnReportsListener(post + ReportsUrl("https")), "200") << "already stored";
   EXPECT_EQ(OnReportsListener(post + ReportsUrl("https") + "any/path"), "200");
-  EXPECT_EQ(WaitFor(kReports, 5), 5) << "the main listener's /metrics counts it";
+  WriteFile(dir_ / "report-4.json", Report("https-json-1"));
+  EXPECT_EQ(OnReportsListener("--cacert " + (dir_ / "ca.crt").string() + " --data-binary @" +
+                              (dir_ / "report-4.json").string() +
+                              " -H 'Content-Type: application/tlsrpt+json' " + ReportsUrl("https")),
+            "201")
+      << "JSON as well as gzip";
+  EXPECT_EQ(WaitFor(kReports, 6), 6) << "the main listener's /metrics counts them";
   EXPECT_EQ(OnReportsListener(post + ReportsUrl("http")), "000") << "plain HTTP: no answer";
   const std::string ca = "--cacert " + (dir_ / "ca.crt").string() + " ";
   EXPECT_EQ(OnReportsListener(ca + ReportsUrl("https") + "metrics"), "404");
