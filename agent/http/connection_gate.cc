@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -16,6 +17,8 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+
+#include "collectors/net/socket_bio.h"
 
 namespace mtasts::agent {
 namespace {
@@ -393,15 +396,18 @@ void ConnectionGate::OnAccept(UniqueFd owned, const std::shared_ptr<const TlsSer
   UniqueSsl ssl;
   if (tls) {
     // OpenSSL reads and writes the socket itself: non-blocking, so that neither the gate nor a
-    // worker can block in it.
+    // worker can block in it, and through a BIO that sends with MSG_NOSIGNAL, as the plain
+    // answers do, so that a client that resets the connection is an error, never SIGPIPE.
     const int flags = fcntl(fd, F_GETFL);
     ssl.reset(SSL_new(tls->ctx()));
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 || !ssl ||
-        SSL_set_fd(ssl.get(), fd) != 1) {
+    BIO* bio = ssl ? net::NewSocketBio(fd) : nullptr;
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 || bio == nullptr) {
+      if (bio != nullptr) BIO_free(bio);
       ERR_clear_error();
       CloseNow(std::move(owned));
       return;
     }
+    SSL_set_bio(ssl.get(), bio, bio);  // the SSL owns the BIO; the BIO does not own the socket
     SSL_set_accept_state(ssl.get());
   }
   if (!WatchClient(fd)) {

@@ -27,6 +27,7 @@
 #include "agent/http/connection_gate.h"
 #include "agent/http/server.h"
 #include "agent/http/tls_server.h"
+#include "collectors/net/socket_bio.h"
 
 namespace mtasts::agent {
 namespace {
@@ -127,7 +128,10 @@ class TlsClient {
     }
     ssl_.reset(SSL_new(ctx_.get()));
     SSL_set1_host(ssl_.get(), "127.0.0.1");
-    SSL_set_fd(ssl_.get(), fd_);
+    // MSG_NOSIGNAL: the gate may close while this client still writes (a refused head), and
+    // SIGPIPE would end the test binary.
+    BIO* bio = net::NewSocketBio(fd_);
+    SSL_set_bio(ssl_.get(), bio, bio);
     handshake_ = SSL_connect(ssl_.get()) == 1;
     ERR_clear_error();
   }
