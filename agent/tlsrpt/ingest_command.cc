@@ -17,6 +17,7 @@
 #include "agent/tlsrpt/ingest.h"
 #include "agent/tlsrpt/store.h"
 #include "base/clock.h"
+#include "base/read_capped.h"
 #include "base/unique_fd.h"
 
 namespace mtasts::agent::tlsrpt {
@@ -46,24 +47,6 @@ class LazyStoreSink final : public ReportSink {
   std::string path_;
   std::unique_ptr<Store> store_;
 };
-
-/// Reads at most `cap` + 1 bytes of `fd`: one more than the cap tells a larger input apart
-/// without buffering it (README "TLS-RPT reports": the whole message is capped at 4 MiB).
-Result<std::string> ReadCapped(int fd, std::size_t cap) {
-  std::string out;
-  std::string chunk(std::size_t{64} * 1024, '\0');
-  while (out.size() <= cap) {
-    const std::size_t want = std::min(chunk.size(), cap + 1 - out.size());
-    const ssize_t got = read(fd, chunk.data(), want);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return Error{std::strerror(errno)};
-    }
-    if (got == 0) break;
-    out.append(chunk.data(), static_cast<std::size_t>(got));
-  }
-  return out;
-}
 
 /// The worse of two exit statuses: a retry (75) outranks everything, so that a message with a
 /// report that could not be stored is delivered again; then unreadable input, then bad data.

@@ -21,6 +21,7 @@
 #include "agent/internal_errors.h"
 #include "agent/log.h"
 #include "agent/terminal_text.h"
+#include "base/read_capped.h"
 
 namespace mtasts::agent::tlsrpt {
 namespace {
@@ -42,24 +43,6 @@ Result<bool> EnsureDirectory(const std::string& path) {
     return Error{"tlsrpt.maildir: " + path + ": not readable and writable: " + Errno()};
   }
   return true;
-}
-
-/// Reads at most `cap` + 1 bytes: one more than the cap tells a larger file apart (one that
-/// grew after its size was looked at) without buffering it.
-Result<std::string> ReadCapped(int fd, std::size_t cap) {
-  std::string out;
-  std::string chunk(std::size_t{64} * 1024, '\0');
-  while (out.size() <= cap) {
-    const std::size_t want = std::min(chunk.size(), cap + 1 - out.size());
-    const ssize_t got = read(fd, chunk.data(), want);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return Error{Errno()};
-    }
-    if (got == 0) break;
-    out.append(chunk.data(), static_cast<std::size_t>(got));
-  }
-  return out;
 }
 
 struct CloseDir {
