@@ -112,11 +112,12 @@ class TlsRptEndpointTest : public ::testing::Test {
     return client.Get(target.c_str(), headers);
   }
 
-  int Connect() {
+  int Connect() { return Connect(server_->port()); }
+  int Connect(int port) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(server_->port()));
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
     return fd;
@@ -236,6 +237,34 @@ TEST_F(TlsRptEndpointTest, ABodyOverOneMebibyteIsRefusedBeforeItIsRead) {
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 413);
   EXPECT_EQ(Rejected("too_large"), 1U) << "only refusals of reports count";
+}
+
+// The reports' own listener (tlsrpt.listen_address) takes a report at any path, so its 1 MiB
+// cap holds at every path: a body announced over it is refused from its head there too.
+TEST_F(TlsRptEndpointTest, TheReportsListenerCapsTheBodyAtEveryPath) {
+  Start();
+  config::TlsRptSettings reports = settings_;
+  reports.listen_address = "127.0.0.1:0";
+  auto started = server_->StartReports(reports);
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  const int fd = Connect(server_->reports_port());
+  const std::string head =
+      "POST /deep/path HTTP/1.1\r\nHost: x\r\nContent-Type: application/tlsrpt+gzip\r\n"
+      "Content-Length: 2097152\r\n\r\n";
+  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  const std::string chunk(std::size_t{64} * 1024, 'x');
+  for (int i = 0; i < 32; ++i) {
+    if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
+  }
+  const std::string reply = ReadUntilClose(fd, std::chrono::seconds(5));
+  close(fd);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 413 ", 0), 0U) << reply.substr(0, 200);
+  EXPECT_EQ(Rejected("too_large"), 1U);
+  // Exactly 1 MiB at another path is taken (and is not a report).
+  httplib::Client client("127.0.0.1", server_->reports_port());
+  auto res = client.Post("/any", std::string(std::size_t{1} << 20, 'x'), kGzip);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
 }
 
 // A Content-Length that lies: more bytes than announced are the next request (not a report,
