@@ -1,13 +1,15 @@
 #include "agent/http/basic_auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
 #include <stdexcept>
+
+#include "base/base64.h"
+#include "base/sha256.h"
 
 namespace mtasts::agent {
 namespace {
@@ -17,52 +19,6 @@ namespace {
 constexpr std::size_t kMaxRemembered = 1024;
 /// A bcrypt salt for the run an unknown user costs; any fixed one does (the result is unused).
 constexpr std::string_view kDummySalt = "QOauhQNbBCuQDKes6eFzPe";
-
-std::string Sha256(std::string_view data) {
-  std::array<unsigned char, 32> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 is not available");
-  }
-  return {reinterpret_cast<const char*>(digest.data()), digest.size()};
-}
-
-/// RFC 4648 base64, standard alphabet, padding required (RFC 7617 §2); nullopt otherwise.
-std::optional<std::string> DecodeBase64(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      const char c = text[i + static_cast<std::size_t>(j)];
-      if (c == '=' && last && j >= 2) {
-        v[j] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad > 0) return std::nullopt;  // '=' only at the end
-      v[j] = value(c);
-      if (v[j] < 0) return std::nullopt;
-    }
-    const unsigned bits = (static_cast<unsigned>(v[0]) << 18) |
-                          (static_cast<unsigned>(v[1]) << 12) | (static_cast<unsigned>(v[2]) << 6) |
-                          static_cast<unsigned>(v[3]);
-    out += static_cast<char>((bits >> 16) & 0xFF);
-    if (pad < 2) out += static_cast<char>((bits >> 8) & 0xFF);
-    if (pad < 1) out += static_cast<char>(bits & 0xFF);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -76,7 +32,7 @@ std::optional<std::pair<std::string, std::string>> ParseBasicAuthorization(std::
   value.remove_prefix(kScheme.size());
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  auto decoded = DecodeBase64(value);
+  auto decoded = Unbase64(value);
   if (!decoded) return std::nullopt;
   const auto colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;
@@ -132,7 +88,7 @@ bool BasicAuth::Verify(const std::string& user, const std::string& password) {
   const std::string& hash = known ? it->second : users->dummy;
   // A NUL would end the password early for crypt_r: no such password can be right.
   const bool usable = password.find('\0') == std::string::npos;
-  const std::string key = Sha256(Sha256(user) + Sha256(hash) + Sha256(password));
+  const std::string key = Sha256Hex(Sha256Hex(user) + Sha256Hex(hash) + Sha256Hex(password));
   if (known && usable && Remembered(key)) return true;
   bool matched = false;
   {

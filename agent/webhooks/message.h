@@ -37,10 +37,6 @@ std::string HmacSha256Base64(std::string_view key, std::string_view data);
 /// The prefix of a Standard Webhooks secret: the rest is the signing key in base64.
 inline constexpr std::string_view kStandardWebhooksPrefix = "whsec_";
 
-/// Strict RFC 4648 base64 (standard alphabet, padded to a multiple of 4 characters); nothing for
-/// anything else: bad characters, a bad length, padding that is not one or two final "=".
-std::optional<std::string> Unbase64(std::string_view text);
-
 /// A secret is usable when it is not empty and, when it begins with `whsec_`, the rest is
 /// non-empty base64. The error says what is wrong without quoting the secret.
 Result<bool> ValidateSecret(std::string_view secret);

@@ -6,6 +6,7 @@
 
 #include "agent/webhooks/message.h"
 #include "agent/webhooks/posture.h"
+#include "base/base64.h"
 
 namespace mtasts::agent::webhooks {
 namespace {
