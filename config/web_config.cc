@@ -18,7 +18,7 @@ namespace {
 
 /// Far more than any web config; what is read is held whole.
 constexpr std::size_t kMaxFileSize = std::size_t{1} << 20;
-constexpr std::size_t kMaxQuoted = 100;
+constexpr std::size_t kMaxQuotedWebValue = 100;
 
 /// Thrown inside this file only; ParseWebConfig turns it into an Error.
 class WebConfigError : public std::runtime_error {
@@ -26,9 +26,9 @@ class WebConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string Quote(std::string_view text) {
+std::string QuoteWebValue(std::string_view text) {
   std::string out = "\"";
-  for (unsigned char c : text.substr(0, kMaxQuoted)) {
+  for (unsigned char c : text.substr(0, kMaxQuotedWebValue)) {
     if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
       constexpr std::string_view kHex = "0123456789abcdef";
       out += "\\x";
@@ -38,7 +38,7 @@ std::string Quote(std::string_view text) {
       out += static_cast<char>(c);
     }
   }
-  if (text.size() > kMaxQuoted) out += "...";
+  if (text.size() > kMaxQuotedWebValue) out += "...";
   return out + "\"";
 }
 
@@ -164,7 +164,7 @@ class Parser {
   static std::string Describe(const YAML::Node& node) {
     if (node.IsSequence()) return "a list";
     if (node.IsMap()) return "a mapping";
-    if (node.IsScalar()) return Quote(node.Scalar());
+    if (node.IsScalar()) return QuoteWebValue(node.Scalar());
     return "nothing";
   }
 
@@ -189,12 +189,12 @@ class Parser {
     if (file.is_relative()) file = dir_ / file;
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec)) {
-      Fail(entry, "cannot read " + Quote(file.string()) + ": it is a directory");
+      Fail(entry, "cannot read " + QuoteWebValue(file.string()) + ": it is a directory");
     }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       const int error = errno;
-      Fail(entry, "cannot read " + Quote(file.string()) + ": " + std::strerror(error));
+      Fail(entry, "cannot read " + QuoteWebValue(file.string()) + ": " + std::strerror(error));
     }
     return file.string();
   }
@@ -264,7 +264,7 @@ class Parser {
         value == "VerifyClientCertIfGiven" || value == "RequireAndVerifyClientCert") {
       return value;
     }
-    Fail(entry, "unknown client auth type " + Quote(value) +
+    Fail(entry, "unknown client auth type " + QuoteWebValue(value) +
                     " (NoClientCert, RequestClientCert, RequireAnyClientCert, "
                     "VerifyClientCertIfGiven, RequireAndVerifyClientCert)");
   }
@@ -272,7 +272,7 @@ class Parser {
   std::string Version(const Entry& entry) const {
     std::string value = String(entry);
     if (value == "TLS10" || value == "TLS11" || value == "TLS12" || value == "TLS13") return value;
-    Fail(entry, "unknown TLS version " + Quote(value) + " (TLS10, TLS11, TLS12, TLS13)");
+    Fail(entry, "unknown TLS version " + QuoteWebValue(value) + " (TLS10, TLS11, TLS12, TLS13)");
   }
 
   std::map<std::string, std::string> Http(const Entry& section) const {
@@ -295,7 +295,7 @@ class Parser {
         if (!values.empty() && std::find(values.begin(), values.end(), value) == values.end()) {
           std::string list;
           for (const auto& v : values) list += (list.empty() ? "" : ", ") + v;
-          Fail(header, "invalid value " + Quote(value) + " (one of: " + list + ")");
+          Fail(header, "invalid value " + QuoteWebValue(value) + " (one of: " + list + ")");
         }
         if (value.find_first_of("\r\n") != std::string::npos || value.empty()) {
           Fail(header, "a header value must be one non-empty line");

@@ -2,22 +2,10 @@
 
 #include <cstddef>
 
+#include "base/ascii.h"
+
 namespace mtasts::mx {
 namespace {
-
-char AsciiLower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// RFC 6125 §6.4.1 (via RFC 8461 §4.1): labels compare ASCII case-insensitively; other bytes
-// compare exactly.
-bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
 
 // A fully qualified name may be written with its root dot; one trailing dot is ignored.
 std::string_view StripTrailingDot(std::string_view name) {

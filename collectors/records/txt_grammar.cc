@@ -15,18 +15,6 @@ std::string_view TrimWsp(std::string_view s) {
   return s;
 }
 
-bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string Quote(std::string_view text, std::size_t max_bytes) {
   std::string out = "\"";
   for (std::size_t i = 0; i < text.size() && i < max_bytes; ++i) {

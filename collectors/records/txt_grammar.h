@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/result.h"
 #include "collectors/report/txt_fields.h"
 
@@ -35,7 +36,7 @@ inline bool IsTxtExtValueChar(char c) {
 }
 
 std::string_view TrimWsp(std::string_view s);
-bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
+using mtasts::EqualsIgnoreAsciiCase;
 
 /// Quotes untrusted input for a message: printable ASCII as is, anything else as \xNN, cut
 /// after `max_bytes` bytes with "...".

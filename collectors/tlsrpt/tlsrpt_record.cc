@@ -11,7 +11,7 @@ namespace mtasts::tlsrpt {
 namespace {
 
 constexpr std::string_view kVersion = "v=TLSRPTv1";
-constexpr std::size_t kMaxQuoted = 80;
+constexpr std::size_t kMaxQuotedRecordText = 80;
 
 using grammar::DescribeChar;
 using grammar::EqualsIgnoreAsciiCase;
@@ -19,8 +19,8 @@ using grammar::IsAlnum;
 using grammar::IsAlpha;
 using grammar::IsDigit;
 
-std::string Quote(std::string_view text) {
-  return grammar::Quote(text, kMaxQuoted);
+std::string QuoteRecordText(std::string_view text) {
+  return grammar::Quote(text, kMaxQuotedRecordText);
 }
 using grammar::TrimWsp;
 
@@ -56,18 +56,19 @@ std::optional<std::string> ComponentProblem(std::string_view uri, std::string_vi
   for (std::size_t i = 0; i < part.size(); ++i) {
     const char c = part[i];
     if (c == ',' || c == '!' || c == ';') {
-      return "rua URI " + Quote(uri) + " contains " + DescribeChar(c) +
+      return "rua URI " + QuoteRecordText(uri) + " contains " + DescribeChar(c) +
              ", which must be percent-encoded (RFC 8460 §3)";
     }
     if (c == '%') {
       if (i + 2 >= part.size() || !IsHexDigit(part[i + 1]) || !IsHexDigit(part[i + 2])) {
-        return "rua URI " + Quote(uri) + " has a malformed percent-encoding";
+        return "rua URI " + QuoteRecordText(uri) + " has a malformed percent-encoding";
       }
       i += 2;
       continue;
     }
     if (IsUnreserved(c) || IsSubDelim(c) || extra.find(c) != std::string_view::npos) continue;
-    return "rua URI " + Quote(uri) + " contains " + DescribeChar(c) + ", not allowed there";
+    return "rua URI " + QuoteRecordText(uri) + " contains " + DescribeChar(c) +
+           ", not allowed there";
   }
   return std::nullopt;
 }
@@ -85,16 +86,18 @@ struct UriParts {
 std::optional<std::string> UriProblem(std::string_view uri, UriParts& parts) {
   std::size_t colon = uri.find(':');
   if (uri.empty() || !IsAlpha(uri.front()) || colon == std::string_view::npos) {
-    return "rua URI " + Quote(uri) + " is not an absolute URI (it needs a scheme such as mailto:)";
+    return "rua URI " + QuoteRecordText(uri) +
+           " is not an absolute URI (it needs a scheme such as mailto:)";
   }
   parts.scheme = uri.substr(0, colon);
   for (char c : parts.scheme) {
     if (!IsAlnum(c) && c != '+' && c != '-' && c != '.') {
-      return "rua URI " + Quote(uri) + " has an invalid scheme " + Quote(parts.scheme);
+      return "rua URI " + QuoteRecordText(uri) + " has an invalid scheme " +
+             QuoteRecordText(parts.scheme);
     }
   }
   std::string_view rest = uri.substr(colon + 1);
-  if (rest.empty()) return "rua URI " + Quote(uri) + " has nothing after the scheme";
+  if (rest.empty()) return "rua URI " + QuoteRecordText(uri) + " has nothing after the scheme";
 
   std::string_view fragment;
   if (std::size_t hash = rest.find('#'); hash != std::string_view::npos) {
@@ -125,18 +128,19 @@ std::optional<std::string> UriProblem(std::string_view uri, UriParts& parts) {
     if (!host_port.empty() && host_port.front() == '[') {
       std::size_t close = host_port.find(']');
       if (close == std::string_view::npos) {
-        return "rua URI " + Quote(uri) + " has an unterminated \"[\" in its host";
+        return "rua URI " + QuoteRecordText(uri) + " has an unterminated \"[\" in its host";
       }
       parts.host = host_port.substr(0, close + 1);
-      if (close == 1) return "rua URI " + Quote(uri) + " has an empty IP literal";
+      if (close == 1) return "rua URI " + QuoteRecordText(uri) + " has an empty IP literal";
       for (char c : parts.host.substr(1, close - 1)) {
         if (!IsHexDigit(c) && c != ':' && c != '.' && c != 'v' && c != 'V') {
-          return "rua URI " + Quote(uri) + " has an invalid IP literal " + Quote(parts.host);
+          return "rua URI " + QuoteRecordText(uri) + " has an invalid IP literal " +
+                 QuoteRecordText(parts.host);
         }
       }
       if (close + 1 < host_port.size()) {
         if (host_port[close + 1] != ':') {
-          return "rua URI " + Quote(uri) + " has characters after its IP literal";
+          return "rua URI " + QuoteRecordText(uri) + " has characters after its IP literal";
         }
         port = host_port.substr(close + 2);
       }
@@ -147,7 +151,8 @@ std::optional<std::string> UriProblem(std::string_view uri, UriParts& parts) {
       if (auto problem = ComponentProblem(uri, parts.host, "")) return problem;
     }
     for (char c : port) {
-      if (!IsDigit(c)) return "rua URI " + Quote(uri) + " has a port that is not a number";
+      if (!IsDigit(c))
+        return "rua URI " + QuoteRecordText(uri) + " has a port that is not a number";
     }
   } else {
     parts.path = rest;
@@ -163,17 +168,18 @@ std::optional<std::string> UnsupportedReason(std::string_view uri, const UriPart
     std::string_view to = parts.path;
     std::size_t at = to.find('@');
     if (at == std::string_view::npos || at == 0 || at + 1 == to.size()) {
-      return "rua URI " + Quote(uri) + " has no address of the form local@domain";
+      return "rua URI " + QuoteRecordText(uri) + " has no address of the form local@domain";
     }
     return std::nullopt;
   }
   if (EqualsIgnoreAsciiCase(parts.scheme, "https")) {
     if (!parts.has_authority || parts.host.empty()) {
-      return "rua URI " + Quote(uri) + " has no host";
+      return "rua URI " + QuoteRecordText(uri) + " has no host";
     }
     return std::nullopt;
   }
-  return "rua URI " + Quote(uri) + " uses the unsupported scheme " + Quote(parts.scheme);
+  return "rua URI " + QuoteRecordText(uri) + " uses the unsupported scheme " +
+         QuoteRecordText(parts.scheme);
 }
 
 // tlsrpt-rua = %s"rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri); `value` follows "rua=".
@@ -206,7 +212,7 @@ Result<TlsRptRecord> ParseTlsRptRecord(std::string_view text) {
       .section = "RFC 8460 §3",
       .required_name = "rua",
       .required_field = "a rua field",
-      .max_quoted = kMaxQuoted,
+      .max_quoted = kMaxQuotedRecordText,
       .required_value_may_hold_wsp = true,
       .whitespace_rule = "allowed only around \";\" and between rua URIs",
       .required_value_problem = RuaValueProblem,

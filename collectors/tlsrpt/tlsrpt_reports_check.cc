@@ -17,13 +17,13 @@ namespace {
 
 // Reporters name themselves: what a message quotes of them is cut short (at a UTF-8 character
 // boundary), so a hostile report cannot blow up every issue, metric page and webhook.
-constexpr std::size_t kMaxQuoted = 64;
+constexpr std::size_t kMaxShownText = 64;
 // The failure groups and mismatching policies a message names before "and N more".
 constexpr std::size_t kMaxNamed = 3;
 
 std::string Quoted(std::string_view text) {
-  if (text.size() <= kMaxQuoted) return std::string(text);
-  std::size_t cut = kMaxQuoted;
+  if (text.size() <= kMaxShownText) return std::string(text);
+  std::size_t cut = kMaxShownText;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0U) == 0x80U) --cut;
   return std::string(text.substr(0, cut)) + "...";
 }

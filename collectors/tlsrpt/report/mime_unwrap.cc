@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.h"
 #include "collectors/tlsrpt/report/gzip_inflate.h"
 #include "collectors/tlsrpt/report/report_parser.h"
 
@@ -30,16 +31,6 @@ void InitGmimeOnce() {
   std::call_once(once, [] { g_mime_init(); });
 }
 
-char AsciiLower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), AsciiLower);
-  return out;
-}
-
 bool EndsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
@@ -49,7 +40,8 @@ std::string MediaType(GMimeObject* object) {
   if (type == nullptr) return "text/plain";  // RFC 2045 §5.2
   const char* media = g_mime_content_type_get_media_type(type);
   const char* sub = g_mime_content_type_get_media_subtype(type);
-  return Lower(std::string(media != nullptr ? media : "") + "/" + (sub != nullptr ? sub : ""));
+  return AsciiLowered(std::string(media != nullptr ? media : "") + "/" +
+                      (sub != nullptr ? sub : ""));
 }
 
 bool IsTlsRptMediaType(std::string_view media_type) {
@@ -111,7 +103,7 @@ class Walker {
     static constexpr Rule kRules[] = {
         [](const Candidate& c) { return c.in_tlsrpt_report && IsTlsRptMediaType(c.media_type); },
         [](const Candidate& c) { return IsTlsRptMediaType(c.media_type); },
-        [](const Candidate& c) { return HasReportFileName(Lower(c.filename)); },
+        [](const Candidate& c) { return HasReportFileName(AsciiLowered(c.filename)); },
     };
     for (const Rule rule : kRules) {
       const Candidate* chosen = nullptr;
@@ -143,7 +135,7 @@ class Walker {
       return false;
     }
     const char* report_type = g_mime_content_type_get_parameter(type, "report-type");
-    return report_type != nullptr && Lower(report_type) == "tlsrpt";
+    return report_type != nullptr && AsciiLowered(report_type) == "tlsrpt";
   }
 
   bool Fail(std::string message) {

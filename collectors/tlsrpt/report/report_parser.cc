@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/domain_name.h"
 
 namespace mtasts::tlsrpt {
@@ -27,17 +28,7 @@ constexpr std::array<std::string_view, 11> kResultTypeNames = {
 // A report carries at most this many notes; the rest are counted in the last one.
 constexpr std::size_t kMaxNotes = 20;
 // Error messages quote at most this much of a reporter's text.
-constexpr std::size_t kMaxQuoted = 120;
-
-char AsciiLower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return AsciiLower(x) == AsciiLower(y);
-         });
-}
+constexpr std::size_t kMaxQuotedReportText = 120;
 
 // The length of the UTF-8 sequence at `pos` and its code point; 0 when it is not valid UTF-8.
 std::size_t Utf8At(std::string_view text, std::size_t pos, char32_t& cp) {
@@ -88,9 +79,9 @@ std::string_view CutUtf8(std::string_view text, std::size_t max) {
   return text.substr(0, end);
 }
 
-std::string Quote(std::string_view text) {
-  std::string shown = SanitizeForDisplay(CutUtf8(text, kMaxQuoted));
-  if (text.size() > kMaxQuoted) shown += "...";
+std::string QuoteReportText(std::string_view text) {
+  std::string shown = SanitizeForDisplay(CutUtf8(text, kMaxQuotedReportText));
+  if (text.size() > kMaxQuotedReportText) shown += "...";
   return "\"" + shown + "\"";
 }
 
@@ -115,7 +106,7 @@ class BoundedTreeBuilder {
   bool start_object(std::size_t /*elements*/) { return Open(Json::object()); }
   bool key(Json::string_t& name) {
     Json& object = *stack_.back();
-    if (object.contains(name)) return Fail("duplicate key " + Quote(name));
+    if (object.contains(name)) return Fail("duplicate key " + QuoteReportText(name));
     pending_ = &object[name];
     return true;
   }
@@ -442,7 +433,7 @@ std::string_view ResultTypeName(ResultType type) {
 
 ResultType ParseResultType(std::string_view text) {
   for (std::size_t i = 0; i < kResultTypeNames.size(); ++i) {
-    if (EqualsIgnoreCase(text, kResultTypeNames.at(i))) return static_cast<ResultType>(i);
+    if (EqualsIgnoreAsciiCase(text, kResultTypeNames.at(i))) return static_cast<ResultType>(i);
   }
   return ResultType::kOther;
 }
@@ -458,9 +449,9 @@ std::string_view PolicyTypeName(PolicyType type) {
 }
 
 PolicyType ParsePolicyType(std::string_view text) {
-  if (EqualsIgnoreCase(text, "sts")) return PolicyType::kSts;
-  if (EqualsIgnoreCase(text, "tlsa")) return PolicyType::kTlsa;
-  if (EqualsIgnoreCase(text, "no-policy-found")) return PolicyType::kNoPolicyFound;
+  if (EqualsIgnoreAsciiCase(text, "sts")) return PolicyType::kSts;
+  if (EqualsIgnoreAsciiCase(text, "tlsa")) return PolicyType::kTlsa;
+  if (EqualsIgnoreAsciiCase(text, "no-policy-found")) return PolicyType::kNoPolicyFound;
   return PolicyType::kOther;
 }
 
@@ -500,7 +491,7 @@ std::string SanitizeForDisplay(std::string_view text) {
 
 Result<std::int64_t> ParseReportDateTime(std::string_view text, bool* had_zone) {
   const auto bad = [&](const char* why) {
-    return Error{"not an RFC 3339 date-time (" + std::string(why) + "): " + Quote(text)};
+    return Error{"not an RFC 3339 date-time (" + std::string(why) + "): " + QuoteReportText(text)};
   };
   std::size_t pos = 0;
   const auto digits = [&](std::size_t count, int& value) {
