@@ -65,8 +65,8 @@ class ConnectionGate {
     std::chrono::milliseconds request_timeout{10'000};
     std::chrono::milliseconds idle_timeout{5'000};
     std::chrono::milliseconds linger{1'000};
-    std::size_t max_head = 16 * 1024;
-    std::size_t max_body = 64 * 1024;
+    std::size_t max_head = std::size_t{16} * 1024;
+    std::size_t max_body = std::size_t{64} * 1024;
     /// POST paths with a body cap of their own instead of `max_body` (exact path, no query).
     std::vector<RouteOwner::BodyLimit> body_limits;
     /// Connections at once receiving a body over `max_body` (for a path of `body_limits`): each
@@ -77,7 +77,7 @@ class ConnectionGate {
     std::size_t max_per_client = 64;
     std::size_t operator_reserve = 16;
   };
-  static constexpr std::size_t kMaxDrain = 256 * 1024;
+  static constexpr std::size_t kMaxDrain = std::size_t{256} * 1024;
 
   /// What the bytes a connection has sent so far amount to (pure; Examine).
   struct Verdict {

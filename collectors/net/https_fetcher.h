@@ -65,7 +65,7 @@ struct FetchRequest {
   IpAddress address;  // the vetted address to connect to; no lookup happens here
   std::uint16_t port = 443;
   std::string path = "/";
-  std::size_t max_body = 64 * 1024;
+  std::size_t max_body = std::size_t{64} * 1024;
   Deadline deadline = Deadline::After(std::chrono::seconds(10));
   /// When set (before `deadline`): a TCP connection not established by then is given up as
   /// kConnectFailed, leaving the rest of `deadline` for another address of the host.

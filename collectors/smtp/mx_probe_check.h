@@ -14,7 +14,7 @@
 namespace mtasts::smtp {
 
 /// Days before a certificate's notAfter from which mx_cert_expiring / policy_cert_expiring fire.
-inline constexpr std::int64_t kExpiryWarningSeconds = 14 * 24 * 3600;
+inline constexpr std::int64_t kExpiryWarningSeconds = std::int64_t{14} * 24 * 3600;
 /// Bounds on the work one domain can cause: hosts probed, addresses per host.
 inline constexpr std::size_t kMaxProbedHosts = 10;
 inline constexpr std::size_t kMaxAddressesPerHost = 4;
