@@ -51,8 +51,12 @@ per-check overhead (above) shrinks.""",
 at 10,000 domains, to stay in the memory budget), so a scrape without `Accept-Encoding: gzip`
 inflates it and sends 12 MB through loopback. Prometheus always asks for gzip, which is served
 from the cache in about a millisecond.""",
-    "rss": """**Memory at 10,000 domains.** After the first round the daemon is within the
-budget; the first scrape then builds the immutable snapshot that readers share, a copy of every
+    "rss_first": """**Memory at 10,000 domains, after the first round.** Over the budget before
+any scrape. Not the bench world's doing: on 2026-12-02 the same release binary, run in turn on
+the dnsmasq world and on the Knot world (10,000 domains, the daemon as here), peaked at 84.8 and
+85.0 MiB, then 85.7 and 86.0 MiB; the run that met this target (60.3 MiB) was of an older revision. Not
+investigated further with the bench change.""",
+    "rss": """**Memory at 10,000 domains, after the scrapes.** The first scrape builds the immutable snapshot that readers share, a copy of every
 domain's state besides the reports (the shared reports are not copied), plus one chunk of series and
 the compressed page, and that pushes the peak over 64 MiB; a plain scrape adds the inflated 12 MB
 text while it is sent. Sharing the unchanged per-domain state between snapshots (instead of
@@ -124,7 +128,7 @@ def main():
     hwm = mib(int(facts["daemon_n_hwm_kib"]))
     row(f"  peak RSS, {n} watched, after the first round", f"{hwm:.1f} MiB "
         f"(now {mib(int(facts['daemon_n_rss_kib'])):.1f} MiB, {facts['daemon_n_threads']} threads)",
-        "< 64 MiB" if n == 10000 else "", hwm < 64 if n == 10000 else None, "rss")
+        "< 64 MiB" if n == 10000 else "", hwm < 64 if n == 10000 else None, "rss_first")
     gz = f("daemon_n_scrape_gzip_median_s")
     row(f"  `/metrics` with {n} watched, `Accept-Encoding: gzip` (as Prometheus): median of 10",
         f"{gz * 1000:.1f} ms (max {f('daemon_n_scrape_gzip_max_s') * 1000:.1f} ms, the first "
@@ -219,7 +223,9 @@ def main():
     load_after = open(os.path.join(r, "load-after")).read().strip()
     kernel = platform.release()
     cores = os.cpu_count()
-    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # When the run ended (the report may be written again later from the same results).
+    today = datetime.datetime.fromtimestamp(os.path.getmtime(os.path.join(r, "load-after")),
+                                            datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True).stdout.strip() or "unknown"
 
