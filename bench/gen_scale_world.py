@@ -6,8 +6,9 @@
 DIR/ca.pem, DIR/leaf.key (one P-256 key shared by every leaf: key generation is the slow part
 and sharing it changes nothing in a handshake), DIR/certs/mta-sts.<domain>.pem (a leaf per
 policy host, signed by the CA: a wildcard cannot cover mta-sts.<domain> across domains),
-DIR/dnsmasq-domains.conf (the _mta-sts and _smtp._tls TXT records, the MX and the policy
-host's A record of each domain) and DIR/domains.txt (one domain a line). Needs only
+DIR/zones/scale.test.zone (the _mta-sts and _smtp._tls TXT records, the MX and the policy
+host's A record of each domain), the near-empty zones test. and absent.test. (any other name
+under .test is NXDOMAIN), all for Knot DNS, and DIR/domains.txt (one domain a line). Needs only
 python3-cryptography (Debian 12: 38.0). 10,000 domains take a few seconds.
 """
 import datetime
@@ -24,6 +25,16 @@ STS_TXT = "v=STSv1; id=20240101T000000;"
 
 def domain(i: int) -> str:
     return f"d{i:05d}.scale.test" if i < 100000 else f"d{i}.scale.test"
+
+
+def zone_head(origin: str) -> str:
+    """The apex of a zone the world's Knot DNS serves: SOA (negative answers cached 300 s) and
+    NS; the name server's own address is the loopback it listens on."""
+    return (
+        f"$ORIGIN {origin}.\n$TTL 3600\n"
+        f"@ SOA ns.test. hostmaster.test. 1 3600 600 86400 300\n"
+        f"@ NS ns.test.\n" + ("ns A 127.0.0.1\n" if origin == "test" else "")
+    )
 
 
 def main() -> None:
@@ -62,7 +73,12 @@ def main() -> None:
     eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
     ku = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
     leaf_public = leaf_key.public_key()
-    with open(f"{out}/dnsmasq-domains.conf", "w") as dns, open(f"{out}/domains.txt", "w") as names:
+    os.makedirs(f"{out}/zones", exist_ok=True)
+    for origin in ("test", "absent.test"):
+        with open(f"{out}/zones/{origin}.zone", "w") as z:
+            z.write(zone_head(origin))
+    with open(f"{out}/zones/scale.test.zone", "w") as dns, open(f"{out}/domains.txt", "w") as names:
+        dns.write(zone_head("scale.test"))
         for i in range(1, n + 1):
             d = domain(i)
             host = f"mta-sts.{d}"
@@ -83,11 +99,12 @@ def main() -> None:
             )
             with open(f"{out}/certs/{host}.pem", "wb") as f:
                 f.write(cert.public_bytes(serialization.Encoding.PEM))
+            label = d[: -len(".scale.test")]  # relative to $ORIGIN scale.test.
             dns.write(
-                f'txt-record=_mta-sts.{d},"{STS_TXT}"\n'
-                f'txt-record=_smtp._tls.{d},"v=TLSRPTv1; rua=mailto:tlsrpt@{d}"\n'
-                f"mx-host={d},mx1.{d},10\n"
-                f"host-record={host},{web_ip}\n"
+                f'_mta-sts.{label} TXT "{STS_TXT}"\n'
+                f'_smtp._tls.{label} TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{d}"\n'
+                f"{label} MX 10 mx1.{label}\n"
+                f"mta-sts.{label} A {web_ip}\n"
             )
             names.write(d + "\n")
     # A handshake without SNI (openssl s_time has no -servername) gets the first domain's leaf.
