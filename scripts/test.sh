@@ -22,7 +22,7 @@
 #     are the ASan pass's.
 # MTASTS_TSAN=0 skips the TSan pass (a quick local run); arguments go to the ASan pass's ctest.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 start=$SECONDS
 phase_start=$SECONDS
@@ -51,9 +51,13 @@ if [[ $run_tsan == 1 ]]; then
     cat "$tsan_dir.configure.log"
     exit 1
   }
-  # Low priority, in the background (see the budget above), in a process group of its own so that
-  # an early exit stops it too.
-  setsid nice -n 19 cmake --build "$tsan_dir" -j "$jobs" \
+  # Low priority, in the background (see the budget above), in a session of its own so that an
+  # early exit stops it too. A new session is a new scheduler autogroup where the kernel has them
+  # (sched_autogroup_enabled): nice only ranks processes within their autogroup, and autogroups
+  # share the CPU equally, so the group itself is niced too, or the build would take half the CPU.
+  # shellcheck disable=SC2016  # $@ is the inner shell's
+  setsid sh -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' sh \
+    cmake --build "$tsan_dir" -j "$jobs" \
     --target mta-sts-exporter mtasts_unit_tests mtasts_world_tests >"$tsan_dir.build.log" 2>&1 &
   tsan_build_pid=$!
   trap 'if [[ -n $tsan_build_pid ]]; then kill -- -"$tsan_build_pid" 2>/dev/null; fi' EXIT
