@@ -46,6 +46,7 @@ cmake --build build/release >/dev/null
 bin=$PWD/build/release/mta-sts-exporter
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-bench.XXXXXX")
+git rev-parse --short HEAD >"$results/revision" 2>/dev/null || true
 uptime >"$results/load-before"
 bench/scale-world.sh "$n" bench/sweep.sh "$bin" "$results" "$sample"
 # The world alone at 100,000 healthy domains: generation (certificates, zone) and start until
