@@ -39,12 +39,14 @@ DomainReport DomainChecker::Run(const std::string& domain, bool probe_mx,
   report.domain = domain;
   report.checked_at_ms = NowUnixMillis();
 
+  // Every lookup of this check (the TLSA ones too) shares one channel, and none of another's.
+  const std::unique_ptr<dns::Resolver> resolver = resolver_->ForCheck();
   const std::string sts_name = "_mta-sts." + domain;
   const std::string tlsrpt_name = "_smtp._tls." + domain;
-  auto sts_lookup = resolver_->Txt(sts_name);
-  auto tlsrpt_lookup = resolver_->Txt(tlsrpt_name);
-  auto mx_lookup = resolver_->Mx(domain);
-  auto policy_host_lookup = resolver_->Addresses(policy::PolicyHost(domain));
+  auto sts_lookup = resolver->Txt(sts_name);
+  auto tlsrpt_lookup = resolver->Txt(tlsrpt_name);
+  auto mx_lookup = resolver->Mx(domain);
+  auto policy_host_lookup = resolver->Addresses(policy::PolicyHost(domain));
 
   // The MX phase (TLSA lookups, STARTTLS probes) runs beside the policy fetch.
   smtp::ProbeSettings probe_settings{probe_mx && prober_.has_value(), options_.smtp_port,
@@ -57,7 +59,7 @@ DomainReport DomainChecker::Run(const std::string& domain, bool probe_mx,
       for (const auto& record : answer->records) {
         if (!record.host.empty()) hosts.push_back(record.host);
       }
-      observation = smtp::ObserveMx(hosts, probe_settings, *resolver_, guard_,
+      observation = smtp::ObserveMx(hosts, probe_settings, *resolver, guard_,
                                     prober_ ? *prober_ : smtp::SmtpProber(nullptr), deadline);
     }
     return std::make_pair(std::move(answer), std::move(observation));

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -257,28 +258,73 @@ void OnCounted(void* arg, int status, int timeouts, unsigned char* abuf, int ale
 
 }  // namespace
 
-/// The configured template, and the channels of the lookups in flight. Every lookup gets a
-/// channel of its own (a copy of the template): c-ares 1.18 handles a failed connection to a
-/// server by failing over every query pending on that server's channel, so on a shared channel
-/// one hostile domain (a truncated answer whose TCP retry is refused, say) would turn the
-/// lookups of every other domain checked at the same time into errors. A channel of its own also
-/// gives each query its own UDP socket and source port. Touched only by the loop thread (and by
-/// the destructor once the loop has ended).
+/// The channel the lookups of one check share (CaresResolver::ForCheck).
+struct CaresResolver::CheckChannel {
+  ares_channel handle = nullptr;      // loop thread only: made for the check's first lookup
+  std::atomic<bool> released{false};  // the check is over: no lookup of it will come
+};
+
+/// The configured template, and the live channels. Every check gets a channel of its own (a
+/// copy of the template), and so does every lookup asked outside a check: c-ares 1.18 handles a
+/// failed connection to a server by failing over every query pending on that server's channel,
+/// so on a channel shared between domains one hostile domain (a truncated answer whose TCP
+/// retry is refused, say) would turn the lookups of every other domain checked at the same time
+/// into errors. Within one check that failure is the domain's own (its records, its MX hosts'
+/// TLSA), and its lookups share one UDP socket (ARES_FLAG_STAYOPEN keeps it open between them)
+/// instead of five or six. Touched only by the loop thread (and by the destructor once the loop
+/// has ended).
 struct CaresResolver::Channel {
+  struct Live {
+    ares_channel channel = nullptr;
+    std::shared_ptr<CheckChannel> check;  // null: a lookup's own channel
+  };
   ares_channel handle = nullptr;
-  std::vector<ares_channel> live;
+  std::vector<Live> live;
   ~Channel() {
-    for (ares_channel channel : live) ares_destroy(channel);  // fails its outstanding queries
+    for (const Live& l : live) ares_destroy(l.channel);  // fails its outstanding queries
     if (handle != nullptr) ares_destroy(handle);
   }
-  /// A fresh channel for one lookup, or nullptr (with the c-ares status) when none can be made.
-  ares_channel Fresh(int& status) {
+  /// The check's channel (made at its first lookup), or a fresh one for a lookup without a
+  /// check; nullptr (with the c-ares status) when none can be made.
+  ares_channel Acquire(const std::shared_ptr<CheckChannel>& check, int& status) {
+    if (check != nullptr && check->handle != nullptr) return check->handle;
     ares_channel channel = nullptr;
     status = ares_dup(&channel, handle);
     if (status != ARES_SUCCESS) return nullptr;
-    live.push_back(channel);
+    live.push_back({channel, check});
+    if (check != nullptr) check->handle = channel;
     return channel;
   }
+};
+
+/// One check's view of the resolver: every lookup through it goes out on the check's channel.
+class CaresResolver::CheckView final : public Resolver {
+ public:
+  explicit CheckView(CaresResolver& parent)
+      : parent_(parent), check_(std::make_shared<CheckChannel>()) {}
+  ~CheckView() override {
+    // The loop destroys the channel once its last lookup has ended (ReapFinished).
+    check_->released = true;
+    parent_.Wake();
+  }
+  CheckView(const CheckView&) = delete;
+  CheckView& operator=(const CheckView&) = delete;
+  CheckView(CheckView&&) = delete;
+  CheckView& operator=(CheckView&&) = delete;
+
+  Lookup<TxtAnswer> Txt(const std::string& name) override { return parent_.StartTxt(name, check_); }
+  Lookup<MxAnswer> Mx(const std::string& name) override { return parent_.StartMx(name, check_); }
+  Lookup<AddressAnswer> Addresses(const std::string& name) override {
+    return parent_.StartAddresses(name, check_);
+  }
+  Lookup<TlsaAnswer> Tlsa(const std::string& name) override {
+    return parent_.StartTlsa(name, check_);
+  }
+  std::unique_ptr<Resolver> ForCheck() override { return parent_.ForCheck(); }
+
+ private:
+  CaresResolver& parent_;
+  std::shared_ptr<CheckChannel> check_;
 };
 
 CaresResolver::CaresResolver(const ResolverOptions& options)
@@ -290,7 +336,8 @@ CaresResolver::CaresResolver(const ResolverOptions& options)
   ares_options opts{};
   int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
   // No search list, no hosts file: names are asked exactly as given (the SSRF guard relies on it).
-  opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS;
+  // STAYOPEN: a check's lookups reuse its socket between them; the channel closes it at the end.
+  opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | ARES_FLAG_STAYOPEN;
   opts.timeout = static_cast<int>(options.try_timeout.count());
   opts.tries = options.tries;
   char lookups[] = "b";
@@ -337,42 +384,66 @@ void CaresResolver::Submit(std::function<void()> start_query) {
     std::lock_guard lock(mutex_);
     pending_.push_back(std::move(start_query));
   }
+  Wake();
+}
+
+void CaresResolver::Wake() {
   std::uint64_t one = 1;
   (void)!write(wake_fd_.get(), &one, sizeof one);
 }
 
+std::unique_ptr<Resolver> CaresResolver::ForCheck() {
+  return std::make_unique<CheckView>(*this);
+}
+
 Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
+  return StartTxt(name, nullptr);
+}
+Lookup<MxAnswer> CaresResolver::Mx(const std::string& name) {
+  return StartMx(name, nullptr);
+}
+Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
+  return StartAddresses(name, nullptr);
+}
+Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
+  return StartTlsa(name, nullptr);
+}
+
+Lookup<TxtAnswer> CaresResolver::StartTxt(const std::string& name,
+                                          std::shared_ptr<CheckChannel> check) {
   auto* pending = new Pending<TxtAnswer>{{}, "TXT " + name};
   auto future = pending->promise.get_future();
-  Submit([this, name, pending] {
+  Submit([this, name, pending, check = std::move(check)] {
     int status = ARES_SUCCESS;
-    ares_channel channel = channel_->Fresh(status);
+    ares_channel channel = channel_->Acquire(check, status);
     if (channel == nullptr) return OnTxt(pending, status, 0, nullptr, 0);
     Query(channel, name, ns_t_txt, OnTxt, pending);
   });
   return future;
 }
 
-Lookup<MxAnswer> CaresResolver::Mx(const std::string& name) {
+Lookup<MxAnswer> CaresResolver::StartMx(const std::string& name,
+                                        std::shared_ptr<CheckChannel> check) {
   auto* pending = new Pending<MxAnswer>{{}, "MX " + name};
   auto future = pending->promise.get_future();
-  Submit([this, name, pending] {
+  Submit([this, name, pending, check = std::move(check)] {
     int status = ARES_SUCCESS;
-    ares_channel channel = channel_->Fresh(status);
+    ares_channel channel = channel_->Acquire(check, status);
     if (channel == nullptr) return OnMx(pending, status, 0, nullptr, 0);
     Query(channel, name, ns_t_mx, OnMx, pending);
   });
   return future;
 }
 
-Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
+Lookup<AddressAnswer> CaresResolver::StartAddresses(const std::string& name,
+                                                    std::shared_ptr<CheckChannel> check) {
   auto pair = std::make_shared<AddressPair>();
   pair->name = name;
   auto future = pair->promise.get_future();
-  Submit([this, name, pair] {
+  Submit([this, name, pair, check = std::move(check)] {
     // A and AAAA of one name share a channel: they stand or fall together anyway.
     int status = ARES_SUCCESS;
-    ares_channel channel = channel_->Fresh(status);
+    ares_channel channel = channel_->Acquire(check, status);
     if (channel == nullptr) {
       OnAddress(new AddressQuery{pair, false}, status, 0, nullptr, 0);
       OnAddress(new AddressQuery{pair, true}, status, 0, nullptr, 0);
@@ -384,10 +455,11 @@ Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
   return future;
 }
 
-Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
+Lookup<TlsaAnswer> CaresResolver::StartTlsa(const std::string& name,
+                                            std::shared_ptr<CheckChannel> check) {
   auto* pending = new Pending<TlsaAnswer>{{}, "TLSA " + name};
   auto future = pending->promise.get_future();
-  Submit([this, name, pending] {
+  Submit([this, name, pending, check = std::move(check)] {
     unsigned char* query = nullptr;
     int length = 0;
     constexpr int kTypeTlsa = 52;
@@ -405,7 +477,7 @@ Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
     // ares_create_query appends last (TTL, then RDLENGTH 0).
     query[3] |= 0x20;
     query[length - 4] |= 0x80;
-    ares_channel channel = channel_->Fresh(status);
+    ares_channel channel = channel_->Acquire(check, status);
     if (channel == nullptr) {
       ares_free_string(query);
       return OnTlsa(pending, status, 0, nullptr, 0);
@@ -447,7 +519,8 @@ void CaresResolver::Loop() {
     fds.push_back({wake_fd_.get(), POLLIN, 0});
     owners.push_back(nullptr);
     timeval max_wait{1, 0};
-    for (ares_channel channel : channel_->live) {
+    for (const auto& l : channel_->live) {
+      ares_channel channel = l.channel;
       std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> socks{};
       int bitmask = ares_getsock(channel, socks.data(), ARES_GETSOCK_MAXNUM);
       for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
@@ -478,8 +551,8 @@ void CaresResolver::Loop() {
                       writable ? fds[i].fd : ARES_SOCKET_BAD);
     }
     // Timeouts and retries of every channel (cheap when nothing is due).
-    for (ares_channel channel : channel_->live) {
-      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    for (const auto& l : channel_->live) {
+      ares_process_fd(l.channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     }
     ReapFinished();
   }
@@ -487,12 +560,16 @@ void CaresResolver::Loop() {
 
 void CaresResolver::ReapFinished() {
   auto& live = channel_->live;
-  auto done = std::stable_partition(live.begin(), live.end(), [](ares_channel channel) {
+  auto done = std::stable_partition(live.begin(), live.end(), [](const Channel::Live& l) {
     timeval wait{};
-    return ares_timeout(channel, nullptr, &wait) != nullptr;  // nullptr: no query pending
+    if (ares_timeout(l.channel, nullptr, &wait) != nullptr) return true;  // a query pending
+    return l.check != nullptr && !l.check->released;                      // its check may still ask
   });
-  // Destroyed outside any c-ares callback: this closes the lookup's sockets.
-  for (auto it = done; it != live.end(); ++it) ares_destroy(*it);
+  // Destroyed outside any c-ares callback: this closes the lookup's or the check's sockets.
+  for (auto it = done; it != live.end(); ++it) {
+    ares_destroy(it->channel);
+    if (it->check != nullptr) it->check->handle = nullptr;
+  }
   live.erase(done, live.end());
 }
 

@@ -25,11 +25,11 @@ struct ResolverOptions {
 };
 
 /// The Resolver on c-ares. One event-loop thread owns every channel (c-ares 1.18 channels are
-/// not thread-safe), one channel per lookup so that a hostile server's failures stay with the
-/// lookup that met them; callers hand queries over through a queue and wake the loop through an
-/// eventfd. At most about kMaxInFlight queries are outstanding at once; the rest wait their turn
-/// in the queue (their callers' deadlines still bound them). c-ares statuses are translated to
-/// Presence/Error here and only here.
+/// not thread-safe): one channel per check (ForCheck), or per lookup when asked directly, so
+/// that a hostile server's failures stay with the check that met them; callers hand queries
+/// over through a queue and wake the loop through an eventfd. At most about kMaxInFlight queries
+/// are outstanding at once; the rest wait their turn in the queue (their callers' deadlines still
+/// bound them). c-ares statuses are translated to Presence/Error here and only here.
 class CaresResolver final : public Resolver {
  public:
   static constexpr int kMaxInFlight = 128;
@@ -45,10 +45,20 @@ class CaresResolver final : public Resolver {
   Lookup<MxAnswer> Mx(const std::string& name) override;
   Lookup<AddressAnswer> Addresses(const std::string& name) override;
   Lookup<TlsaAnswer> Tlsa(const std::string& name) override;
+  std::unique_ptr<Resolver> ForCheck() override;
 
  private:
   struct Channel;
+  struct CheckChannel;
+  class CheckView;
+  // `check`: the channel of the check the lookup belongs to; null for a channel of its own.
+  Lookup<TxtAnswer> StartTxt(const std::string& name, std::shared_ptr<CheckChannel> check);
+  Lookup<MxAnswer> StartMx(const std::string& name, std::shared_ptr<CheckChannel> check);
+  Lookup<AddressAnswer> StartAddresses(const std::string& name,
+                                       std::shared_ptr<CheckChannel> check);
+  Lookup<TlsaAnswer> StartTlsa(const std::string& name, std::shared_ptr<CheckChannel> check);
   void Submit(std::function<void()> start_query);
+  void Wake();
   /// Starts one query on the loop thread, counted in in_flight_ until its callback runs.
   void Query(ares_channeldata* channel, const std::string& name, int type,
              void (*callback)(void*, int, int, unsigned char*, int), void* arg);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,11 @@ class Resolver {
   /// TLSA records (RFC 6698), asked with AD and DO set so a validating resolver reports whether
   /// it validated the answer (RFC 6840 §5.7); `authenticated` is the answer's AD bit.
   virtual Lookup<TlsaAnswer> Tlsa(const std::string& name) = 0;
+  /// A resolver for the lookups of one check (one domain): they share what they can (one
+  /// connection to the server) and nothing with any other check's, so a hostile domain's DNS
+  /// failures stay with its own check. Its lookups may outlive it (they end by their own
+  /// timeouts); it must not outlive this resolver.
+  virtual std::unique_ptr<Resolver> ForCheck() = 0;
 };
 
 /// Parses a raw DNS response (the whole message) for the TLSA records of its answer section.

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "collectors/check/checker_factory.h"
+#include "collectors/dns/cares_resolver.h"
 #include "collectors/report/issue_codes.h"
 
 namespace mtasts {
@@ -344,6 +345,44 @@ TEST_F(FaultTest, HostileDnsDoesNotSpoilOtherDomainsCheckedAtTheSameTime) {
         EXPECT_EQ(Codes(report), std::set<std::string>{"dns_error"}) << report.domain;
       }
     }
+  }
+  EXPECT_EQ(Settle(before), before);
+}
+
+TEST_F(FaultTest, LookupsOfOneCheckShareOneSocketAndChecksDoNot) {
+  // What keeps the test above true at one socket per check instead of one per lookup: every
+  // lookup of a check goes out on the check's channel (one UDP socket, open until the check
+  // ends), and each check has its own. Counted in /proc/self/fd once the answers are in.
+  const Resources before = Now();
+  {
+    dns::ResolverOptions options;
+    options.servers = {WorldDns()};
+    dns::CaresResolver resolver(options);
+    const Resources idle = Now();  // the resolver's thread and eventfd
+    const auto plus = [&idle](int sockets) { return Resources{idle.fds + sockets, idle.threads}; };
+    const auto all_of = [](dns::Resolver& r, const std::string& domain) {
+      auto txt = r.Txt("_mta-sts." + domain);
+      auto mx = r.Mx(domain);
+      auto addresses = r.Addresses("mta-sts." + domain);
+      auto tlsa = r.Tlsa("_25._tcp.mx." + domain);
+      const Deadline deadline = Deadline::After(kTimeout);
+      EXPECT_TRUE(dns::Await(txt, deadline, "TXT").has_value());
+      EXPECT_TRUE(dns::Await(mx, deadline, "MX").has_value());
+      EXPECT_TRUE(dns::Await(addresses, deadline, "A/AAAA").has_value());
+      (void)dns::Await(tlsa, deadline, "TLSA");  // answered or not, it went out
+    };
+    auto first = resolver.ForCheck();
+    all_of(*first, "ok.httpfault.test");
+    EXPECT_EQ(Settle(plus(1)), plus(1)) << "one check, one socket";
+    all_of(*first, "ok.httpfault.test");  // later lookups of the check reuse it
+    EXPECT_EQ(Now(), plus(1));
+    auto second = resolver.ForCheck();
+    all_of(*second, "ok.httpfault.test");
+    EXPECT_EQ(Settle(plus(2)), plus(2)) << "two checks, two sockets";
+    first.reset();  // a check that ended closes its socket
+    EXPECT_EQ(Settle(plus(1)), plus(1));
+    all_of(resolver, "ok.httpfault.test");  // outside a check: channels of their own, closed
+    EXPECT_EQ(Settle(plus(1)), plus(1));
   }
   EXPECT_EQ(Settle(before), before);
 }
