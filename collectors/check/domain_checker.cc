@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
+#include <vector>
 
 #include "base/clock.h"
 #include "collectors/check/registry.h"
 #include "collectors/policy/policy_check.h"
+#include "collectors/smtp/mx_phase.h"
 #include "collectors/sts/sts_record.h"
 
 namespace mtasts {
@@ -48,31 +51,38 @@ DomainReport DomainChecker::Run(const std::string& domain, bool probe_mx,
   auto mx_lookup = resolver->Mx(domain);
   auto policy_host_lookup = resolver->Addresses(policy::PolicyHost(domain));
 
-  // The MX phase (TLSA lookups, STARTTLS probes) runs beside the policy fetch.
-  smtp::ProbeSettings probe_settings{probe_mx && prober_.has_value(), options_.smtp_port,
-                                     options_.ehlo_name};
-  auto mx_phase = std::async(std::launch::async, [&] {
-    auto answer = dns::Await(mx_lookup, deadline, "MX " + domain);
-    smtp::MxObservation observation;
-    if (answer && answer->presence == dns::Presence::kFound) {
-      std::vector<std::string> hosts;
-      for (const auto& record : answer->records) {
-        if (!record.host.empty()) hosts.push_back(record.host);
-      }
-      observation = smtp::ObserveMx(hosts, probe_settings, *resolver, guard_,
-                                    prober_ ? *prober_ : smtp::SmtpProber(nullptr), deadline);
-    }
-    return std::make_pair(std::move(answer), std::move(observation));
-  });
-
+  // The MX phase (TLSA lookups, STARTTLS probes) runs beside the policy fetch without a
+  // thread of its own: the MX answer first, then its lookups (and probes) are started before the
+  // fetch and awaited after it. The MX answer is awaited for at most half the budget before the
+  // fetch, so that a server that never answers MX cannot starve the policy fetch; a later answer
+  // is still taken after the fetch, within the deadline.
+  const Deadline mx_cutoff(started + options_.timeout / 2);
+  const smtp::ProbeSettings probe_settings{probe_mx && prober_.has_value(), options_.smtp_port,
+                                           options_.ehlo_name};
+  const smtp::SmtpProber no_prober(nullptr);  // never called: probe_settings.probe is false
+  const smtp::SmtpProber& prober = prober_ ? *prober_ : no_prober;
   check::Observations seen;
   seen.domain = domain;
+  std::optional<smtp::MxPhase> mx_phase;
+  const auto take_mx_answer = [&] {  // waits for it until the deadline when not yet answered
+    seen.mx = dns::Await(mx_lookup, deadline, "MX " + domain);
+    if (!*seen.mx || (*seen.mx)->presence != dns::Presence::kFound) return;
+    std::vector<std::string> hosts;
+    for (const auto& record : (*seen.mx)->records) {
+      if (!record.host.empty()) hosts.push_back(record.host);
+    }
+    mx_phase.emplace(hosts, probe_settings, *resolver);  // the check's channel
+  };
+  if (mx_lookup.valid() && mx_lookup.wait_until(mx_cutoff.at()) == std::future_status::ready) {
+    take_mx_answer();
+    if (mx_phase) mx_phase->StartProbes(guard_, prober, mx_cutoff, deadline);
+  }
+
   seen.policy = policy::RetrievePolicy(domain, policy_host_lookup, guard_, fetcher_, deadline);
   seen.sts_txt = dns::Await(sts_lookup, deadline, "TXT " + sts_name);
   seen.tlsrpt_txt = dns::Await(tlsrpt_lookup, deadline, "TXT " + tlsrpt_name);
-  auto [mx_answer, mx_observation] = mx_phase.get();
-  seen.mx = std::move(mx_answer);
-  seen.mx_hosts = std::move(mx_observation);
+  if (!seen.mx) take_mx_answer();
+  if (mx_phase) seen.mx_hosts = std::move(*mx_phase).Finish(guard_, prober, deadline);
 
   check::JudgeDomain(
       seen,

@@ -1,7 +1,6 @@
 #include "collectors/smtp/mx_probe_check.h"
 
 #include <algorithm>
-#include <future>
 
 #include "collectors/check/checks.h"
 #include "collectors/net/certificate_verify.h"
@@ -24,60 +23,6 @@ std::string TlsaToText(const dns::TlsaRecord& record) {
   for (std::uint8_t byte : record.data) {
     out += kHex[byte >> 4];
     out += kHex[byte & 0x0F];
-  }
-  return out;
-}
-
-MxObservation ObserveMx(const std::vector<std::string>& hosts, const ProbeSettings& settings,
-                        dns::Resolver& resolver, const net::AddressPolicy& guard,
-                        const SmtpProber& prober, const Deadline& deadline) {
-  MxObservation out;
-  out.probed = settings.probe;
-  const std::size_t count = std::min(hosts.size(), kMaxProbedHosts);
-  std::vector<dns::Lookup<dns::TlsaAnswer>> tlsa;
-  std::vector<dns::Lookup<dns::AddressAnswer>> addresses;
-  for (std::size_t i = 0; i < count; ++i) {  // every lookup in flight at once
-    tlsa.push_back(resolver.Tlsa("_25._tcp." + hosts[i]));
-    if (settings.probe) addresses.push_back(resolver.Addresses(hosts[i]));
-  }
-  struct Pending {
-    std::size_t host;
-    std::string address;
-    std::future<ProbeResult> result;
-  };
-  std::vector<Pending> pending;
-  for (std::size_t i = 0; i < count; ++i) {
-    HostObservation& host = out.hosts.emplace_back();
-    host.host = hosts[i];
-    if (!settings.probe) continue;
-    auto answer = dns::Await(addresses[i], deadline, "A/AAAA " + hosts[i]);
-    if (!answer) {
-      host.address_error = answer.error().message;
-      continue;
-    }
-    if (answer->presence != dns::Presence::kFound || answer->addresses.empty()) {
-      host.address_error = answer->presence == dns::Presence::kNxDomain
-                               ? "the MX host " + hosts[i] + " does not exist (NXDOMAIN)"
-                               : "the MX host " + hosts[i] + " has no A or AAAA records";
-      continue;
-    }
-    std::size_t probed = 0;
-    for (const auto& address : answer->addresses) {
-      auto verdict = guard.Check(address);
-      if (!verdict.allowed) {
-        host.refused.push_back(address.ToString() + ": " + verdict.reason);
-        continue;
-      }
-      if (probed++ >= kMaxAddressesPerHost) break;
-      ProbeRequest request{hosts[i], address, settings.port, settings.ehlo_name, deadline};
-      pending.push_back({i, address.ToString(), std::async(std::launch::async, [&prober, request] {
-                           return prober.Probe(request);
-                         })});
-    }
-  }
-  for (auto& p : pending) out.hosts[p.host].probes.emplace_back(p.address, p.result.get());
-  for (std::size_t i = 0; i < count; ++i) {
-    out.hosts[i].tlsa = dns::Await(tlsa[i], deadline, "TLSA _25._tcp." + hosts[i]);
   }
   return out;
 }

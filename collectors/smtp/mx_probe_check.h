@@ -39,12 +39,7 @@ struct ProbeSettings {
   std::string ehlo_name = "localhost";
 };
 
-/// The I/O half: for each MX host (at most kMaxProbedHosts), looks up `_25._tcp.<host>` TLSA
-/// and, when probing, its addresses, vets each with the guard (refused ones are recorded, never
-/// contacted) and probes up to kMaxAddressesPerHost of them concurrently, all within `deadline`.
-MxObservation ObserveMx(const std::vector<std::string>& hosts, const ProbeSettings& settings,
-                        dns::Resolver& resolver, const net::AddressPolicy& guard,
-                        const SmtpProber& prober, const Deadline& deadline);
+/// The I/O half, for each MX host: smtp::MxPhase (collectors/smtp/mx_phase.h).
 
 /// The pure half: fills report.mx.probes/dane and judges mx_starttls_missing and mx_cert_invalid
 /// (critical in enforce, high in testing, and without an enforced policy high for a missing
