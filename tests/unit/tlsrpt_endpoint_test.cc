@@ -123,6 +123,23 @@ class TlsRptEndpointTest : public ::testing::Test {
     return fd;
   }
 
+  /// Announces a 2 MiB report at `path` of the listener on `port`, then sends the 2 MiB as an
+  /// attacker would, and returns whatever the server answered before it closed.
+  std::string PostTwoMebibytes(int port, const std::string& path) {
+    const int fd = Connect(port);
+    const std::string head = "POST " + path +
+                             " HTTP/1.1\r\nHost: x\r\nContent-Type: application/tlsrpt+gzip\r\n"
+                             "Content-Length: 2097152\r\n\r\n";
+    EXPECT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+    const std::string chunk(std::size_t{64} * 1024, 'x');
+    for (int i = 0; i < 32; ++i) {
+      if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
+    }
+    std::string reply = ReadUntilClose(fd, std::chrono::seconds(5));
+    close(fd);
+    return reply;
+  }
+
   std::uint64_t Rejected(const std::string& reason) {
     const auto snapshot = results_.Get();
     auto it = snapshot->tlsrpt.rejected.find(reason);
@@ -212,18 +229,8 @@ TEST_F(TlsRptEndpointTest, RefusalsAnswerWithTheContractsStatusAndAreCounted) {
 // A body announced over 1 MiB is refused from its head, before any of it is buffered.
 TEST_F(TlsRptEndpointTest, ABodyOverOneMebibyteIsRefusedBeforeItIsRead) {
   Start();
-  const int fd = Connect();
-  const std::string head =
-      "POST /v1/tlsrpt HTTP/1.1\r\nHost: x\r\nContent-Type: application/tlsrpt+gzip\r\n"
-      "Content-Length: 2097152\r\n\r\n";
-  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
-  // Then the 2 MiB themselves, as an attacker would: the answer is there all the same.
-  const std::string chunk(std::size_t{64} * 1024, 'x');
-  for (int i = 0; i < 32; ++i) {
-    if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
-  }
-  const std::string reply = ReadUntilClose(fd, std::chrono::seconds(5));
-  close(fd);
+  // The 2 MiB are sent too, as an attacker would: the answer is there all the same.
+  const std::string reply = PostTwoMebibytes(server_->port(), "/v1/tlsrpt");
   EXPECT_EQ(reply.rfind("HTTP/1.1 413 ", 0), 0U) << reply.substr(0, 200);
   EXPECT_EQ(Rejected("too_large"), 1U);
 
@@ -247,17 +254,7 @@ TEST_F(TlsRptEndpointTest, TheReportsListenerCapsTheBodyAtEveryPath) {
   reports.listen_address = "127.0.0.1:0";
   auto started = server_->StartReports(reports);
   ASSERT_TRUE(started.has_value()) << started.error().message;
-  const int fd = Connect(server_->reports_port());
-  const std::string head =
-      "POST /deep/path HTTP/1.1\r\nHost: x\r\nContent-Type: application/tlsrpt+gzip\r\n"
-      "Content-Length: 2097152\r\n\r\n";
-  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
-  const std::string chunk(std::size_t{64} * 1024, 'x');
-  for (int i = 0; i < 32; ++i) {
-    if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
-  }
-  const std::string reply = ReadUntilClose(fd, std::chrono::seconds(5));
-  close(fd);
+  const std::string reply = PostTwoMebibytes(server_->reports_port(), "/deep/path");
   EXPECT_EQ(reply.rfind("HTTP/1.1 413 ", 0), 0U) << reply.substr(0, 200);
   EXPECT_EQ(Rejected("too_large"), 1U);
   // Exactly 1 MiB at another path is taken (and is not a report).
