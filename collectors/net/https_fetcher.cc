@@ -335,6 +335,11 @@ HttpsFetcher::HttpsFetcher(const std::shared_ptr<const TrustStore>& trust) {
   // renegotiation either: a peer cannot make us redo handshakes mid-response.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+  // Read what the socket holds into the record buffer at once, instead of one recv for each
+  // record's 5-byte header and another for its body: the server's flight, its session tickets
+  // and the response arrive as a dozen records, mostly together. Nothing changes in what is
+  // read or trusted: records are still taken one by one, and Receive stops at the same point.
+  SSL_CTX_set_read_ahead(ctx, 1);
 }
 
 FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
