@@ -388,6 +388,9 @@ void CaresResolver::Submit(std::function<void()> start_query) {
 }
 
 void CaresResolver::Wake() {
+  // A wake already pending will make the loop see this one's query (or released check) too: the
+  // loop clears the flag before it takes the queue and reaps.
+  if (wake_pending_.exchange(true)) return;
   std::uint64_t one = 1;
   (void)!write(wake_fd_.get(), &one, sizeof one);
 }
@@ -498,6 +501,7 @@ void CaresResolver::Query(ares_channel channel, const std::string& name, int typ
 
 void CaresResolver::Loop() {
   for (;;) {
+    wake_pending_.store(false);  // before the queue and the released flags are looked at
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;

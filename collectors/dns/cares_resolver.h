@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -58,6 +59,7 @@ class CaresResolver final : public Resolver {
                                        std::shared_ptr<CheckChannel> check);
   Lookup<TlsaAnswer> StartTlsa(const std::string& name, std::shared_ptr<CheckChannel> check);
   void Submit(std::function<void()> start_query);
+  /// Makes the loop go round once more: one eventfd write per round at most (wake_pending_).
   void Wake();
   /// Starts one query on the loop thread, counted in in_flight_ until its callback runs.
   void Query(ares_channeldata* channel, const std::string& name, int type,
@@ -72,6 +74,9 @@ class CaresResolver final : public Resolver {
   std::deque<std::function<void()>> waiting_;   // loop thread only: handed over, not started
   int in_flight_ = 0;                           // loop thread only (and the destructor)
   UniqueFd wake_fd_;
+  // Set by the first Wake since the loop last looked at its queue, cleared by the loop before
+  // it looks: a check's burst of lookups costs one eventfd write and one wake-up, not one each.
+  std::atomic<bool> wake_pending_{false};
   std::thread loop_;
 };
 
