@@ -77,9 +77,10 @@ int App::Run() {
   if (!restored) {
     Log(LogLevel::kWarn, "saved state not used", {{"error", restored.error().message}});
   } else if (!restored.value().empty()) {
-    store_.Update([&](Snapshot& s) { s.domains = restored.value(); });
+    const std::size_t count = restored.value().size();
+    store_.Update([&](Snapshot& s) { s.domains = DomainMap(std::move(restored).value()); });
     Log(LogLevel::kInfo, "state restored",
-        {{"file", state_file_->path()}, {"domains", std::to_string(restored.value().size())}});
+        {{"file", state_file_->path()}, {"domains", std::to_string(count)}});
   }
 
   pipeline_ = std::make_unique<ReportPipeline>(ReportPipeline::Parts{

@@ -7,8 +7,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "agent/domain_map.h"
 #include "agent/tlsrpt/store.h"
 #include "agent/webhooks/posture.h"
 #include "collectors/history/history.h"
@@ -25,6 +27,9 @@ struct DomainState {
   history::PolicyHistory history;              // the memory the `history` check judges against
 };
 
+/// Every watched domain's state by name; copies share the unchanged entries.
+using DomainMap = SharedEntryMap<DomainState>;
+
 /// Delivery counters of one configured webhook.
 struct WebhookStats {
   std::uint64_t successes = 0;
@@ -40,9 +45,10 @@ struct TlsRptCounters {
 };
 
 /// An immutable view of everything the daemon publishes. Readers (/metrics, the API) hold a
-/// shared_ptr and never a lock; writers build a new snapshot and swap it in.
+/// shared_ptr and never a lock; writers build a new snapshot and swap it in. A new snapshot
+/// shares every domain's state that did not change with the one before (DomainMap).
 struct Snapshot {
-  std::map<std::string, DomainState> domains;    // exactly the watched domains
+  DomainMap domains;                             // exactly the watched domains
   std::map<std::string, WebhookStats> webhooks;  // exactly the configured webhooks
   bool config_last_reload_successful = true;
   TlsRptCounters tlsrpt;
@@ -51,7 +57,8 @@ struct Snapshot {
 /// Holds what the daemon knows. A check's result touches one domain's entry (O(log N) under a
 /// short lock); a reader gets an immutable Snapshot, built at most once per change and shared
 /// by every reader until the next one, so /metrics and the API never hold a lock while they
-/// work, and a sweep over N domains costs O(N log N), not O(N^2). Thread-safe.
+/// work. Building one copies a pointer per domain (the states are shared), and a change copies
+/// only the entry it changes when a snapshot still holds it. Thread-safe.
 class ResultStore {
  public:
   ResultStore() : current_(std::make_shared<const Snapshot>()) {}
@@ -68,7 +75,14 @@ class ResultStore {
     std::lock_guard lock(mutex_);
     auto it = state_.domains.find(domain);
     if (it == state_.domains.end()) return std::nullopt;
-    return it->second;
+    return it->state;
+  }
+
+  /// One domain's latest report (null when unwatched or not checked yet), without a snapshot.
+  std::shared_ptr<const DomainReport> GetReport(std::string_view domain) const {
+    std::lock_guard lock(mutex_);
+    auto it = state_.domains.find(domain);
+    return it == state_.domains.end() ? nullptr : it->state.report;
   }
 
   /// Applies `change` to the whole state (reloads, restores: rare).
@@ -81,9 +95,9 @@ class ResultStore {
   /// Applies `change` to one watched domain; false (and nothing done) when it is not watched.
   bool UpdateDomain(const std::string& domain, const std::function<void(DomainState&)>& change) {
     std::lock_guard lock(mutex_);
-    auto it = state_.domains.find(domain);
-    if (it == state_.domains.end()) return false;
-    change(it->second);
+    DomainState* state = state_.domains.Mutable(domain);
+    if (state == nullptr) return false;
+    change(*state);
     current_.reset();
     return true;
   }

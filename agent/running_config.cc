@@ -142,12 +142,7 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
   parts.scheduler.SetSchedule(config.schedule);
   parts.scheduler.SetDomains(names, known);
   parts.store.Update([&](Snapshot& s) {
-    std::map<std::string, DomainState> domains;
-    for (const auto& name : names) {
-      auto it = s.domains.find(name);
-      domains[name] = it != s.domains.end() ? it->second : DomainState{};
-    }
-    s.domains = std::move(domains);
+    s.domains.Retain(names);
     std::map<std::string, WebhookStats> webhooks;
     for (const auto& hook : config.webhooks) webhooks[hook.name] = s.webhooks[hook.name];
     s.webhooks = std::move(webhooks);

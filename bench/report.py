@@ -175,6 +175,14 @@ def main():
     row("  peak RSS before any scrape", f"{hk:.1f} MiB "
         f"(now {mib(int(facts['daemon_100k_rss_kib'])):.1f} MiB)",
         "≤ 300 MiB" if big == 100000 else "", hk <= 300 if big == 100000 else None, "rss100k")
+    # What one more watched domain costs: the peak RSS at `big` less the peak at n, over the
+    # domains added (policy-less ones, whose reports are smaller), and the peak at n over n
+    # (healthy ones, with the process's fixed part: libraries, threads, the CA store).
+    extra_b = (int(facts["daemon_100k_hwm_kib"]) - int(facts["daemon_n_hwm_kib"])) * 1024 / max(big - n, 1)
+    row("  one watched domain, in bytes (peak RSS)",
+        f"{extra_b:,.0f} B per domain without a policy (RSS at {big:,} less RSS at {n}, over the "
+        f"{big - n:,} added); at most {int(facts['daemon_n_hwm_kib']) * 1024 / n:,.0f} B per healthy "
+        f"domain (RSS at {n} over {n}, the process's fixed part included)")
     row("  `/metrics` median of 10 scrapes (gzip; plain)",
         f"{f('daemon_100k_scrape_gzip_median_s') * 1000:.0f} ms; "
         f"{f('daemon_100k_scrape_median_s') * 1000:.0f} ms, "

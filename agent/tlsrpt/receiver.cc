@@ -260,9 +260,7 @@ bool Receiver::Watches(std::string_view domain) {
 }
 
 std::shared_ptr<const DomainReport> Receiver::LatestCheck(const std::string& domain) const {
-  const auto snapshot = results_.Get();
-  auto it = snapshot->domains.find(domain);
-  return it == snapshot->domains.end() ? nullptr : it->second.report;
+  return results_.GetReport(domain);
 }
 
 Result<DomainAggregate> Receiver::Aggregate(std::string_view domain, std::int64_t since) {
