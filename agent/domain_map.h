@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,9 @@ class SharedEntryMap {
   };
 
   /// Iterates the entries in name order; `[name, state]` bindings work as on a std::map.
+  // The standard containers' names (const_iterator, find, contains, erase, clear), so code
+  // written for std::map reads the same.
+  // NOLINTNEXTLINE(readability-identifier-naming)
   class const_iterator {
    public:
     using iterator_category = std::forward_iterator_tag;
@@ -69,10 +73,12 @@ class SharedEntryMap {
   const_iterator begin() const { return const_iterator(entries_.begin()); }
   const_iterator end() const { return const_iterator(entries_.end()); }
 
+  // NOLINTNEXTLINE(readability-identifier-naming)
   const_iterator find(std::string_view name) const {
     auto it = LowerBound(name);
     return const_iterator(it != entries_.end() && (*it)->name == name ? it : entries_.end());
   }
+  // NOLINTNEXTLINE(readability-identifier-naming)
   bool contains(std::string_view name) const { return find(name) != end(); }
   /// The state of `name`; the name must be present (std::out_of_range otherwise: a bug).
   const State& at(std::string_view name) const {
@@ -96,12 +102,14 @@ class SharedEntryMap {
     }
     return Own(*it).state;
   }
+  // NOLINTNEXTLINE(readability-identifier-naming)
   bool erase(std::string_view name) {
     auto it = LowerBound(name);
     if (it == entries_.end() || (*it)->name != name) return false;
     entries_.erase(it);
     return true;
   }
+  // NOLINTNEXTLINE(readability-identifier-naming)
   void clear() { entries_.clear(); }
 
   /// Keeps exactly `names` (any order, repeats ignored): an entry already present is kept
