@@ -34,49 +34,66 @@ def debian():
 
 # What stands behind each target when it is missed (see the profile notes in NOTES.md).
 WHY = {
-    "cpu": """**CPU per check.** The policy fetch is on OpenSSL directly with one `SSL_CTX`
-for the process (`collectors/net/https_fetcher.cc`); what the gap holds besides the handshake:
-the DNS lookups of a check, each on a c-ares channel of its own (its own sockets), a thread
-launched per check for the MX phase, and the hand-offs between the check threads and the
-resolver's event loop; system CPU is sockets, polls and thread switches. One channel per check
-and no thread per check are the next steps.""",
-    "stsresolver": """**STSResolver ratio.** postfix-mta-sts-resolver's library does less per
-domain (the `_mta-sts` TXT lookup and the policy fetch: no MX, TLS-RPT or TLSA lookup, no MX
-matching, no SSRF guard), in one asyncio process without thread hand-offs. Both pay one full TLS
-handshake per domain, most of the work, so the ratio moves with our per-check overhead (above).""",
+    "cpu": """**CPU per check.** Where it goes (`perf record -g` of `check --json` over 5,000
+domains, 2026-12-03, bench/NOTES.md): libcrypto 43.9% of the process's samples, the kernel 24.5%,
+libc 19.6% (malloc and free 11.8%, mostly called by OpenSSL), libssl 3.9%, c-ares 2.8%, **our
+own code 4.4%**. By activity: the TLS handshake 49.4%, the chain verification RFC 8461 §3.3
+requires 8.6%, the rest of the fetch (TLS 1.3 session tickets, the response, `SSL_free`) 12.5%,
+`connect` 3.7%, the resolver loop 13.2% (8.7 points of it in the kernel: six UDP queries a
+check), the report's JSON 5.7%, judging 0.8%. Counted in instructions (callgrind, immune to the
+machine's load): 6.26 M per check against 5.1 M per s_time handshake, **1.24×**; 87% of ours is
+inside `SSL_do_handshake`, where decoding the server's public key alone is 1.53 M (OpenSSL 3.0
+builds a decoder context per key; s_time pays it too), and s_time, given no CA file, skips the
+ECDSA check of the leaf's signature (0.82 M, 16% of its handshake) that we must do. In CPU
+seconds the ratio moves about 10% between sittings (s_time itself measured 0.76 to 0.84 ms of
+user CPU per handshake on the same machine the same day). What is left above the handshake is
+the verification the RFC requires and the DNS a check needs; malloc tuning, fewer checks in
+flight and a channel shared between checks were tried (the last would send one check's queries
+from another's socket, which the fault test forbids).""",
+    "stsresolver": """**STSResolver ratio.** Twice its checks per CPU second means a whole check
+(five DNS queries, the SSRF guard, the HTTPS fetch with chain verification, the grammar, MX
+matching, the JSON report) in less CPU than its own check, halved; the row above puts that
+against one bare handshake by a client that verifies nothing (s_time). Both sides pay one full
+TLS handshake per domain in the same OpenSSL (Python's `ssl` module), which is most of the work
+of both (see CPU per check); so the ratio is bounded by (handshake + its Python) / (handshake +
+ours), and goes to 2 only where the handshake is cheap next to Python's overhead, which it is
+not here.""",
     "metrics100k": """**`/metrics` at 100,000.** Measured under load: once the first round ends,
 the bench config (`min_interval: 1m`) re-checks the 90,000 policy-less names every minute (about
-1,500 checks a second), so results keep arriving and every scrape renders the page afresh.
-Rendering at most once per interval while a round runs is the next step.""",
-    "cores": """**2 cores vs 1.** The servers (nginx, Knot DNS) run on both cores in both runs and
-each sweep of the sample lasts about a second, so this is the noisiest figure of the table; not
-profiled yet.""",
+1,500 checks a second), so results keep arriving and a scrape may render the page afresh.""",
+    "cores": """**2 cores vs 1.** This machine has two cores and the world's servers share them:
+nginx's half of every handshake (ECDSA signing, and the certificate chosen by SNI read per
+handshake) and Knot's answers. The row below shows our process using about one core's worth
+of CPU in the 2-core sweep: the rest went to the servers, so giving our process the second core
+gives the machine no more CPU to check with. What this row measures is the 2-core machine with
+its servers, not our scaling; measuring that needs the servers on other cores (a machine with
+four or more), which this bench does not have.""",
     "blackbox": """**blackbox_exporter ratio.** Only the exporter process's own CPU is counted for
 it (curl, which drives it, is not), while ours includes starting the process, loading the CA
-file and writing every report as JSON; and a blackbox "check" is four independent probes that
-parse nothing (no policy grammar, no MX matching, no SSRF guard). Both sides pay one full TLS
-handshake per domain, which is most of the work, so the ratio cannot go far above 1 until our
-per-check overhead (above) shrinks.""",
+file and writing every report as JSON. Both sides pay one full TLS handshake per domain, most of
+the work.""",
     "plain": """**Plain `/metrics`.** The page is kept only gzip-compressed (0.7 MB instead of 12 MB
 at 10,000 domains, to stay in the memory budget), so a scrape without `Accept-Encoding: gzip`
 inflates it and sends 12 MB through loopback. Prometheus always asks for gzip, which is served
 from the cache in about a millisecond.""",
-    "rss_first": """**Memory at 10,000 domains, after the first round.** Over the budget before
-any scrape. Not the bench world's doing: on 2026-12-02 the same release binary, run in turn on
-the dnsmasq world and on the Knot world (10,000 domains, the daemon as here), peaked at 84.8 and
-85.0 MiB, then 85.7 and 86.0 MiB; the run that met this target (60.3 MiB) was of an older revision. Not
-investigated further with the bench change.""",
-    "rss": """**Memory at 10,000 domains, after the scrapes.** The first scrape builds the immutable snapshot that readers share, a copy of every
-domain's state besides the reports (the shared reports are not copied), plus one chunk of series and
-the compressed page, and that pushes the peak over 64 MiB; a plain scrape adds the inflated 12 MB
-text while it is sent. Sharing the unchanged per-domain state between snapshots (instead of
-copying it) is the next step.""",
-    "rss100k": """**Memory at 100,000 domains.** Before any scrape the daemon holds the reports,
-the scheduler's entries and the configuration. While checks are still publishing, every scrape
-renders afresh and builds a new snapshot (a copy of every domain's state) while the previous
-one may still be held by a reader or the state writer: two or three copies of 100,000 domains'
-state at the peak. Sharing unchanged per-domain state between snapshots, and rendering at most
-once per interval during a round, are the next steps.""",
+    "rss_first": """**Memory at 10,000 domains, after the first round.** Snapshots no longer copy
+any domain's state (README "Memory": a pointer per domain; heaptrack had put 16.8 MB of the
+57 MB heap peak in those copies). What remains (heaptrack and `pmap`, 2026-12-03): about 16 MiB
+is the mapped code of the 41 shared libraries and the binary (libcrypto alone 3.7 MiB, SQLite,
+GLib and GIO for GMime, libsystemd), counted in RSS though shared; the reports (about 1 KB each
+inline, `DomainReport` is 936 bytes before its strings, plus the policy text, records and
+certificate facts); each domain's state (640 bytes: the damped posture holds two optional
+postures, the memory six strings); the scheduler's and configuration's entries; and the 64
+check workers' buffers and handshakes in flight. Reports stored compactly (rarely-set parts out
+of line, or serialised and read on demand) is the next step; it touches every reader of a
+report.""",
+    "rss": """**Memory at 10,000 domains, after the scrapes.** The scrape adds one chunk of series
+being rendered and the compressed page (0.8 MB) on top of the first round's peak (above).""",
+    "rss100k": """**Memory at 100,000 domains.** Per domain the daemon holds a report (an
+NXDOMAIN one too: 936 bytes inline before its issue messages, URL and errors), the domain's
+state (640 bytes), the scheduler's entry and queue node, and the configuration's entry; the row
+"one watched domain, in bytes" gives the measured sum. Snapshots share the states now, so the
+peak is no longer two or three copies of them; the reports' size is what is left (above).""",
     "partial100k": """**100,000 domains: first round unfinished.** The round was not done within
 the wait limit (`BENCH_BIG_WAIT`): the figures are for the domains checked by then (the others
 have only their schedule and configuration in memory).""",
@@ -232,6 +249,12 @@ def main():
         row("  ours / STSResolver, checks per CPU second", f"{ours_rate / sr_rate:.1f}×", "≥ 2×",
             ours_rate / sr_rate >= 2, "stsresolver")
         row("  wall time, STSResolver / ours", f"{sr['wall_s'] / cs['wall']:.1f}×")
+        # What 2x asks of us, against what one bare handshake costs a client that does not even
+        # verify the chain (s_time is given no CA file).
+        asked_ms = sr_cpu / sample / 2 * 1000
+        row("  CPU per check that 2× STSResolver asks for / CPU of one bare handshake (s_time)",
+            f"{asked_ms:.2f} ms / {handshake_cpu * 1000:.2f} ms "
+            f"({asked_ms / (handshake_cpu * 1000):.2f}×; ours {1000 / ours_rate:.2f} ms)")
     else:
         row("  postfix-mta-sts-resolver's `STSResolver` library", "failed: see stsresolver.err")
     if "cores1_1" in m:
@@ -246,6 +269,9 @@ def main():
             f"{w1 / w2:.2f}× ({sample / w2:.0f} vs {sample / w1:.0f} checks/s; "
             f"at least {healthy2} and {healthy1} of {sample} healthy)", "≥ 1.8×", w1 / w2 >= 1.8,
             "cores")
+        used2 = med([m["cores2_" + i]["cpu"] / m["cores2_" + i]["wall"] for i in runs])
+        row("  our process's CPU during the 2-core sweep (CPU s per wall s; the rest of the two "
+            "cores went to nginx and Knot DNS)", f"{used2:.2f} cores of 2")
 
     load_before = open(os.path.join(r, "load-before")).read().strip()
     load_after = open(os.path.join(r, "load-after")).read().strip()
