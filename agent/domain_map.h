@@ -75,8 +75,7 @@ class SharedEntryMap {
 
   // NOLINTNEXTLINE(readability-identifier-naming)
   const_iterator find(std::string_view name) const {
-    auto it = LowerBound(name);
-    return const_iterator(it != entries_.end() && (*it)->name == name ? it : entries_.end());
+    return const_iterator(Locate(entries_, name));
   }
   // NOLINTNEXTLINE(readability-identifier-naming)
   bool contains(std::string_view name) const { return find(name) != end(); }
@@ -90,13 +89,12 @@ class SharedEntryMap {
   /// The state of `name` to change, after copying it if another map shares it; nullptr when
   /// absent.
   State* Mutable(std::string_view name) {
-    auto it = LowerBound(name);
-    if (it == entries_.end() || (*it)->name != name) return nullptr;
-    return &Own(*it).state;
+    auto it = Locate(entries_, name);
+    return it == entries_.end() ? nullptr : &Own(*it).state;
   }
   /// As std::map: the state of `name` to change, inserted (default) when absent.
   State& operator[](std::string_view name) {
-    auto it = LowerBound(name);
+    auto it = LowerBound(entries_, name);
     if (it == entries_.end() || (*it)->name != name) {
       it = entries_.insert(it, std::make_shared<Entry>(Entry{std::string(name), State{}}));
     }
@@ -104,8 +102,8 @@ class SharedEntryMap {
   }
   // NOLINTNEXTLINE(readability-identifier-naming)
   bool erase(std::string_view name) {
-    auto it = LowerBound(name);
-    if (it == entries_.end() || (*it)->name != name) return false;
+    auto it = Locate(entries_, name);
+    if (it == entries_.end()) return false;
     entries_.erase(it);
     return true;
   }
@@ -134,15 +132,18 @@ class SharedEntryMap {
  private:
   using Entries = std::vector<std::shared_ptr<Entry>>;
 
-  typename Entries::iterator LowerBound(std::string_view name) {
+  // The first entry not before `name` in `entries` (this map's, const or not).
+  template <typename Vector>
+  static auto LowerBound(Vector& entries, std::string_view name) {
     return std::lower_bound(
-        entries_.begin(), entries_.end(), name,
+        entries.begin(), entries.end(), name,
         [](const std::shared_ptr<Entry>& e, std::string_view n) { return e->name < n; });
   }
-  typename Entries::const_iterator LowerBound(std::string_view name) const {
-    return std::lower_bound(
-        entries_.begin(), entries_.end(), name,
-        [](const std::shared_ptr<Entry>& e, std::string_view n) { return e->name < n; });
+  // The entry named `name`, or entries.end().
+  template <typename Vector>
+  static auto Locate(Vector& entries, std::string_view name) {
+    auto it = LowerBound(entries, name);
+    return it != entries.end() && (*it)->name == name ? it : entries.end();
   }
   // The entry, copied first when another map holds it too. A count of 1 cannot be raced: every
   // other holder would be a copy of this map, made by whoever guards it.
