@@ -104,7 +104,7 @@ int App::Run() {
               {{"domain", domain}, {"error", window.error().message}});
         }
         return config_.Checker()->Check(domain, config_.ProbeMx(domain),
-                                        state ? state->history : history::PolicyHistory{},
+                                        state ? state->history.Unpack() : history::PolicyHistory{},
                                         window ? &window.value() : nullptr);
       },
       [this](const std::string& domain) { return config_.Checker()->CurrentStsId(domain); },
@@ -127,6 +127,8 @@ int App::Run() {
     Log(LogLevel::kError, "cannot start", {{"error", applied.error().message}});
     return 2;
   }
+  const std::size_t watched = config.value().domains.size();
+  config.value().domains = {};  // applied: the running parts hold them (README "Memory")
   malloc_trim(0);  // a large config's YAML tree is gone by now: give its memory back
   try {
     tlsrpt_->Start();  // the counters are restored from the store before anyone can scrape
@@ -167,7 +169,7 @@ int App::Run() {
        {"listen", config_.flags().listen_address},
        {"port", std::to_string(http_->port())},
        {"config", config_.flags().config_file},
-       {"domains", std::to_string(config.value().domains.size())}});
+       {"domains", std::to_string(watched)}});
 
   service.Run([this] { return Reload().has_value(); },
               [this] {

@@ -196,7 +196,7 @@ void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& s
     Put(next_check, {by_domain}, Seconds(state.next_check_ms));
   }
   if (!state.report) return;  // not checked yet: nothing observed to publish
-  const DomainReport& report = *state.report;
+  const DomainReport report = state.report.Unpack();
 
   const policy::Policy* valid_policy =
       report.policy.valid && report.policy.policy.has_value() ? &*report.policy.policy : nullptr;
@@ -513,7 +513,7 @@ std::string Metrics::RenderProbe(const std::string& domain, const DomainReport& 
   Add(probe[0], {}, Bit(report.check_complete));
   Add(probe[1], {}, std::isfinite(duration_seconds) ? std::max(duration_seconds, 0.0) : 0.0);
   Snapshot snapshot;
-  snapshot.domains[domain].report = std::make_shared<const DomainReport>(report);
+  snapshot.domains[domain].report = PackedReport(report);
   std::string out;
   WriteFamilies(built, mine, probe, snapshot, InternalErrors::Process(),
                 [&out](std::string_view text) { out.append(text); });

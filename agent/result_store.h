@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/domain_map.h"
+#include "agent/packed.h"
 #include "agent/tlsrpt/store.h"
 #include "agent/webhooks/posture.h"
 #include "collectors/history/history.h"
@@ -18,13 +19,13 @@
 
 namespace mtasts::agent {
 
-/// What the daemon knows of one watched domain.
+/// What the daemon knows of one watched domain, packed (README "Memory"): unpack to read.
 struct DomainState {
-  std::shared_ptr<const DomainReport> report;  // null until checked (or restored from state)
-  std::int64_t next_check_ms = 0;              // Unix ms of the next full check; 0: not planned
-  std::uint64_t posture_changes = 0;           // posture changes seen (never reset by restarts)
-  webhooks::TrackerState tracker;              // the damped posture (README "Webhooks")
-  history::PolicyHistory history;              // the memory the `history` check judges against
+  PackedReport report;                     // empty until checked (or restored from state)
+  std::int64_t next_check_ms = 0;          // Unix ms of the next full check; 0: not planned
+  std::uint64_t posture_changes = 0;       // posture changes seen (never reset by restarts)
+  Packed<webhooks::TrackerState> tracker;  // the damped posture (README "Webhooks")
+  Packed<history::PolicyHistory> history;  // the memory the `history` check judges against
 };
 
 /// Every watched domain's state by name; copies share the unchanged entries.
@@ -78,11 +79,11 @@ class ResultStore {
     return it->state;
   }
 
-  /// One domain's latest report (null when unwatched or not checked yet), without a snapshot.
-  std::shared_ptr<const DomainReport> GetReport(std::string_view domain) const {
+  /// One domain's latest report (empty when unwatched or not checked yet), without a snapshot.
+  PackedReport GetReport(std::string_view domain) const {
     std::lock_guard lock(mutex_);
     auto it = state_.domains.find(domain);
-    return it == state_.domains.end() ? nullptr : it->state.report;
+    return it == state_.domains.end() ? PackedReport() : it->state.report;
   }
 
   /// Applies `change` to the whole state (reloads, restores: rare).

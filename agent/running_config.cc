@@ -27,7 +27,7 @@ bool RunningConfig::ProbeMx(const std::string& domain) const {
 
 std::size_t RunningConfig::Domains() const {
   std::lock_guard lock(reload_mutex_);
-  return config_ ? config_->domains.size() : 0;
+  return config_ ? domain_count_ : 0;
 }
 
 Result<std::shared_ptr<const TlsServerContext>> RunningConfig::WebTls(
@@ -115,9 +115,10 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
   {
     std::lock_guard lock(checker_mutex_);
     if (checker) checker_ = std::move(checker);
-    probe_mx_.clear();
+    probe_mx_.clear();  // only the exceptions to the top-level probe_mx (README "Memory")
     for (const auto& entry : config.domains) {
-      probe_mx_[entry.name] = entry.probe_mx.value_or(config.probe_mx);
+      const bool probe = entry.probe_mx.value_or(config.probe_mx);
+      if (probe != config.probe_mx) probe_mx_[entry.name] = probe;
     }
     probe_mx_default_ = config.probe_mx;
   }
@@ -130,13 +131,14 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
   for (const auto& [name, state] : snapshot->domains) {
     Scheduler::Known k;
     k.next_check_ms = state.next_check_ms;
-    if (state.report && state.report->sts_record.valid) k.sts_id = state.report->sts_record.id;
-    // A time-bound history issue the saved report carries is re-judged when it runs out (at
-    // start when that passed while we were down), not at the planned check.
-    const auto expiry = state.report
-                            ? history::NextHistoryExpiry(state.history, state.report->checked_at_ms)
-                            : std::nullopt;
-    if (expiry) k.next_check_ms = std::min(k.next_check_ms, *expiry);
+    if (state.report) {
+      const DomainReport report = state.report.Unpack();
+      if (report.sts_record.valid) k.sts_id = report.sts_record.id;
+      // A time-bound history issue the saved report carries is re-judged when it runs out (at
+      // start when that passed while we were down), not at the planned check.
+      const auto expiry = history::NextHistoryExpiry(state.history.Unpack(), report.checked_at_ms);
+      if (expiry) k.next_check_ms = std::min(k.next_check_ms, *expiry);
+    }
     known.emplace(name, k);
   }
   parts.scheduler.SetSchedule(config.schedule);
@@ -151,7 +153,11 @@ Result<bool> RunningConfig::ApplyLocked(const config::Config& config, bool initi
   if (parts.tlsrpt != nullptr) {
     parts.tlsrpt->Configure(config.tlsrpt, tlsrpt::DomainSet(names.begin(), names.end()));
   }
+  // The domains live on in the store, the scheduler and the exceptions above; the copy kept for
+  // the next reload's comparisons needs none of them (README "Memory").
   config_ = config;
+  config_->domains = {};
+  domain_count_ = config.domains.size();
   return true;
 }
 

@@ -77,7 +77,9 @@ class RunningConfig {
   std::map<std::string, bool> probe_mx_;          // per domain; guarded by checker_mutex_
   bool probe_mx_default_ = false;                 // guarded by checker_mutex_
   mutable std::mutex reload_mutex_;               // one reload at a time
-  std::optional<config::Config> config_;          // the running config; guarded by reload_mutex_
+  std::optional<config::Config> config_;  // the running config without its domains; guarded by
+                                          // reload_mutex_
+  std::size_t domain_count_ = 0;          // its domains; guarded by reload_mutex_
 };
 
 }  // namespace mtasts::agent

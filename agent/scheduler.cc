@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
 #include <system_error>
 
 #include "agent/internal_errors.h"
@@ -52,10 +53,10 @@ Scheduler::~Scheduler() {
   Stop();
 }
 
-void Scheduler::Enqueue(const std::string& domain, Entry& entry) {
-  queue_.erase({entry.queued_at, domain});
+void Scheduler::Enqueue(const std::string& key, Entry& entry) {
+  queue_.erase({entry.queued_at, &key});
   entry.queued_at = std::min(entry.next_full_ms, entry.next_dns_ms);
-  queue_.insert({entry.queued_at, domain});
+  queue_.insert({entry.queued_at, &key});
   changed_.notify_one();
 }
 
@@ -63,20 +64,22 @@ void Scheduler::SetDomains(const std::vector<std::string>& domains,
                            const std::map<std::string, Known>& known) {
   std::lock_guard lock(mutex_);
   const std::int64_t now = clock_();
-  const bool first = entries_.empty() && first_round_.empty();
-  std::set<std::string> wanted(domains.begin(), domains.end());
+  const bool first = entries_.empty() && first_round_left_ == 0;
+  // Views of the caller's names, not copies: at 100,000 domains a copy is megabytes.
+  std::vector<std::string_view> wanted(domains.begin(), domains.end());
+  std::sort(wanted.begin(), wanted.end());
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (wanted.count(it->first) == 0) {
-      queue_.erase({it->second.queued_at, it->first});
-      first_round_.erase(it->first);
+    if (!std::binary_search(wanted.begin(), wanted.end(), std::string_view(it->first))) {
+      queue_.erase({it->second.queued_at, &it->first});
+      if (it->second.awaiting_first) --first_round_left_;
       it = entries_.erase(it);
     } else {
       ++it;
     }
   }
-  std::vector<std::string> added;
+  std::vector<const std::string*> added;
   for (const auto& domain : domains) {
-    if (entries_.count(domain) == 0) added.push_back(domain);
+    if (entries_.count(domain) == 0) added.push_back(&domain);
   }
   // Spread new domains so thousands do not all fire in the first second.
   const std::int64_t window = std::min<std::int64_t>(
@@ -86,7 +89,7 @@ void Scheduler::SetDomains(const std::vector<std::string>& domains,
                                                        static_cast<std::int64_t>(added.size())
                                                  : 0;
     Entry entry;
-    auto k = known.find(added[i]);
+    auto k = known.find(*added[i]);
     if (k != known.end() && k->second.next_check_ms > now) {
       // Restored: keep the plan (within max_interval) and re-read the id soon, in case it
       // changed while we were down.
@@ -98,9 +101,10 @@ void Scheduler::SetDomains(const std::vector<std::string>& domains,
       entry.next_full_ms = now + offset;
       entry.next_dns_ms = kNever;
       if (k != known.end()) entry.sts_id = k->second.sts_id;
-      if (first) first_round_.insert(added[i]);
+      entry.awaiting_first = first;
     }
-    auto [it, inserted] = entries_.emplace(added[i], entry);
+    auto [it, inserted] = entries_.emplace(*added[i], entry);
+    if (inserted && entry.awaiting_first) ++first_round_left_;
     Enqueue(it->first, it->second);
   }
 }
@@ -121,12 +125,12 @@ void Scheduler::RecheckAt(const std::string& domain, std::int64_t at_ms) {
   auto it = entries_.find(domain);
   if (it == entries_.end() || it->second.running) return;
   it->second.next_full_ms = std::min(it->second.next_full_ms, at_ms);
-  Enqueue(domain, it->second);
+  Enqueue(it->first, it->second);
 }
 
 std::optional<std::pair<std::string, Scheduler::Work>> Scheduler::TakeDue(std::int64_t now) {
   if (queue_.empty() || queue_.begin()->first > now) return std::nullopt;
-  auto [due, domain] = *queue_.begin();
+  const std::string domain = *queue_.begin()->second;
   queue_.erase(queue_.begin());
   Entry& entry = entries_.at(domain);
   entry.running = true;
@@ -150,7 +154,7 @@ void Scheduler::Run(const std::string& domain, Work work) {
     } else {
       entry.next_dns_ms = now + schedule_.dns_interval.count();
     }
-    Enqueue(domain, entry);
+    Enqueue(it->first, entry);
     return;
   }
 
@@ -178,8 +182,11 @@ void Scheduler::Run(const std::string& domain, Work work) {
     }
     entry.running = false;
     entry.checked = true;
-    first_round_.erase(domain);  // tried: readiness must not wait on a domain that throws
-    Enqueue(domain, entry);
+    if (entry.awaiting_first) {  // tried: readiness must not wait on a domain that throws
+      entry.awaiting_first = false;
+      --first_round_left_;
+    }
+    Enqueue(it->first, entry);
   }
   if (outcome) on_report_(domain, std::move(*outcome), next);
 }
@@ -200,7 +207,7 @@ void Scheduler::RunGuardedWork(const std::string& domain, Work work) {
     entry.failures += 1;
     entry.next_full_ms =
         NextFullCheckMs(DomainReport{}, entry.failures, schedule_, clock_(), /*jitter=*/0.0);
-    Enqueue(domain, entry);
+    Enqueue(it->first, entry);
   });
 }
 
@@ -264,7 +271,7 @@ void Scheduler::Stop() {
 
 bool Scheduler::FirstRoundDone() const {
   std::lock_guard lock(mutex_);
-  return first_round_.empty();
+  return first_round_left_ == 0;
 }
 
 std::optional<std::int64_t> Scheduler::NextCheckMs(const std::string& domain) const {

@@ -92,11 +92,21 @@ class Scheduler {
     std::optional<std::string> sts_id;
     bool running = false;
     bool checked = false;
-    std::int64_t queued_at = 0;  // the key under which it sits in queue_
+    bool awaiting_first = false;  // counted in first_round_left_
+    std::int64_t queued_at = 0;   // the key under which it sits in queue_
+  };
+  /// queue_'s order: due time, then name. It holds the name of the entries_ key (a map's keys
+  /// stay put), not a copy: a pointer a domain instead of a string (README "Memory").
+  struct DueFirst {
+    bool operator()(const std::pair<std::int64_t, const std::string*>& a,
+                    const std::pair<std::int64_t, const std::string*>& b) const {
+      return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+    }
   };
   enum class Work { kNone, kFull, kDns };
 
-  void Enqueue(const std::string& domain, Entry& entry);  // mutex_ held
+  /// `key` is the entries_ key of `entry` (queue_ points at it); mutex_ held.
+  void Enqueue(const std::string& key, Entry& entry);
   /// Takes the earliest due domain, if any is due at `now`; mutex_ held.
   std::optional<std::pair<std::string, Work>> TakeDue(std::int64_t now);
   void Run(const std::string& domain, Work work);
@@ -114,8 +124,8 @@ class Scheduler {
   std::condition_variable changed_;
   config::ScheduleSettings schedule_;                     // guarded by mutex_
   std::map<std::string, Entry> entries_;                  // guarded by mutex_
-  std::set<std::pair<std::int64_t, std::string>> queue_;  // (due ms, domain), guarded
-  std::set<std::string> first_round_;                     // domains still awaiting a first check
+  std::set<std::pair<std::int64_t, const std::string*>, DueFirst> queue_;  // guarded
+  std::size_t first_round_left_ = 0;  // domains still awaiting a first check; guarded
   bool stopping_ = false;
   std::mt19937_64 random_{std::random_device{}()};  // guarded by mutex_
   std::vector<std::thread> workers_;

@@ -14,8 +14,10 @@ namespace {
 
 std::string IssueList(const DomainReport& report) {
   std::string out;
-  for (const auto& issue : report.issues)
-    out += (out.empty() ? "" : ",") + std::string(IssueCodeName(issue.code));
+  for (const auto& issue : report.issues) {
+    if (!out.empty()) out += ',';
+    out += IssueCodeName(issue.code);
+  }
   return out.empty() ? "-" : out;
 }
 
@@ -59,26 +61,29 @@ void ReportPipeline::OnReport(const std::string& domain, CheckOutcome outcome,
   const std::optional<DomainState> current = parts_.store.GetDomain(domain);
   if (!current) return;  // removed by a reload meanwhile
   const std::int64_t now_ms = parts_.now();
-  auto shared = std::make_shared<const DomainReport>(std::move(outcome.report));
-  const webhooks::Posture posture = webhooks::PostureFromReport(*shared);
+  const DomainReport& report = outcome.report;
+  const PackedReport packed(report);  // packed before the store's lock is taken
+  const webhooks::Posture posture = webhooks::PostureFromReport(report);
   config::ScheduleSettings schedule;
   {
     std::lock_guard lock(mutex_);
     schedule = schedule_;
   }
   // Judge the change on a copy: the events go out before the posture is committed.
-  webhooks::TrackerState tracker = current->tracker;
+  webhooks::TrackerState tracker = current->tracker.Unpack();
   // A check whose lookups went unanswered says nothing about the posture: a DNS outage must not
   // look like a vanished policy.
   const webhooks::Observation observation =
-      shared->check_complete ? webhooks::Observe(tracker, posture, schedule.confirmations)
+      report.check_complete ? webhooks::Observe(tracker, posture, schedule.confirmations)
                              : webhooks::Observation{};
   if (observation.changed) parts_.emit(domain, observation);
+  const Packed<webhooks::TrackerState> packed_tracker(tracker);
+  const Packed<history::PolicyHistory> packed_history(outcome.memory_after);
   parts_.store.UpdateDomain(domain, [&](DomainState& state) {
     if (observation.changed) ++state.posture_changes;
-    state.tracker = tracker;
-    state.history = outcome.memory_after;
-    state.report = shared;
+    state.tracker = packed_tracker;
+    state.history = packed_history;
+    state.report = packed;
     state.next_check_ms = next_check_ms;
   });
   if (observation.pending) {
@@ -88,7 +93,7 @@ void ReportPipeline::OnReport(const std::string& domain, CheckOutcome outcome,
   if (auto expiry = history::NextHistoryExpiry(outcome.memory_after, now_ms)) {
     parts_.recheck_at(domain, *expiry);  // so a time-bound issue ends on time
   }
-  LogReport(domain, *shared, next_check_ms, observation);
+  LogReport(domain, report, next_check_ms, observation);
   parts_.changed();
 }
 

@@ -1,5 +1,7 @@
 #include "agent/state/persister.h"
 
+#include <malloc.h>
+
 #include <chrono>
 
 #include "agent/internal_errors.h"
@@ -51,6 +53,7 @@ void Persister::Loop() {
         }
         last_failed = !saved;
       });
+      malloc_trim(0);
       lock.lock();
     }
     if (stopping) return;

@@ -54,9 +54,13 @@ Result<bool> StateFile::Save(const Snapshot& snapshot) const {
   for (const auto& [name, state] : snapshot.domains) {
     nlohmann::json entry = {{"next_check_ms", state.next_check_ms},
                             {"posture_changes", state.posture_changes}};
-    if (state.report) entry["report"] = ReportToJson(*state.report);
-    if (state.tracker.committed) entry["posture"] = webhooks::TrackerToJson(state.tracker);
-    if (state.history.Known()) entry["history"] = HistoryToJson(state.history);
+    if (state.report) entry["report"] = ReportToJson(state.report.Unpack());
+    if (const auto tracker = state.tracker.Unpack(); tracker.committed) {
+      entry["posture"] = webhooks::TrackerToJson(tracker);
+    }
+    if (const auto memory = state.history.Unpack(); memory.Known()) {
+      entry["history"] = HistoryToJson(memory);
+    }
     if (!first) buffer += ',';
     first = false;
     buffer += nlohmann::json(name).dump() + ':' +
@@ -108,26 +112,27 @@ Result<std::map<std::string, DomainState>> StateFile::Load() const {
       DomainState state;
       state.next_check_ms = entry.value("next_check_ms", std::int64_t{0});
       state.posture_changes = entry.value("posture_changes", std::uint64_t{0});
+      history::PolicyHistory memory;
       if (entry.contains("history")) {
-        auto memory = HistoryFromJson(entry.at("history"));
-        if (memory) state.history = std::move(memory).value();  // else: remembered afresh
+        auto saved = HistoryFromJson(entry.at("history"));
+        if (saved) memory = std::move(saved).value();  // else: remembered afresh
       }
+      webhooks::TrackerState tracker;
       if (entry.contains("report")) {
         auto report = ReportFromJson(entry.at("report"));
         if (!report) return Error{path_ + ": domain " + name + ": " + report.error().message};
         DomainReport restored = std::move(report).value();
-        if (!state.history.Known()) {
+        if (!memory.Known()) {
           // A file from before history was kept: the saved report is the first sight.
-          state.history = history::JudgeHistory({}, restored, restored.checked_at_ms).after;
+          memory = history::JudgeHistory({}, restored, restored.checked_at_ms).after;
         }
-        restored.history = history::HistorySummary(state.history, restored);
-        state.report = std::make_shared<const DomainReport>(std::move(restored));
+        restored.history = history::HistorySummary(memory, restored);
+        tracker.committed = webhooks::PostureFromReport(restored);
+        state.report = PackedReport(restored);
       }
-      if (entry.contains("posture")) {
-        state.tracker = webhooks::TrackerFromJson(entry.at("posture"));
-      } else if (state.report) {
-        state.tracker.committed = webhooks::PostureFromReport(*state.report);
-      }
+      if (entry.contains("posture")) tracker = webhooks::TrackerFromJson(entry.at("posture"));
+      if (memory.Known()) state.history = Packed<history::PolicyHistory>(memory);
+      if (tracker.committed) state.tracker = Packed<webhooks::TrackerState>(tracker);
       out.emplace(name, std::move(state));
     }
   } catch (const nlohmann::json::exception& e) {

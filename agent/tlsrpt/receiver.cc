@@ -259,8 +259,10 @@ bool Receiver::Watches(std::string_view domain) {
   return watched_->contains(domain);
 }
 
-std::shared_ptr<const DomainReport> Receiver::LatestCheck(const std::string& domain) const {
-  return results_.GetReport(domain);
+std::optional<DomainReport> Receiver::LatestCheck(const std::string& domain) const {
+  const PackedReport packed = results_.GetReport(domain);
+  if (!packed) return std::nullopt;
+  return packed.Unpack();
 }
 
 Result<DomainAggregate> Receiver::Aggregate(std::string_view domain, std::int64_t since) {

@@ -69,8 +69,8 @@ class Receiver {
   /// The aggregate of `GET /v1/tlsrpt`; an error when the store is unavailable.
   Result<DomainAggregate> Aggregate(std::string_view domain, std::int64_t since);
   /// The daemon's latest check of watched `domain` (its MX probes when `probe_mx` is on), to
-  /// show beside the reports; null before the first check.
-  std::shared_ptr<const DomainReport> LatestCheck(const std::string& domain) const;
+  /// show beside the reports; nothing before the first check.
+  std::optional<DomainReport> LatestCheck(const std::string& domain) const;
   /// What the reports whose date-range ends within `tlsrpt.window` before `now` (Unix s) say of
   /// `domain`, for its scheduled check; an error when the store is unavailable.
   Result<WindowSummary> Window(std::string_view domain, std::int64_t now);

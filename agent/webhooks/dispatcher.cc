@@ -87,7 +87,10 @@ std::unique_ptr<Deliverer> Dispatcher::MakeDeliverer(const config::WebhookSettin
 
 Result<bool> Dispatcher::Configure(const config::Config& config, const Secrets& secrets) {
   std::map<std::string, std::optional<std::vector<std::string>>> domain_hooks;
-  for (const auto& entry : config.domains) domain_hooks[entry.name] = entry.webhooks;
+  // Only the domains that name their webhooks: the others get every one (README "Memory").
+  for (const auto& entry : config.domains) {
+    if (entry.webhooks) domain_hooks[entry.name] = entry.webhooks;
+  }
 
   std::lock_guard lock(mutex_);
   // A reload must not restart what did not change: restarting a deliverer cut its backoff short

@@ -132,10 +132,12 @@ TEST(StateFile, RoundTripsReportsAndPlans) {
   report.checked_at_ms = 1700000000123;
   Snapshot snapshot;
   DomainState checked;
-  checked.report = std::make_shared<const DomainReport>(report);
+  checked.report = PackedReport(report);
   checked.next_check_ms = 1700000600000;
   checked.posture_changes = 3;
-  checked.tracker.committed = webhooks::PostureFromReport(report);
+  webhooks::TrackerState tracker;
+  tracker.committed = webhooks::PostureFromReport(report);
+  checked.tracker = Packed<webhooks::TrackerState>(tracker);
   snapshot.domains["example.com"] = checked;
   snapshot.domains["unchecked.example"] = {};
   ASSERT_TRUE(file.Save(snapshot).has_value());
@@ -147,16 +149,18 @@ TEST(StateFile, RoundTripsReportsAndPlans) {
   EXPECT_EQ(state.next_check_ms, 1700000600000);
   EXPECT_EQ(state.posture_changes, 3U);
   ASSERT_TRUE(state.report);
-  EXPECT_TRUE(state.report->enforced);
-  EXPECT_EQ(state.report->sts_record.id, "abc");
-  EXPECT_EQ(state.report->policy.policy->max_age, 604800U);
-  EXPECT_EQ(state.report->policy.policy->mx, std::vector<std::string>{"mx.example.com"});
-  ASSERT_EQ(state.report->issues.size(), 1U);
-  EXPECT_EQ(state.report->issues[0].code, IssueCode::kTlsRptMissing);
-  EXPECT_EQ(state.report->checked_at_ms, 1700000000123);
+  const DomainReport restored = state.report.Unpack();
+  EXPECT_TRUE(restored.enforced);
+  EXPECT_EQ(restored.sts_record.id, "abc");
+  EXPECT_EQ(restored.policy.policy->max_age, 604800U);
+  EXPECT_EQ(restored.policy.policy->mx, std::vector<std::string>{"mx.example.com"});
+  ASSERT_EQ(restored.issues.size(), 1U);
+  EXPECT_EQ(restored.issues[0].code, IssueCode::kTlsRptMissing);
+  EXPECT_EQ(restored.checked_at_ms, 1700000000123);
   EXPECT_FALSE(loaded.value().at("unchecked.example").report);
-  ASSERT_TRUE(state.tracker.committed.has_value());
-  EXPECT_EQ(*state.tracker.committed, webhooks::PostureFromReport(report));
+  const webhooks::TrackerState restored_tracker = state.tracker.Unpack();
+  ASSERT_TRUE(restored_tracker.committed.has_value());
+  EXPECT_EQ(*restored_tracker.committed, webhooks::PostureFromReport(report));
   EXPECT_FALSE(std::filesystem::exists(dir / "state.json.tmp"));
 
   // A corrupt file is reported, not trusted.

@@ -330,12 +330,11 @@ TEST(History, TheFirstSeenMetricFollowsTheSummary) {
   Snapshot snapshot;
   DomainReport remembered = Seen("a1", kEnforce, kT0 + kHour);
   remembered.history = HistoryReport{kT0, std::nullopt, std::nullopt, std::nullopt};
-  snapshot.domains["remembered.example"].report = std::make_shared<const DomainReport>(remembered);
+  snapshot.domains["remembered.example"].report = PackedReport(remembered);
   DomainReport unknown = Seen("a1", std::nullopt, kT0 + kHour);
   unknown.history = HistoryReport{};
-  snapshot.domains["unknown.example"].report = std::make_shared<const DomainReport>(unknown);
-  snapshot.domains["one-shot.example"].report =
-      std::make_shared<const DomainReport>(Seen("a1", kEnforce, kT0));
+  snapshot.domains["unknown.example"].report = PackedReport(unknown);
+  snapshot.domains["one-shot.example"].report = PackedReport(Seen("a1", kEnforce, kT0));
   const std::string text = Metrics().Render(snapshot);
   const std::string name = "mta_sts_policy_first_seen_timestamp_seconds";
   EXPECT_NE(text.find("# TYPE " + name + " gauge\n"), std::string::npos) << text;
@@ -368,8 +367,8 @@ TEST_F(HistoryStateFile, ARestartRestoresTheMemoryAndFiresNothingNew) {
   }
   Snapshot snapshot;
   DomainState state;
-  state.report = std::make_shared<const DomainReport>(report);
-  state.history = history;
+  state.report = PackedReport(report);
+  state.history = Packed<PolicyHistory>(history);
   snapshot.domains["example.com"] = state;
   StateFile file(dir_.string());
   ASSERT_TRUE(file.Save(snapshot).has_value());
@@ -377,13 +376,16 @@ TEST_F(HistoryStateFile, ARestartRestoresTheMemoryAndFiresNothingNew) {
   auto loaded = file.Load();
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
   const DomainState& restored = loaded.value().at("example.com");
-  EXPECT_EQ(restored.history, history);
-  ASSERT_TRUE(restored.report && restored.report->history);
-  EXPECT_EQ(restored.report->history->mode_downgraded_at_ms, kT0 + kHour);
-  EXPECT_EQ(restored.report->history->previous_id, "a1");
-  EXPECT_TRUE(restored.report->HasIssue(IssueCode::kModeDowngraded));
+  const PolicyHistory restored_history = restored.history.Unpack();
+  EXPECT_EQ(restored_history, history);
+  ASSERT_TRUE(restored.report);
+  const DomainReport restored_report = restored.report.Unpack();
+  ASSERT_TRUE(restored_report.history);
+  EXPECT_EQ(restored_report.history->mode_downgraded_at_ms, kT0 + kHour);
+  EXPECT_EQ(restored_report.history->previous_id, "a1");
+  EXPECT_TRUE(restored_report.HasIssue(IssueCode::kModeDowngraded));
   // The next check after the restart sees the same policy: the same issues, nothing new.
-  auto next = JudgeHistory(restored.history,
+  auto next = JudgeHistory(restored_history,
                            Seen("a2", MakePolicy(policy::Mode::kTesting), kT0 + 2 * kHour),
                            kT0 + 2 * kHour);
   EXPECT_EQ(Codes(next.issues), std::set{IssueCode::kModeDowngraded});
@@ -403,14 +405,14 @@ TEST_F(HistoryStateFile, AFileWithoutHistoryLoadsAndSeedsItFromTheSavedReport) {
 
   auto loaded = StateFile(dir_.string()).Load();
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
-  const DomainState& state = loaded.value().at("example.com");
-  EXPECT_TRUE(state.history.Known());
-  EXPECT_EQ(state.history.id, "a1");
-  EXPECT_EQ(state.history.first_seen_ms, kT0) << "the saved check is the first sight";
-  EXPECT_FALSE(loaded.value().at("unchecked.example").history.Known());
+  const PolicyHistory memory = loaded.value().at("example.com").history.Unpack();
+  EXPECT_TRUE(memory.Known());
+  EXPECT_EQ(memory.id, "a1");
+  EXPECT_EQ(memory.first_seen_ms, kT0) << "the saved check is the first sight";
+  EXPECT_FALSE(loaded.value().at("unchecked.example").history.Unpack().Known());
   // A silent change after the upgrade is caught against the saved report.
   auto judged = JudgeHistory(
-      state.history, Seen("a1", MakePolicy(policy::Mode::kTesting), kT0 + kHour), kT0 + kHour);
+      memory, Seen("a1", MakePolicy(policy::Mode::kTesting), kT0 + kHour), kT0 + kHour);
   EXPECT_EQ(Codes(judged.issues),
             (std::set{IssueCode::kModeDowngraded, IssueCode::kPolicyChangedWithoutIdChange}));
 }
@@ -425,7 +427,8 @@ TEST_F(HistoryStateFile, AMalformedHistoryIsForgottenNotFatal) {
   std::ofstream(dir_ / "state.json") << file_json.dump();
   auto loaded = StateFile(dir_.string()).Load();
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
-  EXPECT_EQ(loaded.value().at("example.com").history.id, "a1") << "re-seeded from the report";
+  EXPECT_EQ(loaded.value().at("example.com").history.Unpack().id, "a1")
+      << "re-seeded from the report";
 }
 
 }  // namespace

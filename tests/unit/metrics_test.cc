@@ -56,7 +56,7 @@ DomainReport Report(const std::string& domain, std::optional<policy::Mode> mode,
 DomainState Checked(DomainReport report, std::int64_t next_check_ms = 0,
                     std::uint64_t posture_changes = 0) {
   DomainState state;
-  state.report = std::make_shared<const DomainReport>(std::move(report));
+  state.report = PackedReport(report);
   state.next_check_ms = next_check_ms;
   state.posture_changes = posture_changes;
   return state;

@@ -71,14 +71,31 @@ class PipelineTest : public ::testing::Test {
   /// registry's last) and the report finished.
   void CheckNow() {
     const std::optional<DomainState> stored = store_.GetDomain(kDomain);
-    CheckOutcome outcome{checker_.Check(now_), stored ? stored->history : history::PolicyHistory{}};
+    CheckOutcome outcome{checker_.Check(now_), stored ? stored->history.Unpack() : history::PolicyHistory{}};
     check::HistoryCheck().Judge(
         check::Observations{}, check::JudgeContext{.now_ms = now_, .memory = &outcome.memory_after},
         outcome.report);
     FinishReport(outcome.report);
     pipeline_.OnReport(kDomain, std::move(outcome), now_ + kDay);
   }
-  DomainState State() const { return *store_.GetDomain(kDomain); }
+  // The stored state, unpacked (the store keeps it packed: README "Memory").
+  struct Unpacked {
+    std::optional<DomainReport> report;
+    std::int64_t next_check_ms = 0;
+    std::uint64_t posture_changes = 0;
+    webhooks::TrackerState tracker;
+    history::PolicyHistory history;
+  };
+  Unpacked State() const {
+    const DomainState state = *store_.GetDomain(kDomain);
+    Unpacked out;
+    if (state.report) out.report = state.report.Unpack();
+    out.next_check_ms = state.next_check_ms;
+    out.posture_changes = state.posture_changes;
+    out.tracker = state.tracker.Unpack();
+    out.history = state.history.Unpack();
+    return out;
+  }
 
   ResultStore store_;
   std::int64_t now_ = kT0;
@@ -94,7 +111,7 @@ TEST_F(PipelineTest, TheFirstCheckIsABaselineStoredWithoutAnEvent) {
   EXPECT_TRUE(emitted_.empty());
   EXPECT_TRUE(rechecks_.empty());
   EXPECT_EQ(changed_, 1);
-  const DomainState state = State();
+  const Unpacked state = State();
   ASSERT_TRUE(state.report);
   EXPECT_EQ(state.report->sts_record.id, "1");
   EXPECT_EQ(state.next_check_ms, kT0 + kDay);
@@ -122,7 +139,7 @@ TEST_F(PipelineTest, AChangeCountsOnceConfirmedAndItsEventGoesOutBeforeTheStoreC
   EXPECT_EQ(emitted_[0].first, kDomain);
   EXPECT_EQ(emitted_[0].second.before.mode, "enforce");
   EXPECT_EQ(emitted_[0].second.after.mode, "testing");
-  const DomainState state = State();
+  const Unpacked state = State();
   EXPECT_EQ(state.posture_changes, 1U);
   EXPECT_EQ(state.tracker.committed->mode, "testing");
   // The history judgement joined the report before the posture was taken from it: the
@@ -144,7 +161,7 @@ TEST_F(PipelineTest, AnIncompleteCheckIsStoredButSaysNothingAboutThePosture) {
   now_ += 10 * kMinute;
   CheckNow();
   EXPECT_TRUE(emitted_.empty());
-  const DomainState state = State();
+  const Unpacked state = State();
   EXPECT_EQ(state.tracker.committed->mode, "enforce");
   EXPECT_FALSE(state.tracker.candidate);
   EXPECT_EQ(state.report->checked_at_ms, now_);

@@ -92,7 +92,9 @@ class WebhookDelivery : public ::testing::Test {
     DelivererOptions options;
     options.name = "ops";
     options.url = url;
-    options.timeout = milliseconds(2000);
+    // No test here waits for a timeout; a short one only turned a slow loopback answer on a
+    // loaded CI machine (sanitizers, parallel tests) into an extra failed attempt.
+    options.timeout = milliseconds(20000);
     options.max_attempts = max_attempts;
     options.initial_backoff = initial_backoff;
     options.max_backoff = std::max(initial_backoff, milliseconds(100));
