@@ -33,15 +33,17 @@ Result<bool> App::Reload() {
 HttpHandlers App::Handlers() {
   HttpHandlers handlers;
   handlers.metrics = [this] {
-    return metrics_cache_.Get(store_.Get(), metrics_.Generation(), [this](const Snapshot& s) {
-      // Compressed as it is rendered: the whole text (12 MB at 10,000 domains) never sits in
-      // memory, only the gzip (~0.7 MB) that is kept.
-      GzipWriter gzip;
-      metrics_.Render(s, [&gzip](std::string_view text) { gzip.Write(text); });
-      std::string page = gzip.Finish();
-      malloc_trim(0);  // the render's transients are large with many domains: give them back
-      return page;
-    });
+    const bool first_round = !scheduler_->FirstRoundDone();
+    return metrics_cache_.Get(
+        store_.Get(), metrics_.Generation(), first_round, [this](const Snapshot& s) {
+          // Compressed as it is rendered: the whole text (12 MB at 10,000 domains) never sits in
+          // memory, only the gzip (~0.7 MB) that is kept.
+          GzipWriter gzip;
+          metrics_.Render(s, [&gzip](std::string_view text) { gzip.Write(text); });
+          std::string page = gzip.Finish();
+          malloc_trim(0);  // the render's transients are large with many domains: give them back
+          return page;
+        });
   };
   handlers.check = [this](const std::string& domain) {
     return config_.Checker()->Check(domain, config_.ProbeMx(domain));
@@ -129,7 +131,7 @@ int App::Run() {
   }
   const std::size_t watched = config.value().domains.size();
   config.value().domains = {};  // applied: the running parts hold them (README "Memory")
-  malloc_trim(0);  // a large config's YAML tree is gone by now: give its memory back
+  malloc_trim(0);               // a large config's YAML tree is gone by now: give its memory back
   try {
     tlsrpt_->Start();  // the counters are restored from the store before anyone can scrape
   } catch (const std::system_error& e) {

@@ -44,7 +44,7 @@ constexpr std::array<std::string_view, 5> kTlsRptRejectReasons = {
     "malformed", "media_type", "rate_limited", "too_large", "unwatched"};
 
 // Domains whose series are gathered before they are written out (see Render).
-constexpr std::size_t kDomainsPerChunk = 1000;
+constexpr std::size_t kDomainsPerChunk = 250;
 
 // The mode state set (README "Metrics"): one series per value, 1 for the current one.
 constexpr std::array<std::string_view, 4> kModeValues = {"enforce", "testing", "none", "unknown"};
@@ -196,6 +196,7 @@ void SnapshotFamilies::AddDomain(const std::string& domain, const DomainState& s
     Put(next_check, {by_domain}, Seconds(state.next_check_ms));
   }
   if (!state.report) return;  // not checked yet: nothing observed to publish
+  if (selected == &posture_changes || selected == &next_check) return;  // no need to unpack
   const DomainReport report = state.report.Unpack();
 
   const policy::Policy* valid_policy =

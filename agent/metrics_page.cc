@@ -136,16 +136,28 @@ bool AcceptsGzip(std::string_view header) {
   return false;
 }
 
+MetricsCache::MetricsCache() : clock_([] { return std::chrono::steady_clock::now(); }) {}
+
 std::shared_ptr<const MetricsPage> MetricsCache::Get(
-    std::shared_ptr<const Snapshot> snapshot, std::uint64_t generation,
+    const std::shared_ptr<const Snapshot>& snapshot, std::uint64_t generation, bool first_round,
     const std::function<std::string(const Snapshot&)>& render) {
   std::lock_guard lock(mutex_);
-  if (!page_ || snapshot_ != snapshot || generation_ != generation) {
-    page_.reset();  // the previous page's memory is free before the next is made
-    page_ = std::make_shared<const MetricsPage>(render(*snapshot));
-    snapshot_ = std::move(snapshot);
-    generation_ = generation;
+  const bool same = page_ && changes_ == snapshot->changes && generation_ == generation;
+  if (same) return page_;
+  const auto now = clock_();
+  // Only check results changed, during the first round, and the page is recent: serve it.
+  if (page_ && first_round && updates_ == snapshot->updates && now - rendered_at_ < interval_) {
+    return page_;
   }
+  page_.reset();  // the previous page's memory is free before the next is made
+  page_ = std::make_shared<const MetricsPage>(render(*snapshot));
+  const auto done = clock_();
+  interval_ =
+      std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 4 * (done - now));
+  rendered_at_ = done;
+  changes_ = snapshot->changes;
+  updates_ = snapshot->updates;
+  generation_ = generation;
   return page_;
 }
 

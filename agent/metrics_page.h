@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,20 +55,32 @@ class MetricsPage {
 /// or "*", without q=0).
 bool AcceptsGzip(std::string_view accept_encoding);
 
-/// Renders /metrics at most once per change. The key is the published snapshot (held, so its
-/// address cannot be reused) and a generation counter for what lives outside it (the check
-/// duration histogram). A scrape waits at most for a render in progress, never for a check.
+/// Renders /metrics at most once per change (README "Metrics"). The key is the snapshot's
+/// change counts (the snapshot itself is not held: a held one kept every report it shares alive
+/// while checks replaced them) and a generation counter for what lives outside it (the check
+/// duration histogram). While the first round runs, results arrive all the time: a page is then
+/// served until it is older than the render interval, max(1 s, 4 x the last render's duration),
+/// so renders take at most about a fifth of a core; a reload or any other whole-state change is
+/// rendered at once. A scrape waits at most for a render in progress, never for a check.
 class MetricsCache {
  public:
-  /// `render` returns the page's gzip bytes.
-  std::shared_ptr<const MetricsPage> Get(std::shared_ptr<const Snapshot> snapshot,
-                                         std::uint64_t generation,
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  MetricsCache();
+  explicit MetricsCache(Clock clock) : clock_(std::move(clock)) {}
+
+  /// `render` returns the page's gzip bytes. `first_round` says the first round is running.
+  std::shared_ptr<const MetricsPage> Get(const std::shared_ptr<const Snapshot>& snapshot,
+                                         std::uint64_t generation, bool first_round,
                                          const std::function<std::string(const Snapshot&)>& render);
 
  private:
+  Clock clock_;
   std::mutex mutex_;  // one render at a time: concurrent scrapes share it
-  std::shared_ptr<const Snapshot> snapshot_;
+  std::uint64_t changes_ = 0;
+  std::uint64_t updates_ = 0;
   std::uint64_t generation_ = 0;
+  std::chrono::steady_clock::time_point rendered_at_;
+  std::chrono::steady_clock::duration interval_{};
   std::shared_ptr<const MetricsPage> page_;
 };
 

@@ -101,8 +101,7 @@ void Fields(Io& io, S& s) {
 template <typename Io, Bare<history::PolicyHistory> S>
 void Fields(Io& io, S& s) {
   io(s.id, s.digest, s.mode, s.max_age, s.first_seen_ms, s.id_digest, s.id_first_seen_ms,
-     s.previous_id, s.id_bump_until_ms, s.downgraded_at_ms, s.downgraded_until_ms,
-     s.downgraded_to);
+     s.previous_id, s.id_bump_until_ms, s.downgraded_at_ms, s.downgraded_until_ms, s.downgraded_to);
 }
 
 #if defined(__x86_64__) && defined(__GLIBCXX__) && !defined(_GLIBCXX_DEBUG)
@@ -128,7 +127,8 @@ template <typename E>
 constexpr std::uint64_t EnumLimit() {
   if constexpr (std::is_same_v<E, IssueCode>) return static_cast<std::uint64_t>(kLastIssueCode);
   if constexpr (std::is_same_v<E, Severity>) return static_cast<std::uint64_t>(Severity::kInfo);
-  if constexpr (std::is_same_v<E, policy::Mode>) return static_cast<std::uint64_t>(policy::Mode::kNone);
+  if constexpr (std::is_same_v<E, policy::Mode>)
+    return static_cast<std::uint64_t>(policy::Mode::kNone);
 }
 
 class Writer {

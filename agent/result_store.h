@@ -49,6 +49,10 @@ struct TlsRptCounters {
 /// shared_ptr and never a lock; writers build a new snapshot and swap it in. A new snapshot
 /// shares every domain's state that did not change with the one before (DomainMap).
 struct Snapshot {
+  // Which state this is, without holding it: `changes` counts every change (Update and
+  // UpdateDomain), `updates` only the whole-state ones (reloads, counters), not check results.
+  std::uint64_t changes = 0;
+  std::uint64_t updates = 0;
   DomainMap domains;                             // exactly the watched domains
   std::map<std::string, WebhookStats> webhooks;  // exactly the configured webhooks
   bool config_last_reload_successful = true;
@@ -90,6 +94,8 @@ class ResultStore {
   void Update(const std::function<void(Snapshot&)>& change) {
     std::lock_guard lock(mutex_);
     change(state_);
+    ++state_.changes;
+    ++state_.updates;
     current_.reset();
   }
 
@@ -99,6 +105,7 @@ class ResultStore {
     DomainState* state = state_.domains.Mutable(domain);
     if (state == nullptr) return false;
     change(*state);
+    ++state_.changes;
     current_.reset();
     return true;
   }

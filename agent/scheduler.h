@@ -122,8 +122,8 @@ class Scheduler {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  config::ScheduleSettings schedule_;                     // guarded by mutex_
-  std::map<std::string, Entry> entries_;                  // guarded by mutex_
+  config::ScheduleSettings schedule_;                                      // guarded by mutex_
+  std::map<std::string, Entry> entries_;                                   // guarded by mutex_
   std::set<std::pair<std::int64_t, const std::string*>, DueFirst> queue_;  // guarded
   std::size_t first_round_left_ = 0;  // domains still awaiting a first check; guarded
   bool stopping_ = false;

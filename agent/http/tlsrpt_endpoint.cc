@@ -287,7 +287,8 @@ void TlsRptEndpoint::Show(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   const auto check = receiver_.LatestCheck(domain.value());
-  Reply(res, 200, AggregateJson(domain.value(), aggregate.value(), check ? &*check : nullptr), "ok");
+  Reply(res, 200, AggregateJson(domain.value(), aggregate.value(), check ? &*check : nullptr),
+        "ok");
 }
 
 json TlsRptEndpoint::AggregateJson(const std::string& domain,

@@ -75,7 +75,7 @@ void ReportPipeline::OnReport(const std::string& domain, CheckOutcome outcome,
   // look like a vanished policy.
   const webhooks::Observation observation =
       report.check_complete ? webhooks::Observe(tracker, posture, schedule.confirmations)
-                             : webhooks::Observation{};
+                            : webhooks::Observation{};
   if (observation.changed) parts_.emit(domain, observation);
   const Packed<webhooks::TrackerState> packed_tracker(tracker);
   const Packed<history::PolicyHistory> packed_history(outcome.memory_after);

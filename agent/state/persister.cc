@@ -53,6 +53,9 @@ void Persister::Loop() {
         }
         last_failed = !saved;
       });
+      // A round of checks frees what its handshakes and lookups held, in holes glibc keeps;
+      // after a save (at most every 2 s, only after changes) the free pages go back to the
+      // system (README "Memory").
       malloc_trim(0);
       lock.lock();
     }

@@ -411,8 +411,8 @@ TEST_F(HistoryStateFile, AFileWithoutHistoryLoadsAndSeedsItFromTheSavedReport) {
   EXPECT_EQ(memory.first_seen_ms, kT0) << "the saved check is the first sight";
   EXPECT_FALSE(loaded.value().at("unchecked.example").history.Unpack().Known());
   // A silent change after the upgrade is caught against the saved report.
-  auto judged = JudgeHistory(
-      memory, Seen("a1", MakePolicy(policy::Mode::kTesting), kT0 + kHour), kT0 + kHour);
+  auto judged = JudgeHistory(memory, Seen("a1", MakePolicy(policy::Mode::kTesting), kT0 + kHour),
+                             kT0 + kHour);
   EXPECT_EQ(Codes(judged.issues),
             (std::set{IssueCode::kModeDowngraded, IssueCode::kPolicyChangedWithoutIdChange}));
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <string>
 
 namespace mtasts::agent {
@@ -76,23 +77,52 @@ TEST(MetricsCache, RendersOncePerSnapshotAndGeneration) {
     return "domains " + std::to_string(s.domains.size()) + " render " + std::to_string(renders);
   };
   auto first = std::make_shared<const Snapshot>();
-  auto a = cache.Get(first, 1, render);
-  auto b = cache.Get(first, 1, render);
+  auto a = cache.Get(first, 1, false, render);
+  auto b = cache.Get(first, 1, false, render);
   EXPECT_EQ(renders, 1);
   EXPECT_EQ(a, b);  // the very same page
   EXPECT_EQ(a->gzip(), "domains 0 render 1");
 
-  auto c = cache.Get(first, 2, render);  // a check was observed: the histogram changed
+  auto c = cache.Get(first, 2, false, render);  // a check was observed: the histogram changed
   EXPECT_EQ(renders, 2);
   EXPECT_EQ(c->gzip(), "domains 0 render 2");
 
   Snapshot changed;
   changed.domains["example.com"] = DomainState{};
+  changed.changes = 1;
   auto second = std::make_shared<const Snapshot>(changed);
-  auto d = cache.Get(second, 2, render);  // a new snapshot was published
+  auto d = cache.Get(second, 2, false, render);  // a new snapshot was published
   EXPECT_EQ(renders, 3);
   EXPECT_EQ(d->gzip(), "domains 1 render 3");
   EXPECT_EQ(a->gzip(), "domains 0 render 1");  // a page handed out stays valid
+}
+
+TEST(MetricsCache, DuringTheFirstRoundResultsRenderAtMostOncePerInterval) {
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  MetricsCache cache([&now] { return now; });
+  int renders = 0;
+  auto render = [&](const Snapshot&) {
+    ++renders;
+    now += std::chrono::milliseconds(500);  // this render takes 0.5 s: the interval is 2 s
+    return std::string("page ") + std::to_string(renders);
+  };
+  Snapshot state;
+  auto at = [&](std::uint64_t changes, std::uint64_t updates) {
+    state.changes = changes;
+    state.updates = updates;
+    return std::make_shared<const Snapshot>(state);
+  };
+  EXPECT_EQ(cache.Get(at(1, 0), 1, true, render)->gzip(), "page 1");
+  now += std::chrono::milliseconds(1500);  // 1.5 s after the render ended
+  EXPECT_EQ(cache.Get(at(2, 0), 2, true, render)->gzip(), "page 1") << "a result: too soon";
+  EXPECT_EQ(cache.Get(at(3, 1), 2, true, render)->gzip(), "page 2") << "a reload: at once";
+  now += std::chrono::milliseconds(1999);
+  EXPECT_EQ(cache.Get(at(4, 1), 3, true, render)->gzip(), "page 2");
+  now += std::chrono::milliseconds(1);
+  EXPECT_EQ(cache.Get(at(4, 1), 3, true, render)->gzip(), "page 3") << "the interval is over";
+  EXPECT_EQ(cache.Get(at(5, 1), 3, false, render)->gzip(), "page 4")
+      << "after the first round, every change";
+  EXPECT_EQ(renders, 4);
 }
 
 }  // namespace

@@ -19,32 +19,58 @@ DomainReport EveryFieldSet() {
   r.enforced = true;
   r.AddIssue(IssueCode::kMxNotCovered, Severity::kCritical, "mx2.example.com is not covered");
   r.AddIssue(IssueCode::kTlsrptPolicyMismatch, "the reports name another policy");
-  r.sts_record = {true, true, "v=STSv1; id=20261203", "20261203",
-                  {"v=STSv1; id=20261203", "v=STSv1; id=old"}};
+  r.sts_record = {
+      true, true, "v=STSv1; id=20261203", "20261203", {"v=STSv1; id=20261203", "v=STSv1; id=old"}};
   r.policy.found = true;
   r.policy.valid = true;
   r.policy.url = "https://mta-sts.example.com/.well-known/mta-sts.txt";
-  r.policy.policy = policy::Policy{
-      "STSv1", policy::Mode::kTesting, policy::kMaxMaxAge, {"mx1.example.com", "*.example.net"},
-      {{"x-extension", "value"}, {"other", ""}}};
+  r.policy.policy = policy::Policy{"STSv1",
+                                   policy::Mode::kTesting,
+                                   policy::kMaxMaxAge,
+                                   {"mx1.example.com", "*.example.net"},
+                                   {{"x-extension", "value"}, {"other", ""}}};
   r.policy.http_status = -1;  // signed values round trip through zigzag
   r.policy.content_type = "text/plain; charset=utf-8";
   r.policy.address = "2001:db8::25";
   r.policy.error = "an error with UTF-8: \xc3\xa9 and a NUL: " + std::string(1, '\0') + ".";
-  r.policy.certificate = net::CertificateInfo{
-      false, "certificate has expired", 10, {"mta-sts.example.com", "*.example.com"},
-      "CN=mta-sts.example.com", "CN=Test CA", kLastX509Second};
+  r.policy.certificate = net::CertificateInfo{false,
+                                              "certificate has expired",
+                                              10,
+                                              {"mta-sts.example.com", "*.example.com"},
+                                              "CN=mta-sts.example.com",
+                                              "CN=Test CA",
+                                              kLastX509Second};
   r.policy.body = "version: STSv1\r\nmode: testing\r\nmx: mx1.example.com\r\nmax_age: 31557600\r\n";
-  r.tls_rpt = {true, false, "v=TLSRPTv1; rua=mailto:tlsrpt@example.com",
+  r.tls_rpt = {true,
+               false,
+               "v=TLSRPTv1; rua=mailto:tlsrpt@example.com",
                {"mailto:tlsrpt@example.com", "https://reports.example.com/v1"}};
   r.mx.hosts = {"mx1.example.com", "mx2.example.com"};
   r.mx.uncovered = {"mx2.example.com"};
   r.mx.probed = true;
-  r.mx.probes.push_back({"mx1.example.com", "192.0.2.25", false, true, true, "TLSv1.3",
-                         "TLS_AES_256_GCM_SHA384", true, std::nullopt, 1830000000,
-                         {"mx1.example.com"}, std::nullopt});
-  r.mx.probes.push_back({"mx2.example.com", "10.0.0.1", true, false, false, std::nullopt,
-                         std::nullopt, false, "refused by the SSRF guard", std::nullopt, {},
+  r.mx.probes.push_back({"mx1.example.com",
+                         "192.0.2.25",
+                         false,
+                         true,
+                         true,
+                         "TLSv1.3",
+                         "TLS_AES_256_GCM_SHA384",
+                         true,
+                         std::nullopt,
+                         1830000000,
+                         {"mx1.example.com"},
+                         std::nullopt});
+  r.mx.probes.push_back({"mx2.example.com",
+                         "10.0.0.1",
+                         true,
+                         false,
+                         false,
+                         std::nullopt,
+                         std::nullopt,
+                         false,
+                         "refused by the SSRF guard",
+                         std::nullopt,
+                         {},
                          "not dialled"});
   r.mx.dane.push_back({"mx1.example.com", true, true, {"3 1 1 abcdef"}, std::nullopt});
   r.mx.dane.push_back({"mx2.example.com", false, false, {}, "SERVFAIL"});
@@ -106,8 +132,8 @@ TEST(PackedTest, TheTrackerAndTheMemoryRoundTrip) {
   EXPECT_EQ(back.seen, 2);
   EXPECT_EQ(back.sequence, 1ULL << 40);
 
-  history::PolicyHistory memory{"id2", "digest2", "enforce", 86400, 1,
-                                "digest1", 2, "id1", 3, 4, 5, "testing"};
+  history::PolicyHistory memory{"id2", "digest2", "enforce", 86400, 1, "digest1",
+                                2,     "id1",     3,         4,     5, "testing"};
   EXPECT_EQ(Packed<history::PolicyHistory>(memory).Unpack(), memory);
 }
 

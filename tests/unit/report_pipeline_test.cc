@@ -71,7 +71,8 @@ class PipelineTest : public ::testing::Test {
   /// registry's last) and the report finished.
   void CheckNow() {
     const std::optional<DomainState> stored = store_.GetDomain(kDomain);
-    CheckOutcome outcome{checker_.Check(now_), stored ? stored->history.Unpack() : history::PolicyHistory{}};
+    CheckOutcome outcome{checker_.Check(now_),
+                         stored ? stored->history.Unpack() : history::PolicyHistory{}};
     check::HistoryCheck().Judge(
         check::Observations{}, check::JudgeContext{.now_ms = now_, .memory = &outcome.memory_after},
         outcome.report);
