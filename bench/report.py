@@ -76,32 +76,31 @@ the work.""",
 at 10,000 domains, to stay in the memory budget), so a scrape without `Accept-Encoding: gzip`
 inflates it and sends 12 MB through loopback. Prometheus always asks for gzip, which is served
 from the cache in about a millisecond.""",
-    "rss_first": """**Memory at 10,000 domains, after the first round.** Snapshots no longer copy
-any domain's state (README "Memory": a pointer per domain; heaptrack had put 16.8 MB of the
-57 MB heap peak in those copies). What remains (heaptrack and `pmap`, 2026-12-03): about 16 MiB
-is the mapped code of the 41 shared libraries and the binary (libcrypto alone 3.7 MiB, SQLite,
-GLib and GIO for GMime, libsystemd), counted in RSS though shared; the reports (about 1 KB each
-inline, `DomainReport` is 936 bytes before its strings, plus the policy text, records and
-certificate facts); each domain's state (640 bytes: the damped posture holds two optional
-postures, the memory six strings); the scheduler's and configuration's entries; and the 64
-check workers' buffers and handshakes in flight. Reports stored compactly (rarely-set parts out
-of line, or serialised and read on demand) is the next step; it touches every reader of a
-report.""",
-    "rss": """**Memory at 10,000 domains, after the scrapes.** The scrape adds one chunk of series
-being rendered and the compressed page (0.8 MB) on top of the first round's peak (above).""",
-    "rss100k": """**Memory at 100,000 domains.** Profiled (heaptrack, the daemon at 100,000 as
-here, 2026-12-03): of the heap at its peak, **the reports are about 300 MB**: 216 MB allocated
-where the pipeline stores each report (`DomainReport` is 936 bytes inline, most of it optional
-parts an NXDOMAIN report never fills) and about 90 MB of their strings (issue messages, the
-policy URL, records, errors: `ApplyMx` 22 MB, `AddIssue` 20 MB, `ApplyTlsRpt` 15 MB,
-`ApplyStsRecord` 12 MB, `PolicyUrl` 10 MB, `ApplyPolicy` 10 MB). Under the bench's load (1,500
-re-checks a second after the first round) a render holds its snapshot while checks replace
-reports, so for its duration old and new reports are both alive: that is the growth after the
-scrapes. Then the scheduler's entries and queue (25 MB), the configuration held three times
-(`ReadDomains`, a copy in `RunningConfig`, the webhook dispatcher's per-domain map: about 28 MB)
-and 36 MB of map copies elsewhere. Snapshots no longer copy domain states. Reports stored
-compactly (the rarely-set parts out of line, or a report kept serialised and decoded on demand)
-is the next step, and the only one big enough for 300 MiB; it touches every reader of a report.""",
+    "rss_first": """**Memory at 10,000 domains, after the first round.** Reports, postures and
+memories are packed (README "Memory": a healthy domain's report in 427 bytes, its posture tracker
+in 61, its memory in 174; `DomainState` 88 bytes inline) and the configuration is no longer held
+three times; this run's figure against 73.3 MiB before. What remains, measured 2026-12-03
+(`pmap`, `malloc_stats`, runs of the daemon at 10,000 with one thing changed each): about 14 MiB
+is the mapped code of the binary and its 41 shared libraries (libcrypto 3.7 MiB; SQLite, GLib and
+GIO for GMime; libsystemd), counted in RSS though shared with any other process using them; a
+daemon watching 10 domains is at 19.6 MiB (code, 107 threads' stacks, the TLS context and trust
+store). The 64 check workers cost about 11 MiB of the rest: the same run with 16 checks in
+flight peaked at 41.5 MiB, the first round as fast (the two cores are the limit, not the number
+in flight); 4.3 MiB of that is glibc's per-thread caches (`GLIBC_TUNABLES=glibc.malloc.tcache_count=0`
+took the peak from 52.3 to 48.0 MiB), the rest what each check holds in flight (handshake,
+chain, lookups) and the heap they leave fragmented. 64 in flight is the documented default
+(`schedule.max_concurrent_checks`), so the bench keeps it. Below 48 MiB needs checks in flight
+that are not a thread each (an event loop driving the handshakes), or a smaller default.""",
+    "rss": """**Memory at 10,000 domains, after the scrapes.** The scrape adds a chunk of 250
+domains' series being rendered, zlib's state and the compressed page (0.8 MB) on top of the
+first round's peak (above).""",
+    "rss100k": """**Memory at 100,000 domains.** Was 405 / 537 MiB: the reports were about 300 MB
+of the heap peak (heaptrack, 216 MB where the pipeline stored each `DomainReport`, 936 bytes
+inline, and 90 MB of their strings), the configuration held three times (28 MB), and the
+`/metrics` cache held the snapshot it rendered, keeping every report replaced since alive. Now
+the reports, postures and memories are packed (a report without a policy in under 200 bytes),
+the configuration's domain list is held once, the scheduler keeps one copy of each name, and the
+cache keys on the snapshot's change counts instead of holding it.""",
     "partial100k": """**100,000 domains: first round unfinished.** The round was not done within
 the wait limit (`BENCH_BIG_WAIT`): the figures are for the domains checked by then (the others
 have only their schedule and configuration in memory).""",
