@@ -1,11 +1,15 @@
 #include "agent/packed.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -18,6 +22,15 @@ namespace {
 // bytes, an optional as a presence byte and the value, a vector as its length and elements.
 // It lives only in memory, never on disk or the wire, so it has no version: both directions
 // are generated from the one field list per type below.
+//
+// A report names its domain again and again (the policy URL, the policy and MX host names, the
+// certificate's names, the records, the issue messages): after the `domain` field, each string
+// of a report stores it as two bytes, kEscape kDomainRef; a kEscape byte of the text itself as
+// kEscape kLiteral. Only exact matches are replaced, so every string reads back byte for byte.
+constexpr unsigned char kEscape = 0xFF;  // never in UTF-8, so rare in what a report holds
+constexpr unsigned char kLiteral = 0x00;
+constexpr unsigned char kDomainRef = 0x01;
+constexpr std::size_t kShortestAbbreviated = 4;  // shorter names gain nothing
 
 template <typename T>
 struct IsOptional : std::false_type {};
@@ -38,6 +51,17 @@ struct IsPair<std::pair<A, B>> : std::true_type {};
 
 template <typename S, typename T>
 concept Bare = std::is_same_v<std::remove_const_t<S>, T>;
+
+// Hex(): a string that is usually lowercase hex (a SHA-256 digest) is stored as its bytes, half
+// the size, after a flag byte; anything else as text.
+bool IsLowerHex(std::string_view s) {
+  if (s.size() % 2 != 0) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+int HexValue(char c) {
+  return c <= '9' ? c - '0' : c - 'a' + 10;
+}
 
 // The field lists, one per type; `S` is the type or its const (packing reads, unpacking writes).
 // A field added to a report type must be added here: the size checks below fail until it is.
@@ -85,7 +109,9 @@ void Fields(Io& io, S& s) {
 }
 template <typename Io, Bare<DomainReport> S>
 void Fields(Io& io, S& s) {
-  io(s.domain, s.enforced, s.issues, s.sts_record, s.policy, s.tls_rpt, s.mx, s.check_complete,
+  io(s.domain);
+  io.Abbreviate(s.domain);
+  io(s.enforced, s.issues, s.sts_record, s.policy, s.tls_rpt, s.mx, s.check_complete,
      s.checked_at_ms, s.duration_seconds, s.history);
 }
 
@@ -100,8 +126,12 @@ void Fields(Io& io, S& s) {
 }
 template <typename Io, Bare<history::PolicyHistory> S>
 void Fields(Io& io, S& s) {
-  io(s.id, s.digest, s.mode, s.max_age, s.first_seen_ms, s.id_digest, s.id_first_seen_ms,
-     s.previous_id, s.id_bump_until_ms, s.downgraded_at_ms, s.downgraded_until_ms, s.downgraded_to);
+  io(s.id);
+  io.Hex(s.digest);
+  io(s.mode, s.max_age, s.first_seen_ms);
+  io.Hex(s.id_digest);
+  io(s.id_first_seen_ms, s.previous_id, s.id_bump_until_ms, s.downgraded_at_ms,
+     s.downgraded_until_ms, s.downgraded_to);
 }
 
 #if defined(__x86_64__) && defined(__GLIBCXX__) && !defined(_GLIBCXX_DEBUG)
@@ -137,9 +167,44 @@ class Writer {
   void operator()(const T&... values) {
     (Put(values), ...);
   }
+  void Hex(std::string_view text) {
+    const bool packed = IsLowerHex(text);
+    bytes.push_back(packed ? 1 : 0);
+    if (!packed) return PutText(text);
+    Varint(text.size() / 2);
+    for (std::size_t i = 0; i < text.size(); i += 2) {
+      bytes.push_back(static_cast<char>(HexValue(text[i]) << 4 | HexValue(text[i + 1])));
+    }
+  }
+  /// From here on, `domain` in a string is written as a reference.
+  void Abbreviate(const std::string& domain) {
+    if (domain.size() >= kShortestAbbreviated) domain_ = domain;
+  }
   std::string bytes;
 
  private:
+  void PutText(std::string_view text) {
+    if (domain_.empty()) {
+      Varint(text.size());
+      bytes.append(text);
+      return;
+    }
+    std::string& out = scratch_;
+    out.clear();
+    for (std::size_t i = 0; i < text.size();) {
+      if (text.compare(i, domain_.size(), domain_) == 0) {
+        out += static_cast<char>(kEscape);
+        out += static_cast<char>(kDomainRef);
+        i += domain_.size();
+        continue;
+      }
+      const auto c = static_cast<unsigned char>(text[i++]);
+      out += static_cast<char>(c);
+      if (c == kEscape) out += static_cast<char>(kLiteral);
+    }
+    Varint(out.size());
+    bytes.append(out);
+  }
   void Varint(std::uint64_t v) {
     while (v >= 0x80) {
       bytes.push_back(static_cast<char>((v & 0x7F) | 0x80));
@@ -164,8 +229,7 @@ class Writer {
       std::memcpy(raw, &v, sizeof raw);
       bytes.append(raw, sizeof raw);
     } else if constexpr (std::is_same_v<T, std::string>) {
-      Varint(v.size());
-      bytes.append(v);
+      PutText(v);
     } else if constexpr (IsOptional<T>::value) {
       bytes.push_back(v.has_value() ? 1 : 0);
       if (v) Put(*v);
@@ -185,6 +249,9 @@ class Writer {
       Fields(*this, v);
     }
   }
+
+  std::string_view domain_;
+  std::string scratch_;
 };
 
 class Reader {
@@ -193,6 +260,21 @@ class Reader {
   template <typename... T>
   void operator()(T&... values) {
     (Get(values), ...);
+  }
+  void Hex(std::string& text) {
+    if (Byte() == 0) return Get(text);
+    static constexpr char kDigits[] = "0123456789abcdef";
+    const std::size_t n = Length();
+    text.clear();
+    text.reserve(2 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const unsigned char b = Byte();
+      text += kDigits[b >> 4];
+      text += kDigits[b & 0x0F];
+    }
+  }
+  void Abbreviate(const std::string& domain) {
+    if (domain.size() >= kShortestAbbreviated) domain_ = domain;
   }
   bool Done() const { return at_ == end_; }
 
@@ -240,8 +322,29 @@ class Reader {
       at_ += sizeof(double);
     } else if constexpr (std::is_same_v<T, std::string>) {
       const std::size_t n = Length();
-      v.assign(reinterpret_cast<const char*>(at_), n);
+      const std::string_view text(reinterpret_cast<const char*>(at_), n);
       at_ += n;
+      if (domain_.empty()) {
+        v.assign(text);
+        return;
+      }
+      v.clear();
+      v.reserve(n);
+      for (std::size_t i = 0; i < text.size();) {
+        const std::size_t escape = text.find(static_cast<char>(kEscape), i);
+        v.append(text.substr(i, escape - i));
+        if (escape == std::string_view::npos) break;
+        if (escape + 1 == text.size()) Corrupt();
+        const auto kind = static_cast<unsigned char>(text[escape + 1]);
+        if (kind == kDomainRef) {
+          v.append(domain_);
+        } else if (kind == kLiteral) {
+          v += static_cast<char>(kEscape);
+        } else {
+          Corrupt();
+        }
+        i = escape + 2;
+      }
     } else if constexpr (IsOptional<T>::value) {
       if (Byte() != 0) {
         Get(v.emplace());
@@ -273,9 +376,42 @@ class Reader {
 
   const unsigned char* at_;
   const unsigned char* end_;
+  std::string_view domain_;  // the report's own domain field, already read
 };
 
 }  // namespace
+
+struct SharedBytes::Header {
+  std::atomic<std::uint32_t> references;
+  std::uint32_t size;
+  unsigned char* bytes() { return reinterpret_cast<unsigned char*>(this + 1); }
+};
+
+SharedBytes::SharedBytes(const unsigned char* data, std::uint32_t size) {
+  void* block = ::operator new(sizeof(Header) + size);
+  header_ = new (block) Header{{1}, size};
+  std::memcpy(header_->bytes(), data, size);
+}
+
+SharedBytes::SharedBytes(const SharedBytes& other) noexcept : header_(other.header_) {
+  if (header_ != nullptr) header_->references.fetch_add(1, std::memory_order_relaxed);
+}
+
+SharedBytes::~SharedBytes() {
+  if (header_ == nullptr) return;
+  // The last owner must see every write the others made before it frees (as shared_ptr does).
+  if (header_->references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  header_->~Header();
+  ::operator delete(header_);
+}
+
+const unsigned char* SharedBytes::data() const {
+  return header_ == nullptr ? nullptr : header_->bytes();
+}
+
+std::uint32_t SharedBytes::size() const {
+  return header_ == nullptr ? 0 : header_->size;
+}
 
 template <typename T>
 Packed<T>::Packed(const T& value) {
@@ -285,18 +421,16 @@ Packed<T>::Packed(const T& value) {
   if (writer.bytes.size() > std::numeric_limits<std::uint32_t>::max()) {
     throw std::length_error("packed value over 4 GiB");  // a policy body is capped at 64 KiB
   }
-  size_ = static_cast<std::uint32_t>(writer.bytes.size());
-  // One allocation: exactly the encoding, and the count shared_ptr keeps.
-  auto bytes = std::make_shared_for_overwrite<unsigned char[]>(size_);
-  std::memcpy(bytes.get(), writer.bytes.data(), size_);
-  bytes_ = std::move(bytes);
+  // One allocation: exactly the encoding, after its count and size.
+  bytes_ = SharedBytes(reinterpret_cast<const unsigned char*>(writer.bytes.data()),
+                       static_cast<std::uint32_t>(writer.bytes.size()));
 }
 
 template <typename T>
 T Packed<T>::Unpack() const {
   T value{};
   if (!bytes_) return value;
-  Reader reader(bytes_.get(), size_);
+  Reader reader(bytes_.data(), bytes_.size());
   reader(value);
   if (!reader.Done()) throw std::logic_error("packed value: bytes left over");
   return value;
