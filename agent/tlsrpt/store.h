@@ -1,12 +1,13 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,8 +21,30 @@ struct sqlite3;
 
 namespace mtasts::agent::tlsrpt {
 
-/// Domains a query is about; lookups by string_view.
-using DomainSet = std::set<std::string, std::less<>>;
+/// Domains a query is about; lookups by string_view. A sorted vector, not a tree: the daemon
+/// holds one with every watched domain (README "Memory").
+class DomainSet {
+ public:
+  DomainSet() = default;
+  DomainSet(std::initializer_list<std::string> names) : DomainSet(names.begin(), names.end()) {}
+  template <typename It>
+  DomainSet(It first, It last) : names_(first, last) {
+    std::sort(names_.begin(), names_.end());
+    names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
+    names_.shrink_to_fit();
+  }
+  void insert(std::string name) {
+    auto at = std::lower_bound(names_.begin(), names_.end(), name);
+    if (at == names_.end() || *at != name) names_.insert(at, std::move(name));
+  }
+  bool contains(std::string_view name) const {
+    return std::binary_search(names_.begin(), names_.end(), name, std::less<>());
+  }
+  friend bool operator==(const DomainSet&, const DomainSet&) = default;
+
+ private:
+  std::vector<std::string> names_;  // sorted, no duplicates
+};
 
 enum class InsertResult { kStored, kAlreadyStored };
 
