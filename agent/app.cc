@@ -38,9 +38,10 @@ HttpHandlers App::Handlers() {
         store_.Get(), metrics_.Generation(), first_round, [this](const Snapshot& s) {
           // Compressed as it is rendered: the whole text (12 MB at 10,000 domains) never sits in
           // memory, only the gzip (~0.7 MB) that is kept.
-          GzipWriter gzip;
+          GzipWriter gzip(last_page_size_);
           metrics_.Render(s, [&gzip](std::string_view text) { gzip.Write(text); });
           std::string page = gzip.Finish();
+          last_page_size_ = page.size();
           malloc_trim(0);  // the render's transients are large with many domains: give them back
           return page;
         });

@@ -39,6 +39,7 @@ class App {
   ResultStore store_;
   Metrics metrics_;
   MetricsCache metrics_cache_;
+  std::size_t last_page_size_ = 0;  // of the last /metrics render; guarded by metrics_cache_
   std::unique_ptr<StateFile> state_file_;
   std::unique_ptr<Persister> persister_;
   std::unique_ptr<webhooks::Outbox> outbox_;

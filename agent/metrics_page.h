@@ -17,7 +17,10 @@ namespace mtasts::agent {
 /// in memory whole.
 class GzipWriter {
  public:
-  GzipWriter();
+  /// `expected`: about how many compressed bytes to expect (the previous page's size), reserved
+  /// at once so the output does not grow by doubling (up to twice the page) and need a copy to
+  /// shrink at the end.
+  explicit GzipWriter(std::size_t expected = 0);
   ~GzipWriter();
   GzipWriter(const GzipWriter&) = delete;
   GzipWriter& operator=(const GzipWriter&) = delete;
