@@ -77,9 +77,10 @@ at 10,000 domains, to stay in the memory budget), so a scrape without `Accept-En
 inflates it and sends 12 MB through loopback. Prometheus always asks for gzip, which is served
 from the cache in about a millisecond.""",
     "rss_first": """**Memory at 10,000 domains, after the first round.** Reports, postures and
-memories are packed (README "Memory": a healthy domain's report in 427 bytes, its posture tracker
-in 61, its memory in 174; `DomainState` 88 bytes inline) and the configuration is no longer held
-three times; this run's figure against 73.3 MiB before. What remains, measured 2026-12-03
+memories are packed (README "Memory": a healthy domain's report in 322 bytes, its posture tracker
+in 61, its memory in about 110; `DomainState` 40 bytes inline) and the configuration is no longer
+held three times; this run's figure against 73.3 MiB before (45.0 MiB in the session's last
+trial run). What remains, measured 2026-12-03
 (`pmap`, `malloc_stats`, runs of the daemon at 10,000 with one thing changed each): about 14 MiB
 is the mapped code of the binary and its 41 shared libraries (libcrypto 3.7 MiB; SQLite, GLib and
 GIO for GMime; libsystemd), counted in RSS though shared with any other process using them; a
