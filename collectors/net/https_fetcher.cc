@@ -342,9 +342,6 @@ HttpsFetcher::HttpsFetcher(const std::shared_ptr<const TrustStore>& trust) {
   // and the response arrive as a dozen records, mostly together. Nothing changes in what is
   // read or trusted: records are still taken one by one, and Receive stops at the same point.
   SSL_CTX_set_read_ahead(ctx, 1);
-  // A check in flight waits on the network most of its time: the record buffers (about 34 KiB a
-  // connection) go back to the heap while they are empty (README "Memory").
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
 FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
