@@ -110,6 +110,45 @@ std::string MetricsPage::Text() const {
   return std::move(text).value();
 }
 
+struct PageTextReader::Stream {
+  z_stream z{};
+};
+
+PageTextReader::PageTextReader(std::shared_ptr<const MetricsPage> page)
+    : page_(std::move(page)), stream_(std::make_unique<Stream>()) {
+  const std::string& gzip = page_->gzip();
+  if (gzip.size() < 18 || inflateInit2(&stream_->z, 15 + 16) != Z_OK) {
+    throw std::logic_error("cached /metrics page: not a gzip stream");
+  }
+  const auto* end = reinterpret_cast<const unsigned char*>(gzip.data() + gzip.size());
+  size_ = std::uint32_t{end[-4]} | std::uint32_t{end[-3]} << 8 | std::uint32_t{end[-2]} << 16 |
+          std::uint32_t{end[-1]} << 24;
+  stream_->z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzip.data()));
+  stream_->z.avail_in = static_cast<uInt>(gzip.size());
+}
+
+PageTextReader::~PageTextReader() {
+  inflateEnd(&stream_->z);
+}
+
+std::string_view PageTextReader::Read(std::size_t offset, std::size_t max) {
+  if (offset < position_) throw std::logic_error("PageTextReader: read backwards");
+  z_stream& z = stream_->z;
+  for (;;) {
+    const std::size_t skip = offset - position_;  // a range request starts past the beginning
+    const std::size_t want = skip > 0 ? std::min<std::size_t>(skip, 64 * 1024) : max;
+    if (want == 0 || position_ >= size_) return {};
+    piece_.resize(std::min(want, size_ - position_));
+    z.next_out = reinterpret_cast<Bytef*>(piece_.data());
+    z.avail_out = static_cast<uInt>(piece_.size());
+    const int status = inflate(&z, Z_NO_FLUSH);
+    const std::size_t got = piece_.size() - z.avail_out;
+    if (got == 0 && status != Z_OK) throw std::logic_error("cached /metrics page: corrupt");
+    position_ += got;
+    if (skip == 0) return std::string_view(piece_.data(), got);
+  }
+}
+
 bool AcceptsGzip(std::string_view header) {
   while (!header.empty()) {
     const auto comma = header.find(',');

@@ -54,6 +54,31 @@ class MetricsPage {
   std::string gzip_;
 };
 
+/// A page's text, inflated piece by piece as it is sent (a scrape without gzip): memory holds
+/// one piece, however large the text (138 MB at 100,000 domains). Holds the page. One reader per
+/// answer; not thread-safe.
+class PageTextReader {
+ public:
+  explicit PageTextReader(std::shared_ptr<const MetricsPage> page);
+  ~PageTextReader();
+  PageTextReader(const PageTextReader&) = delete;
+  PageTextReader& operator=(const PageTextReader&) = delete;
+  /// The text's size: the gzip trailer's ISIZE (RFC 1952 §2.3.1, the size modulo 2^32; a page
+  /// stays far below 4 GiB).
+  std::size_t size() const { return size_; }
+  /// The text from `offset` (never before the previous piece's end), at most `max` bytes; empty
+  /// at the end. Throws std::logic_error for a page GzipWriter did not make.
+  std::string_view Read(std::size_t offset, std::size_t max);
+
+ private:
+  struct Stream;
+  std::shared_ptr<const MetricsPage> page_;
+  std::unique_ptr<Stream> stream_;
+  std::size_t size_ = 0;
+  std::size_t position_ = 0;  // text bytes inflated so far
+  std::string piece_;
+};
+
 /// True when an Accept-Encoding header value accepts gzip (RFC 9110 §12.5.3: "gzip", "x-gzip"
 /// or "*", without q=0).
 bool AcceptsGzip(std::string_view accept_encoding);

@@ -113,7 +113,7 @@ say "daemon, first round over $n domains"
 # min_interval 1s: the start-up spread of first checks (20 ms apart, within min_interval) would
 # otherwise make the first round last N x 20 ms; healthy domains are next due in max_interval.
 daemon daemon_n 1s "$w/domains.txt"
-fact daemon_n_enforced "$(grep -c "^mta_sts_enforced{.*} 1$" <(curl -fs 127.0.0.1:10099/metrics) || true)"
+fact daemon_n_enforced "$(grep -c "^mta_sts_enforced{.*} 1$" <(curl -fs --compressed 127.0.0.1:10099/metrics) || true)"
 scrape daemon_n
 
 # 4. 100,000 watched domains (BENCH_BIG overrides, for a quick try of the script): the N healthy ones plus (100,000 - N) names the world's DNS
@@ -127,7 +127,7 @@ seq -f 'x%06g.absent.test' 1 $((big - n)) >"$r/absent.txt"
 # figures are taken when the first round is done or after BENCH_BIG_WAIT seconds (default 300),
 # and the report says how many domains had been checked by then.
 DAEMON_WAIT_S=${BENCH_BIG_WAIT:-300} daemon daemon_100k 1m "$w/domains.txt" "$r/absent.txt"
-fact daemon_100k_checked "$(curl -fs 127.0.0.1:10099/metrics | grep -c '^mta_sts_check_success{' || true)"
+fact daemon_100k_checked "$(curl -fs --compressed 127.0.0.1:10099/metrics | grep -c '^mta_sts_check_success{' || true)"
 scrape daemon_100k
 
 # 5. blackbox_exporter: per domain an HTTPS probe of the policy URL and DNS probes of the two

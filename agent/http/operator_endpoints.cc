@@ -37,13 +37,26 @@ void OperatorEndpoints::Register(httplib::Server& s) {
     // send the bytes as they are, never compressing them again.
     auto page = handlers_.metrics();
     const bool gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
-    // The page is kept gzip-compressed; a plain request gets it inflated, for itself only.
-    auto body = gzip ? std::shared_ptr<const std::string>(page, &page->gzip())
-                     : std::make_shared<const std::string>(page->Text());
-    if (gzip) res.set_header("Content-Encoding", "gzip");
     res.set_header("Vary", "Accept-Encoding");
+    constexpr const char* kType = "text/plain; version=0.0.4; charset=utf-8";
+    if (!gzip) {
+      // The page is kept gzip-compressed; a plain request gets it inflated as it is sent, a
+      // piece at a time (README "Memory"), never the whole text in memory.
+      auto text = std::make_shared<PageTextReader>(std::move(page));
+      res.set_content_provider(
+          text->size(), kType,
+          [text](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            const std::string_view piece = text->Read(offset, std::min<std::size_t>(length, 65536));
+            if (piece.empty()) return false;  // shorter than its trailer said: a bug
+            sink.write(piece.data(), piece.size());
+            return true;
+          });
+      return;
+    }
+    res.set_header("Content-Encoding", "gzip");
+    auto body = std::shared_ptr<const std::string>(page, &page->gzip());
     res.set_content_provider(
-        body->size(), "text/plain; version=0.0.4; charset=utf-8",
+        body->size(), kType,
         [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
           sink.write(body->data() + offset, std::min(length, body->size() - offset));
           return true;

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace mtasts::agent {
@@ -44,6 +47,34 @@ TEST(MetricsPage, GzipWriterMakesOneGzipStreamOfItsPieces) {
   const MetricsPage page(gz);
   EXPECT_EQ(page.gzip(), gz);
   EXPECT_EQ(page.Text(), text);
+}
+
+TEST(MetricsPage, ThePlainTextIsReadPieceByPieceFromAnyStartingPoint) {
+  std::string text;
+  for (int i = 0; i < 50000; ++i) text += "series{domain=\"d" + std::to_string(i) + "\"} 1\n";
+  auto page = std::make_shared<const MetricsPage>(GzipCompress(text));
+
+  PageTextReader reader(page);
+  EXPECT_EQ(reader.size(), text.size()) << "the gzip trailer's size";
+  std::string read;
+  std::size_t largest = 0;
+  for (std::string_view piece; !(piece = reader.Read(read.size(), 4096)).empty();) {
+    largest = std::max(largest, piece.size());
+    read += piece;
+  }
+  EXPECT_EQ(read, text);
+  EXPECT_LE(largest, 4096U) << "memory holds one piece, not the text";
+
+  // A range request: the first piece asked for starts in the middle.
+  PageTextReader ranged(page);
+  const std::size_t from = text.size() / 2 + 12345;
+  std::string tail;
+  for (std::string_view piece; !(piece = ranged.Read(from + tail.size(), 65536)).empty();) {
+    tail += piece;
+  }
+  EXPECT_EQ(tail, text.substr(from));
+
+  EXPECT_THROW(PageTextReader(std::make_shared<const MetricsPage>("not gzip")), std::logic_error);
 }
 
 TEST(MetricsPage, DecompressRefusesWhatIsNotACompleteGzipStream) {
