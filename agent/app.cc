@@ -111,9 +111,9 @@ int App::Run() {
                                         window ? &window.value() : nullptr);
       },
       [this](const std::string& domain) { return config_.Checker()->CurrentStsId(domain); },
-      [this](const std::string& domain, CheckOutcome outcome, std::int64_t next) {
+      [this](const std::string& domain, const CheckOutcome& outcome, std::int64_t next) {
         metrics_.ObserveCheckDuration(outcome.report.duration_seconds);
-        pipeline_->OnReport(domain, std::move(outcome), next);
+        pipeline_->OnReport(domain, outcome, next);
       });
   tlsrpt_ = std::make_unique<tlsrpt::Receiver>(
       tlsrpt::Receiver::Options{

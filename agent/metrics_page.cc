@@ -136,7 +136,7 @@ std::string_view PageTextReader::Read(std::size_t offset, std::size_t max) {
   z_stream& z = stream_->z;
   for (;;) {
     const std::size_t skip = offset - position_;  // a range request starts past the beginning
-    const std::size_t want = skip > 0 ? std::min<std::size_t>(skip, 64 * 1024) : max;
+    const std::size_t want = skip > 0 ? std::min<std::size_t>(skip, std::size_t{64} * 1024) : max;
     if (want == 0 || position_ >= size_) return {};
     piece_.resize(std::min(want, size_ - position_));
     z.next_out = reinterpret_cast<Bytef*>(piece_.data());
@@ -145,7 +145,7 @@ std::string_view PageTextReader::Read(std::size_t offset, std::size_t max) {
     const std::size_t got = piece_.size() - z.avail_out;
     if (got == 0 && status != Z_OK) throw std::logic_error("cached /metrics page: corrupt");
     position_ += got;
-    if (skip == 0) return std::string_view(piece_.data(), got);
+    if (skip == 0) return {piece_.data(), got};
   }
 }
 

@@ -405,7 +405,7 @@ SharedBytes::~SharedBytes() {
   ::operator delete(header_);
 }
 
-const unsigned char* SharedBytes::data() const {
+const unsigned char* SharedBytes::Data() const {
   return header_ == nullptr ? nullptr : header_->bytes();
 }
 
@@ -430,7 +430,7 @@ template <typename T>
 T Packed<T>::Unpack() const {
   T value{};
   if (!bytes_) return value;
-  Reader reader(bytes_.data(), bytes_.size());
+  Reader reader(bytes_.Data(), bytes_.size());
   reader(value);
   if (!reader.Done()) throw std::logic_error("packed value: bytes left over");
   return value;

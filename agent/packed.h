@@ -33,7 +33,7 @@ class SharedBytes {
   ~SharedBytes();
 
   explicit operator bool() const { return header_ != nullptr; }
-  const unsigned char* data() const;
+  const unsigned char* Data() const;
   std::uint32_t size() const;
 
  private:

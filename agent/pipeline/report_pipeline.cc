@@ -56,7 +56,7 @@ void ReportPipeline::SetSchedule(const config::ScheduleSettings& schedule) {
   schedule_ = schedule;
 }
 
-void ReportPipeline::OnReport(const std::string& domain, CheckOutcome outcome,
+void ReportPipeline::OnReport(const std::string& domain, const CheckOutcome& outcome,
                               std::int64_t next_check_ms) {
   const std::optional<DomainState> current = parts_.store.GetDomain(domain);
   if (!current) return;  // removed by a reload meanwhile

@@ -39,7 +39,7 @@ class ReportPipeline {
   /// A scheduled check of `domain` finished; its next one is planned at `next_check_ms`. The
   /// outcome's memory is stored as the domain's. A domain no longer in the store (removed by a
   /// reload meanwhile) is ignored.
-  void OnReport(const std::string& domain, CheckOutcome outcome, std::int64_t next_check_ms);
+  void OnReport(const std::string& domain, const CheckOutcome& outcome, std::int64_t next_check_ms);
 
  private:
   Parts parts_;

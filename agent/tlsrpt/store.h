@@ -33,10 +33,13 @@ class DomainSet {
     names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
     names_.shrink_to_fit();
   }
+  // The names std::set has, so the callers read as before.
+  // NOLINTNEXTLINE(readability-identifier-naming)
   void insert(std::string name) {
     auto at = std::lower_bound(names_.begin(), names_.end(), name);
     if (at == names_.end() || *at != name) names_.insert(at, std::move(name));
   }
+  // NOLINTNEXTLINE(readability-identifier-naming)
   bool contains(std::string_view name) const {
     return std::binary_search(names_.begin(), names_.end(), name, std::less<>());
   }

@@ -77,7 +77,7 @@ class PipelineTest : public ::testing::Test {
         check::Observations{}, check::JudgeContext{.now_ms = now_, .memory = &outcome.memory_after},
         outcome.report);
     FinishReport(outcome.report);
-    pipeline_.OnReport(kDomain, std::move(outcome), now_ + kDay);
+    pipeline_.OnReport(kDomain, outcome, now_ + kDay);
   }
   // The stored state, unpacked (the store keeps it packed: README "Memory").
   struct Unpacked {
