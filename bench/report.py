@@ -67,7 +67,10 @@ handshake) and Knot's answers. The row below shows our process using about one c
 of CPU in the 2-core sweep: the rest went to the servers, so giving our process the second core
 gives the machine no more CPU to check with. What this row measures is the 2-core machine with
 its servers, not our scaling; measuring that needs the servers on other cores (a machine with
-four or more), which this bench does not have.""",
+four or more), which this bench does not have. `bench/cores-split.sh` measures the split
+(2026-12-03, three sweeps each): on 2 cores ours 0.87-0.91 cores, nginx and Knot 0.91-1.00,
+1.82-1.90 of the two in all; the servers cost about what we do per check, so two cores give
+2 / (ours + servers), about 1 / ours checks a second: what one core for us gives.""",
     "blackbox": """**blackbox_exporter ratio.** Only the exporter process's own CPU is counted for
 it (curl, which drives it, is not), while ours includes starting the process, loading the CA
 file and writing every report as JSON. Both sides pay one full TLS handshake per domain, most of
