@@ -45,8 +45,12 @@ machine's load): 6.26 M per check against 5.1 M per s_time handshake, **1.24×**
 inside `SSL_do_handshake`, where decoding the server's public key alone is 1.53 M (OpenSSL 3.0
 builds a decoder context per key; s_time pays it too), and s_time, given no CA file, skips the
 ECDSA check of the leaf's signature (0.82 M, 16% of its handshake) that we must do. In CPU
-seconds the ratio moves about 10% between sittings (s_time itself measured 0.76 to 0.84 ms of
-user CPU per handshake on the same machine the same day). What is left above the handshake is
+seconds the ratio moves between sittings far more than the code does: on 2026-12-03 three
+runs of the same `check --json` code within 25 minutes gave 1.22×, 1.46× and 1.49× (s_time 953,
+750 and 813 handshakes per CPU second), and the interleaved rounds of one run (s_time and our
+sweep back to back, 3 s and 1.5 s) 1.10× to 1.53×: on this VM our check (allocation, the
+kernel's sockets, six DNS round trips) slows more than s_time's arithmetic when the machine
+slows. The instruction count above does not move; the CPU-second rows here do. What is left above the handshake is
 the verification the RFC requires and the DNS a check needs; malloc tuning, fewer checks in
 flight and a channel shared between checks were tried (the last would send one check's queries
 from another's socket, which the fault test forbids).""",
@@ -156,11 +160,15 @@ def main():
         f"{n} of {n}", int(facts["check_all_healthy"]) == n)
     row("  CPU per check", f"{per_check * 1000:.2f} ms ({ca['user']:.1f} s user + {ca['sys']:.1f} s sys)")
     row("  CPU per check / CPU per handshake (user + sys)", f"{ratio:.2f}×")
+    rounds = int(facts.get("rounds", 0))
     user_ratio = (ca["user"] / n) / (st["user"] / hs)
-    row("  user CPU per check / user CPU per handshake", f"{user_ratio:.2f}×", "≤ 1.25×",
-        user_ratio <= 1.25, "cpu")
     sys_ms = ca["sys"] / n * 1000
-    row("  system CPU per check", f"{sys_ms:.2f} ms", "≤ 0.3 ms", sys_ms <= 0.3, "cpu")
+    # With interleaved rounds (below) the targets are judged there: this sweep and s_time are
+    # minutes apart, and the machine's speed drifts within minutes.
+    row("  user CPU per check / user CPU per handshake", f"{user_ratio:.2f}×",
+        "" if rounds else "≤ 1.25×", None if rounds else user_ratio <= 1.25, "cpu")
+    row("  system CPU per check", f"{sys_ms:.2f} ms", "" if rounds else "≤ 0.3 ms",
+        None if rounds else sys_ms <= 0.3, "cpu")
     row("  peak RSS", f"{mib(ca['rss_kib']):.1f} MiB")
 
     dn_cpu = f("daemon_n_cpu_s")
@@ -257,9 +265,40 @@ def main():
             f"start-up included; the resolutions alone {sr['resolve_cpu_s']:.2f} s), "
             f"{sr['wall_s']:.2f} s wall ({sr['valid']} of {sample} resolved to a policy, "
             f"{sr['enforce']} enforce; DNS {', '.join(sr['dns_servers']) or '?'})")
-        row("  ours / STSResolver, checks per CPU second", f"{ours_rate / sr_rate:.1f}×", "≥ 2×",
-            ours_rate / sr_rate >= 2, "stsresolver")
+        row("  ours / STSResolver, checks per CPU second", f"{ours_rate / sr_rate:.1f}×",
+            "" if rounds else "≥ 2×", None if rounds else ours_rate / sr_rate >= 2, "stsresolver")
         row("  wall time, STSResolver / ours", f"{sr['wall_s'] / cs['wall']:.1f}×")
+    if rounds:
+        middle = lambda xs: sorted(xs)[len(xs) // 2]
+        rd = int(facts["round_domains"])
+        users, syss, peers, hss = [], [], [], []
+        for i in range(1, rounds + 1):
+            st_i, ck_i, sm_i = m[f"round_s_time_{i}"], m[f"round_check_{i}"], m[f"round_sample_{i}"]
+            hs_i = f(f"round_s_time_{i}_handshakes")
+            hss.append(hs_i / st_i["cpu"])
+            users.append((ck_i["user"] / rd) / (st_i["user"] / hs_i))
+            syss.append(ck_i["sys"] / rd * 1000)
+            try:
+                sr_i = json.load(open(os.path.join(r, f"round_stsresolver_{i}.json")))
+                peers.append((sample / sm_i["cpu"]) / (sample / (sr_i["user_s"] + sr_i["sys_s"])))
+            except (OSError, ValueError, KeyError):
+                pass
+        healthy_min = min(int(facts.get(f"round_check_{i}_healthy", 0)) for i in range(1, rounds + 1))
+        span = lambda xs, fmt: f"{fmt.format(min(xs))} to {fmt.format(max(xs))}"
+        row(f"interleaved rounds ({rounds}: s_time 3 s, `check --json` over {rd} domains and over "
+            f"the {sample} sample, STSResolver over the sample, back to back; medians of each "
+            f"round's ratio)", f"s_time {span(hss, '{:.0f}')} handshakes per CPU s; "
+            f"at least {healthy_min} of {rd} healthy each round")
+        user_m = middle(users)
+        row("  user CPU per check / user CPU per handshake", f"{user_m:.2f}× "
+            f"(rounds: {span(users, '{:.2f}')})", "≤ 1.25×", user_m <= 1.25, "cpu")
+        sys_m = middle(syss)
+        row("  system CPU per check", f"{sys_m:.2f} ms (rounds: {span(syss, '{:.2f}')})",
+            "≤ 0.3 ms", sys_m <= 0.3, "cpu")
+        if peers:
+            peer_m = middle(peers)
+            row("  ours / STSResolver, checks per CPU second", f"{peer_m:.1f}× "
+                f"(rounds: {span(peers, '{:.1f}')})", "≥ 2×", peer_m >= 2, "stsresolver")
         # What 2x asks of us, against what one bare handshake costs a client that does not even
         # verify the chain (s_time is given no CA file).
         asked_ms = sr_cpu / sample / 2 * 1000
