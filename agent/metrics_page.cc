@@ -69,19 +69,29 @@ std::string GzipCompress(std::string_view data) {
   return writer.Finish();
 }
 
+namespace {
+
+// The smallest gzip stream: a 10-byte header, an empty deflate block, the 8-byte trailer.
+constexpr std::size_t kShortestGzip = 18;
+
+// The trailer's ISIZE (RFC 1952 §2.3.1): the inflated length modulo 2^32. Needs kShortestGzip.
+std::size_t GzipTextSize(std::string_view gzip) {
+  const auto* end = reinterpret_cast<const unsigned char*>(gzip.data() + gzip.size());
+  return std::uint32_t{end[-4]} | std::uint32_t{end[-3]} << 8 | std::uint32_t{end[-2]} << 16 |
+         std::uint32_t{end[-1]} << 24;
+}
+
+}  // namespace
+
 Result<std::string> GzipDecompress(std::string_view gzip) {
   z_stream z{};
   if (inflateInit2(&z, 15 + 16) != Z_OK) return Error{"zlib: inflateInit2 failed"};
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzip.data()));
   z.avail_in = static_cast<uInt>(gzip.size());
   std::string out;
-  if (gzip.size() >= 18) {
-    // The trailer's ISIZE is the length modulo 2^32: reserve it, so a large page is inflated
-    // into one allocation instead of a doubling series (two copies alive at once).
-    const auto* end = reinterpret_cast<const unsigned char*>(gzip.data() + gzip.size());
-    out.reserve(std::uint32_t{end[-4]} | std::uint32_t{end[-3]} << 8 |
-                std::uint32_t{end[-2]} << 16 | std::uint32_t{end[-1]} << 24);
-  }
+  // Reserved from the trailer, so a large page is inflated into one allocation instead of a
+  // doubling series (two copies alive at once).
+  if (gzip.size() >= kShortestGzip) out.reserve(GzipTextSize(gzip));
   int status = Z_OK;
   for (;;) {
     const std::size_t used = out.size();
@@ -117,12 +127,10 @@ struct PageTextReader::Stream {
 PageTextReader::PageTextReader(std::shared_ptr<const MetricsPage> page)
     : page_(std::move(page)), stream_(std::make_unique<Stream>()) {
   const std::string& gzip = page_->gzip();
-  if (gzip.size() < 18 || inflateInit2(&stream_->z, 15 + 16) != Z_OK) {
+  if (gzip.size() < kShortestGzip || inflateInit2(&stream_->z, 15 + 16) != Z_OK) {
     throw std::logic_error("cached /metrics page: not a gzip stream");
   }
-  const auto* end = reinterpret_cast<const unsigned char*>(gzip.data() + gzip.size());
-  size_ = std::uint32_t{end[-4]} | std::uint32_t{end[-3]} << 8 | std::uint32_t{end[-2]} << 16 |
-          std::uint32_t{end[-1]} << 24;
+  size_ = GzipTextSize(gzip);
   stream_->z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzip.data()));
   stream_->z.avail_in = static_cast<uInt>(gzip.size());
 }
