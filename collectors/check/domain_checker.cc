@@ -73,7 +73,7 @@ DomainReport DomainChecker::Run(const std::string& domain, bool probe_mx,
     }
     mx_phase.emplace(hosts, probe_settings, *resolver);  // the check's channel
   };
-  if (mx_lookup.valid() && mx_lookup.wait_until(mx_cutoff.at()) == std::future_status::ready) {
+  if (mx_lookup.Valid() && mx_lookup.WaitUntil(mx_cutoff.at()) == std::future_status::ready) {
     take_mx_answer();
     if (mx_phase) mx_phase->StartProbes(guard_, prober, mx_cutoff, deadline);
   }

@@ -5,15 +5,13 @@
 #include <arpa/nameser.h>
 #include <netdb.h>
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -57,7 +55,8 @@ std::string DescribeStatus(int status) {
 
 template <class T>
 struct Pending {
-  std::promise<Result<T>> promise;
+  explicit Pending(std::string what_) : what(std::move(what_)) {}
+  AnswerSlot<T> answer = std::make_shared<std::optional<Result<T>>>();
   std::string what;  // "TXT _mta-sts.example.com", for messages
 };
 
@@ -74,13 +73,13 @@ std::optional<Result<T>> EarlyOutcome(int status, const std::string& what) {
 void OnTxt(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
   std::unique_ptr<Pending<TxtAnswer>> pending(static_cast<Pending<TxtAnswer>*>(arg));
   if (auto early = EarlyOutcome<TxtAnswer>(status, pending->what)) {
-    pending->promise.set_value(std::move(*early));
+    pending->answer->emplace(std::move(*early));
     return;
   }
   ares_txt_ext* txt = nullptr;
   int parsed = ares_parse_txt_reply_ext(abuf, alen, &txt);
   if (auto early = EarlyOutcome<TxtAnswer>(parsed, pending->what)) {
-    pending->promise.set_value(std::move(*early));
+    pending->answer->emplace(std::move(*early));
     return;
   }
   TxtAnswer answer{Presence::kFound, {}};
@@ -95,19 +94,19 @@ void OnTxt(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int ale
     }
   }
   ares_free_data(txt);
-  pending->promise.set_value(std::move(answer));
+  pending->answer->emplace(std::move(answer));
 }
 
 void OnMx(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
   std::unique_ptr<Pending<MxAnswer>> pending(static_cast<Pending<MxAnswer>*>(arg));
   if (auto early = EarlyOutcome<MxAnswer>(status, pending->what)) {
-    pending->promise.set_value(std::move(*early));
+    pending->answer->emplace(std::move(*early));
     return;
   }
   ares_mx_reply* mx = nullptr;
   int parsed = ares_parse_mx_reply(abuf, alen, &mx);
   if (auto early = EarlyOutcome<MxAnswer>(parsed, pending->what)) {
-    pending->promise.set_value(std::move(*early));
+    pending->answer->emplace(std::move(*early));
     return;
   }
   MxAnswer answer{Presence::kFound, {}};
@@ -118,7 +117,7 @@ void OnMx(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen
   std::sort(answer.records.begin(), answer.records.end(), [](const auto& a, const auto& b) {
     return std::tie(a.preference, a.host) < std::tie(b.preference, b.host);
   });
-  pending->promise.set_value(std::move(answer));
+  pending->answer->emplace(std::move(answer));
 }
 
 void OnTlsa(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
@@ -126,23 +125,22 @@ void OnTlsa(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int al
   // ares_send reports only transport-level trouble (and SERVFAIL/REFUSED from every server);
   // NXDOMAIN and NODATA arrive as ARES_SUCCESS with the message, judged by the parser.
   if (status != ARES_SUCCESS || abuf == nullptr || alen <= 0) {
-    pending->promise.set_value(Error{
+    pending->answer->emplace(Error{
         pending->what + ": " + DescribeStatus(status == ARES_SUCCESS ? ARES_EBADRESP : status)});
     return;
   }
   auto parsed = ParseTlsaResponse(abuf, static_cast<std::size_t>(alen));
   if (!parsed) {
-    pending->promise.set_value(Error{pending->what + ": " + parsed.error().message});
+    pending->answer->emplace(Error{pending->what + ": " + parsed.error().message});
     return;
   }
-  pending->promise.set_value(std::move(parsed));
+  pending->answer->emplace(std::move(parsed));
 }
 
 /// A and AAAA are two queries; the second to finish combines both into one answer.
 struct AddressPair {
-  std::promise<Result<AddressAnswer>> promise;
+  AnswerSlot<AddressAnswer> answer = std::make_shared<std::optional<Result<AddressAnswer>>>();
   std::string name;
-  std::mutex mutex;
   int outstanding = 2;
   std::optional<Result<AddressAnswer>> v4;
   std::optional<Result<AddressAnswer>> v6;
@@ -158,14 +156,14 @@ struct AddressPair {
       if (a_found) merged.addresses = a->addresses;
       if (b_found)
         merged.addresses.insert(merged.addresses.end(), b->addresses.begin(), b->addresses.end());
-      promise.set_value(std::move(merged));
+      answer->emplace(std::move(merged));
     } else if (!a.has_value()) {
-      promise.set_value(a);
+      answer->emplace(a);
     } else if (!b.has_value()) {
-      promise.set_value(b);
+      answer->emplace(b);
     } else {
       bool nx = a->presence == Presence::kNxDomain || b->presence == Presence::kNxDomain;
-      promise.set_value(AddressAnswer{nx ? Presence::kNxDomain : Presence::kNoData, {}});
+      answer->emplace(AddressAnswer{nx ? Presence::kNxDomain : Presence::kNoData, {}});
     }
   }
 };
@@ -203,7 +201,7 @@ void OnAddress(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
     }
   }
   AddressPair& pair = *query->pair;
-  std::lock_guard lock(pair.mutex);
+  // Both callbacks run on the thread that drives the channel: no lock.
   (query->v6 ? pair.v6 : pair.v4) = std::move(outcome);
   if (--pair.outstanding == 0) pair.Finish();
 }
@@ -243,92 +241,98 @@ std::string ServerToCsvEntry(const std::string& server) {
   return entry + ":" + (port.empty() ? "53" : port);
 }
 
-/// Wraps a query's callback to count it out of the in-flight total (see kMaxInFlight).
-struct Counted {
-  ares_callback callback;
-  void* arg;
-  int* in_flight;
-};
-
-void OnCounted(void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
-  std::unique_ptr<Counted> counted(static_cast<Counted*>(arg));
-  --*counted->in_flight;
-  counted->callback(counted->arg, status, timeouts, abuf, alen);
-}
-
 }  // namespace
 
-/// The channel the lookups of one check share (CaresResolver::ForCheck).
-struct CaresResolver::CheckChannel {
-  ares_channel handle = nullptr;      // loop thread only: made for the check's first lookup
-  std::atomic<bool> released{false};  // the check is over: no lookup of it will come
-};
+/// One c-ares channel: a check's, or a lookup's own. c-ares 1.18 handles a failed connection to
+/// a server by failing over every query pending on that server's channel, so on a channel shared
+/// between domains one hostile domain (a truncated answer whose TCP retry is refused, say) would
+/// turn the lookups of every other domain checked at the same time into errors. Within one check
+/// that failure is the domain's own (its records, its MX hosts' TLSA), and its lookups share one
+/// UDP socket (ARES_FLAG_STAYOPEN keeps it open between them) instead of five or six. Used by one
+/// thread at a time (c-ares 1.18 channels are not thread-safe): the check's, or the lookup's
+/// caller's. Closed (its sockets with it) when the check and the last of its lookups are done.
+class CaresResolver::Channel final : public LookupDriver {
+ public:
+  Channel(ares_channel handle, int status) : handle_(handle), status_(status) {}
+  ~Channel() override {
+    if (handle_ != nullptr) ares_destroy(handle_);  // fails what is still pending, once
+  }
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  Channel(Channel&&) = delete;
+  Channel& operator=(Channel&&) = delete;
 
-/// The configured template, and the live channels. Every check gets a channel of its own (a
-/// copy of the template), and so does every lookup asked outside a check: c-ares 1.18 handles a
-/// failed connection to a server by failing over every query pending on that server's channel,
-/// so on a channel shared between domains one hostile domain (a truncated answer whose TCP
-/// retry is refused, say) would turn the lookups of every other domain checked at the same time
-/// into errors. Within one check that failure is the domain's own (its records, its MX hosts'
-/// TLSA), and its lookups share one UDP socket (ARES_FLAG_STAYOPEN keeps it open between them)
-/// instead of five or six. Touched only by the loop thread (and by the destructor once the loop
-/// has ended).
-struct CaresResolver::Channel {
-  struct Live {
-    ares_channel channel = nullptr;
-    std::shared_ptr<CheckChannel> check;  // null: a lookup's own channel
-  };
-  ares_channel handle = nullptr;
-  std::vector<Live> live;
-  ~Channel() {
-    for (const Live& l : live) ares_destroy(l.channel);  // fails its outstanding queries
-    if (handle != nullptr) ares_destroy(handle);
+  ares_channel Handle() const { return handle_; }
+  int Status() const { return status_; }  // why there is no handle
+
+  void RunUntil(const std::function<bool()>& done,
+                std::chrono::steady_clock::time_point until) override {
+    if (handle_ == nullptr) return;  // every lookup on it was answered with the reason at once
+    for (bool first = true; !done(); first = false) {
+      timeval retry{};
+      if (ares_timeout(handle_, nullptr, &retry) == nullptr) return;  // no query pending
+      const auto now = std::chrono::steady_clock::now();
+      if (!first && now >= until) return;
+      std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> sockets{};
+      const int bitmask = ares_getsock(handle_, sockets.data(), ARES_GETSOCK_MAXNUM);
+      std::array<pollfd, ARES_GETSOCK_MAXNUM> fds{};
+      nfds_t count = 0;
+      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+        short events = 0;
+        if (ARES_GETSOCK_READABLE(bitmask, i)) events |= POLLIN;
+        if (ARES_GETSOCK_WRITABLE(bitmask, i)) events |= POLLOUT;
+        if (events != 0) fds[count++] = {sockets[static_cast<std::size_t>(i)], events, 0};
+      }
+      // Until the channel's next retry or the deadline, whichever is first; once the deadline
+      // has passed, a look at what has already arrived (an answer that came in while the
+      // thread was fetching the policy is still taken).
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+                            std::max(until - now, std::chrono::steady_clock::duration::zero()))
+                            .count();
+      const long long to_retry = retry.tv_sec * 1000LL + (retry.tv_usec + 999) / 1000;
+      const int wait = static_cast<int>(std::min<long long>(left, to_retry));
+      const int ready = poll(fds.data(), count, wait);
+      if (ready < 0 && errno != EINTR) return;  // the lookups end by the caller's deadline
+      for (nfds_t i = 0; i < count; ++i) {
+        if (fds[i].revents == 0) continue;
+        const bool readable = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+        const bool writable = (fds[i].revents & POLLOUT) != 0;
+        ares_process_fd(handle_, readable ? fds[i].fd : ARES_SOCKET_BAD,
+                        writable ? fds[i].fd : ARES_SOCKET_BAD);
+      }
+      ares_process_fd(handle_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // retries and timeouts due
+    }
   }
-  /// The check's channel (made at its first lookup), or a fresh one for a lookup without a
-  /// check; nullptr (with the c-ares status) when none can be made.
-  ares_channel Acquire(const std::shared_ptr<CheckChannel>& check, int& status) {
-    if (check != nullptr && check->handle != nullptr) return check->handle;
-    ares_channel channel = nullptr;
-    status = ares_dup(&channel, handle);
-    if (status != ARES_SUCCESS) return nullptr;
-    live.push_back({channel, check});
-    if (check != nullptr) check->handle = channel;
-    return channel;
-  }
+
+ private:
+  ares_channel handle_;
+  int status_;
 };
 
 /// One check's view of the resolver: every lookup through it goes out on the check's channel.
 class CaresResolver::CheckView final : public Resolver {
  public:
-  explicit CheckView(CaresResolver& parent)
-      : parent_(parent), check_(std::make_shared<CheckChannel>()) {}
-  ~CheckView() override {
-    // The loop destroys the channel once its last lookup has ended (ReapFinished).
-    check_->released = true;
-    parent_.Wake();
-  }
-  CheckView(const CheckView&) = delete;
-  CheckView& operator=(const CheckView&) = delete;
-  CheckView(CheckView&&) = delete;
-  CheckView& operator=(CheckView&&) = delete;
+  CheckView(CaresResolver& parent, std::shared_ptr<Channel> channel)
+      : parent_(parent), channel_(std::move(channel)) {}
 
-  Lookup<TxtAnswer> Txt(const std::string& name) override { return parent_.StartTxt(name, check_); }
-  Lookup<MxAnswer> Mx(const std::string& name) override { return parent_.StartMx(name, check_); }
+  Lookup<TxtAnswer> Txt(const std::string& name) override {
+    return parent_.StartTxt(name, channel_);
+  }
+  Lookup<MxAnswer> Mx(const std::string& name) override { return parent_.StartMx(name, channel_); }
   Lookup<AddressAnswer> Addresses(const std::string& name) override {
-    return parent_.StartAddresses(name, check_);
+    return parent_.StartAddresses(name, channel_);
   }
   Lookup<TlsaAnswer> Tlsa(const std::string& name) override {
-    return parent_.StartTlsa(name, check_);
+    return parent_.StartTlsa(name, channel_);
   }
   std::unique_ptr<Resolver> ForCheck() override { return parent_.ForCheck(); }
 
  private:
   CaresResolver& parent_;
-  std::shared_ptr<CheckChannel> check_;
+  std::shared_ptr<Channel> channel_;
 };
 
-CaresResolver::CaresResolver(const ResolverOptions& options)
-    : channel_(std::make_unique<Channel>()) {
+CaresResolver::CaresResolver(const ResolverOptions& options) {
   static const int kLibraryStatus = ares_library_init(ARES_LIB_INIT_ALL);
   if (kLibraryStatus != ARES_SUCCESS) {
     throw std::runtime_error(std::string("c-ares: ") + ares_strerror(kLibraryStatus));
@@ -342,7 +346,7 @@ CaresResolver::CaresResolver(const ResolverOptions& options)
   opts.tries = options.tries;
   char lookups[] = "b";
   opts.lookups = lookups;
-  int status = ares_init_options(&channel_->handle, &opts, mask);
+  int status = ares_init_options(&template_, &opts, mask);
   if (status != ARES_SUCCESS) {
     throw std::runtime_error(std::string("c-ares: cannot start a resolver: ") +
                              ares_strerror(status));
@@ -353,50 +357,31 @@ CaresResolver::CaresResolver(const ResolverOptions& options)
       if (!csv.empty()) csv += ",";
       csv += ServerToCsvEntry(server);
     }
-    status = ares_set_servers_ports_csv(channel_->handle, csv.c_str());
+    status = ares_set_servers_ports_csv(template_, csv.c_str());
     if (status != ARES_SUCCESS) {
+      ares_destroy(template_);
       throw std::runtime_error("c-ares: cannot use DNS servers \"" + csv +
                                "\": " + ares_strerror(status));
     }
   }
-  wake_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wake_fd_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-  loop_ = std::thread([this] { Loop(); });
 }
 
 CaresResolver::~CaresResolver() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  std::uint64_t one = 1;
-  (void)!write(wake_fd_.get(), &one, sizeof one);
-  loop_.join();
-  // Queries handed over but never started: run them now so ares_destroy fails them cleanly.
-  for (auto& start : waiting_) start();
-  for (auto& start : pending_) start();
-  channel_.reset();
-  wake_fd_.reset();
+  ares_destroy(template_);
 }
 
-void CaresResolver::Submit(std::function<void()> start_query) {
-  {
-    std::lock_guard lock(mutex_);
-    pending_.push_back(std::move(start_query));
-  }
-  Wake();
-}
-
-void CaresResolver::Wake() {
-  // A wake already pending will make the loop see this one's query (or released check) too: the
-  // loop clears the flag before it takes the queue and reaps.
-  if (wake_pending_.exchange(true)) return;
-  std::uint64_t one = 1;
-  (void)!write(wake_fd_.get(), &one, sizeof one);
+std::shared_ptr<CaresResolver::Channel> CaresResolver::NewChannel() {
+  ares_channel channel = nullptr;
+  int status = ARES_SUCCESS;
+  // No lock: ares_dup only reads the template (its options and servers), which nothing
+  // changes after the constructor.
+  status = ares_dup(&channel, template_);
+  if (status != ARES_SUCCESS) channel = nullptr;
+  return std::make_shared<Channel>(channel, status);
 }
 
 std::unique_ptr<Resolver> CaresResolver::ForCheck() {
-  return std::make_unique<CheckView>(*this);
+  return std::make_unique<CheckView>(*this, NewChannel());
 }
 
 Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
@@ -412,169 +397,80 @@ Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
   return StartTlsa(name, nullptr);
 }
 
+// Each Start* sends its query at once from the caller's thread (c-ares may also answer at once,
+// with a failure, by calling the callback before it returns).
 Lookup<TxtAnswer> CaresResolver::StartTxt(const std::string& name,
-                                          std::shared_ptr<CheckChannel> check) {
-  auto* pending = new Pending<TxtAnswer>{{}, "TXT " + name};
-  auto future = pending->promise.get_future();
-  Submit([this, name, pending, check = std::move(check)] {
-    int status = ARES_SUCCESS;
-    ares_channel channel = channel_->Acquire(check, status);
-    if (channel == nullptr) return OnTxt(pending, status, 0, nullptr, 0);
-    Query(channel, name, ns_t_txt, OnTxt, pending);
-  });
-  return future;
+                                          std::shared_ptr<Channel> channel) {
+  if (channel == nullptr) channel = NewChannel();
+  auto* pending = new Pending<TxtAnswer>("TXT " + name);
+  auto answer = pending->answer;
+  if (channel->Handle() == nullptr) {
+    OnTxt(pending, channel->Status(), 0, nullptr, 0);
+  } else {
+    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_txt, OnTxt, pending);
+  }
+  return {std::move(answer), std::move(channel)};
 }
 
-Lookup<MxAnswer> CaresResolver::StartMx(const std::string& name,
-                                        std::shared_ptr<CheckChannel> check) {
-  auto* pending = new Pending<MxAnswer>{{}, "MX " + name};
-  auto future = pending->promise.get_future();
-  Submit([this, name, pending, check = std::move(check)] {
-    int status = ARES_SUCCESS;
-    ares_channel channel = channel_->Acquire(check, status);
-    if (channel == nullptr) return OnMx(pending, status, 0, nullptr, 0);
-    Query(channel, name, ns_t_mx, OnMx, pending);
-  });
-  return future;
+Lookup<MxAnswer> CaresResolver::StartMx(const std::string& name, std::shared_ptr<Channel> channel) {
+  if (channel == nullptr) channel = NewChannel();
+  auto* pending = new Pending<MxAnswer>("MX " + name);
+  auto answer = pending->answer;
+  if (channel->Handle() == nullptr) {
+    OnMx(pending, channel->Status(), 0, nullptr, 0);
+  } else {
+    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_mx, OnMx, pending);
+  }
+  return {std::move(answer), std::move(channel)};
 }
 
 Lookup<AddressAnswer> CaresResolver::StartAddresses(const std::string& name,
-                                                    std::shared_ptr<CheckChannel> check) {
+                                                    std::shared_ptr<Channel> channel) {
+  // A and AAAA of one name share a channel: they stand or fall together anyway.
+  if (channel == nullptr) channel = NewChannel();
   auto pair = std::make_shared<AddressPair>();
   pair->name = name;
-  auto future = pair->promise.get_future();
-  Submit([this, name, pair, check = std::move(check)] {
-    // A and AAAA of one name share a channel: they stand or fall together anyway.
-    int status = ARES_SUCCESS;
-    ares_channel channel = channel_->Acquire(check, status);
-    if (channel == nullptr) {
-      OnAddress(new AddressQuery{pair, false}, status, 0, nullptr, 0);
-      OnAddress(new AddressQuery{pair, true}, status, 0, nullptr, 0);
-      return;
-    }
-    Query(channel, name, ns_t_a, OnAddress, new AddressQuery{pair, false});
-    Query(channel, name, ns_t_aaaa, OnAddress, new AddressQuery{pair, true});
-  });
-  return future;
+  auto answer = pair->answer;
+  if (channel->Handle() == nullptr) {
+    OnAddress(new AddressQuery{pair, false}, channel->Status(), 0, nullptr, 0);
+    OnAddress(new AddressQuery{pair, true}, channel->Status(), 0, nullptr, 0);
+  } else {
+    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_a, OnAddress,
+               new AddressQuery{pair, false});
+    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_aaaa, OnAddress,
+               new AddressQuery{pair, true});
+  }
+  return {std::move(answer), std::move(channel)};
 }
 
 Lookup<TlsaAnswer> CaresResolver::StartTlsa(const std::string& name,
-                                            std::shared_ptr<CheckChannel> check) {
-  auto* pending = new Pending<TlsaAnswer>{{}, "TLSA " + name};
-  auto future = pending->promise.get_future();
-  Submit([this, name, pending, check = std::move(check)] {
-    unsigned char* query = nullptr;
-    int length = 0;
-    constexpr int kTypeTlsa = 52;
-    constexpr int kUdpSize = 1232;  // EDNS(0): the DNS flag day 2020 size
-    int status =
-        ares_create_query(name.c_str(), ns_c_in, kTypeTlsa, 0, 1, &query, &length, kUdpSize);
-    if (status != ARES_SUCCESS || length < 12 + 11) {
-      if (query != nullptr) ares_free_string(query);
-      pending->promise.set_value(Error{pending->what + ": " + DescribeStatus(status)});
-      delete pending;
-      return;
-    }
-    // c-ares 1.18 has no API for these bits: AD in the header asks a validating resolver to
-    // report validation (RFC 6840 §5.7); DO is the first bit of the OPT record's TTL, which
-    // ares_create_query appends last (TTL, then RDLENGTH 0).
-    query[3] |= 0x20;
-    query[length - 4] |= 0x80;
-    ares_channel channel = channel_->Acquire(check, status);
-    if (channel == nullptr) {
-      ares_free_string(query);
-      return OnTlsa(pending, status, 0, nullptr, 0);
-    }
-    ++in_flight_;
-    ares_send(channel, query, length, OnCounted, new Counted{OnTlsa, pending, &in_flight_});
-    ares_free_string(query);
-  });
-  return future;
-}
-
-void CaresResolver::Query(ares_channel channel, const std::string& name, int type,
-                          void (*callback)(void*, int, int, unsigned char*, int), void* arg) {
-  ++in_flight_;
-  ares_query(channel, name.c_str(), ns_c_in, type, OnCounted,
-             new Counted{callback, arg, &in_flight_});
-}
-
-void CaresResolver::Loop() {
-  for (;;) {
-    wake_pending_.store(false);  // before the queue and the released flags are looked at
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      for (auto& start : pending_) waiting_.push_back(std::move(start));
-      pending_.clear();
-    }
-    // At most about kMaxInFlight queries on the wire (an address lookup is two): a burst of
-    // thousands on one UDP socket would overrun the server's and the kernel's buffers.
-    while (!waiting_.empty() && in_flight_ < kMaxInFlight) {
-      auto start = std::move(waiting_.front());
-      waiting_.pop_front();
-      start();
-    }
-    ReapFinished();
-
-    // Every socket of every live channel, with the channel it belongs to.
-    std::vector<pollfd> fds;
-    std::vector<ares_channel> owners;
-    fds.push_back({wake_fd_.get(), POLLIN, 0});
-    owners.push_back(nullptr);
-    timeval max_wait{1, 0};
-    for (const auto& l : channel_->live) {
-      ares_channel channel = l.channel;
-      std::array<ares_socket_t, ARES_GETSOCK_MAXNUM> socks{};
-      int bitmask = ares_getsock(channel, socks.data(), ARES_GETSOCK_MAXNUM);
-      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-        short events = 0;
-        if (ARES_GETSOCK_READABLE(bitmask, i)) events |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bitmask, i)) events |= POLLOUT;
-        if (events == 0) continue;
-        fds.push_back({socks[static_cast<std::size_t>(i)], events, 0});
-        owners.push_back(channel);
-      }
-      timeval wait{};
-      max_wait = *ares_timeout(channel, &max_wait, &wait);  // the earliest of all
-    }
-    int timeout_ms = static_cast<int>(max_wait.tv_sec * 1000 + max_wait.tv_usec / 1000);
-    int ready = poll(fds.data(), fds.size(), std::max(timeout_ms, 1));
-    if (ready < 0 && errno != EINTR)
-      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
-
-    if (fds[0].revents & POLLIN) {
-      std::uint64_t count = 0;
-      (void)!read(wake_fd_.get(), &count, sizeof count);
-    }
-    for (std::size_t i = 1; i < fds.size(); ++i) {
-      if (fds[i].revents == 0) continue;
-      bool readable = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
-      bool writable = (fds[i].revents & POLLOUT) != 0;
-      ares_process_fd(owners[i], readable ? fds[i].fd : ARES_SOCKET_BAD,
-                      writable ? fds[i].fd : ARES_SOCKET_BAD);
-    }
-    // Timeouts and retries of every channel (cheap when nothing is due).
-    for (const auto& l : channel_->live) {
-      ares_process_fd(l.channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    }
-    ReapFinished();
+                                            std::shared_ptr<Channel> channel) {
+  if (channel == nullptr) channel = NewChannel();
+  auto* pending = new Pending<TlsaAnswer>("TLSA " + name);
+  auto answer = pending->answer;
+  unsigned char* query = nullptr;
+  int length = 0;
+  constexpr int kTypeTlsa = 52;
+  constexpr int kUdpSize = 1232;  // EDNS(0): the DNS flag day 2020 size
+  int status = ares_create_query(name.c_str(), ns_c_in, kTypeTlsa, 0, 1, &query, &length, kUdpSize);
+  if (status != ARES_SUCCESS || length < 12 + 11) {
+    if (query != nullptr) ares_free_string(query);
+    pending->answer->emplace(Error{pending->what + ": " + DescribeStatus(status)});
+    delete pending;
+    return {std::move(answer), std::move(channel)};
   }
-}
-
-void CaresResolver::ReapFinished() {
-  auto& live = channel_->live;
-  auto done = std::stable_partition(live.begin(), live.end(), [](const Channel::Live& l) {
-    timeval wait{};
-    if (ares_timeout(l.channel, nullptr, &wait) != nullptr) return true;  // a query pending
-    return l.check != nullptr && !l.check->released;                      // its check may still ask
-  });
-  // Destroyed outside any c-ares callback: this closes the lookup's or the check's sockets.
-  for (auto it = done; it != live.end(); ++it) {
-    ares_destroy(it->channel);
-    if (it->check != nullptr) it->check->handle = nullptr;
+  // c-ares 1.18 has no API for these bits: AD in the header asks a validating resolver to
+  // report validation (RFC 6840 §5.7); DO is the first bit of the OPT record's TTL, which
+  // ares_create_query appends last (TTL, then RDLENGTH 0).
+  query[3] |= 0x20;
+  query[length - 4] |= 0x80;
+  if (channel->Handle() == nullptr) {
+    OnTlsa(pending, channel->Status(), 0, nullptr, 0);
+  } else {
+    ares_send(channel->Handle(), query, length, OnTlsa, pending);
   }
-  live.erase(done, live.end());
+  ares_free_string(query);
+  return {std::move(answer), std::move(channel)};
 }
 
 }  // namespace mtasts::dns

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,12 +54,62 @@ struct TlsaAnswer {
   std::vector<TlsaRecord> records;
 };
 
-template <class T>
-using Lookup = std::future<Result<T>>;
+/// What answers a lookup in the thread that waits for it: the lookup's channel, whose sockets
+/// that thread reads while it waits (CaresResolver). A lookup without one is answered elsewhere.
+class LookupDriver {
+ public:
+  virtual ~LookupDriver() = default;
+  /// Reads and processes the channel's answers and retries until `done()` holds or `until`
+  /// passes; with `until` already past, still takes once what has already arrived.
+  virtual void RunUntil(const std::function<bool()>& done,
+                        std::chrono::steady_clock::time_point until) = 0;
+};
 
-/// Asynchronous DNS lookups. Every method starts the query and returns at once; the answer
-/// arrives in the future. Names are looked up exactly as given (no search-list expansion, no
-/// hosts file). Thread-safe.
+/// Where a driven lookup's answer lands: written by its channel's callback, read by the thread
+/// that waits for it, which is the thread that drives the channel (no synchronisation needed).
+template <class T>
+using AnswerSlot = std::shared_ptr<std::optional<Result<T>>>;
+
+/// The answer of a lookup to come. Like a future (Valid, WaitUntil, Get), and waiting on one
+/// drives its channel: its answer is read by the thread that waits for it, not handed over by
+/// another. Belongs to the thread that started it (a check runs on one).
+template <class T>
+class Lookup {
+ public:
+  Lookup() = default;
+  // Implicit: a future answered elsewhere (tests, fixed answers) is a lookup as it stands.
+  Lookup(std::future<Result<T>> future)  // NOLINT(google-explicit-constructor)
+      : future_(std::move(future)) {}
+  Lookup(AnswerSlot<T> answer, std::shared_ptr<LookupDriver> driver)
+      : answer_(std::move(answer)), driver_(std::move(driver)) {}
+
+  bool Valid() const noexcept { return answer_ != nullptr || future_.valid(); }
+  std::future_status WaitUntil(std::chrono::steady_clock::time_point until) {
+    if (answer_ == nullptr) return future_.wait_until(until);
+    if (!answer_->has_value() && driver_ != nullptr) {
+      driver_->RunUntil([this] { return answer_->has_value(); }, until);
+    }
+    return answer_->has_value() ? std::future_status::ready : std::future_status::timeout;
+  }
+  /// The answer; only once it is ready (WaitUntil said so).
+  Result<T> Get() {
+    if (answer_ == nullptr) return future_.get();
+    Result<T> result = std::move(answer_->value());
+    answer_.reset();
+    driver_.reset();  // the channel may close once no lookup of it waits
+    return result;
+  }
+
+ private:
+  std::future<Result<T>> future_;
+  AnswerSlot<T> answer_;
+  std::shared_ptr<LookupDriver> driver_;
+};
+
+/// Asynchronous DNS lookups. Every method sends the query and returns at once; the answer
+/// arrives in the Lookup, read while the caller waits for it. Names are looked up exactly as given
+/// (no search-list expansion, no hosts file). Thread-safe; each lookup, and each ForCheck resolver,
+/// belongs to one thread.
 class Resolver {
  public:
   virtual ~Resolver() = default;
@@ -69,8 +122,8 @@ class Resolver {
   virtual Lookup<TlsaAnswer> Tlsa(const std::string& name) = 0;
   /// A resolver for the lookups of one check (one domain): they share what they can (one
   /// connection to the server) and nothing with any other check's, so a hostile domain's DNS
-  /// failures stay with its own check. Its lookups may outlive it (they end by their own
-  /// timeouts); it must not outlive this resolver.
+  /// failures stay with its own check. Its lookups may outlive it (the channel closes with the
+  /// last of them); neither may outlive this resolver.
   virtual std::unique_ptr<Resolver> ForCheck() = 0;
 };
 
@@ -81,11 +134,11 @@ Result<TlsaAnswer> ParseTlsaResponse(const std::uint8_t* message, std::size_t le
 /// Waits for a lookup until the deadline; past it, an error saying the lookup timed out.
 template <class T>
 Result<T> Await(Lookup<T>& lookup, const Deadline& deadline, const std::string& what) {
-  if (!lookup.valid()) return Error{what + ": lookup was not started"};
-  if (lookup.wait_until(deadline.at()) != std::future_status::ready) {
+  if (!lookup.Valid()) return Error{what + ": lookup was not started"};
+  if (lookup.WaitUntil(deadline.at()) != std::future_status::ready) {
     return Error{what + ": timed out (check timeout reached)"};
   }
-  return lookup.get();
+  return lookup.Get();
 }
 
 }  // namespace mtasts::dns

@@ -25,7 +25,7 @@ void MxPhase::StartProbes(const net::AddressPolicy& guard, const SmtpProber& pro
     const std::size_t i = probes_started_;
     const std::string& name = hosts_[i];
     if (until.at() < deadline.at() &&
-        addresses_[i].wait_until(until.at()) != std::future_status::ready) {
+        addresses_[i].WaitUntil(until.at()) != std::future_status::ready) {
       return;  // left to Finish, which waits until the deadline
     }
     HostObservation& host = observation_.hosts[i];

@@ -406,7 +406,7 @@ TEST_F(FaultTest, LookupsOfOneCheckShareOneSocketAndChecksDoNot) {
     dns::ResolverOptions options;
     options.servers = {WorldDns()};
     dns::CaresResolver resolver(options);
-    const Resources idle = Now();  // the resolver's thread and eventfd
+    const Resources idle = Now();  // the resolver alone: no thread, no socket before a lookup
     const auto plus = [&idle](int sockets) { return Resources{idle.fds + sockets, idle.threads}; };
     const auto all_of = [](dns::Resolver& r, const std::string& domain) {
       auto txt = r.Txt("_mta-sts." + domain);
@@ -433,6 +433,29 @@ TEST_F(FaultTest, LookupsOfOneCheckShareOneSocketAndChecksDoNot) {
     EXPECT_EQ(Settle(plus(1)), plus(1));
   }
   EXPECT_EQ(Settle(before), before);
+}
+
+TEST_F(FaultTest, AnAnswerThatCameWhileTheCheckWasBusyIsTakenEvenPastTheDeadline) {
+  // A check's DNS answers are read by the check's own thread when it waits for them; one that
+  // arrived while the thread was busy (fetching the policy, say) waits in the socket and is
+  // still taken when the thread comes back after the deadline, as if a loop had read it.
+  const Resources before = Now();
+  dns::ResolverOptions options;
+  options.servers = {WorldDns()};
+  dns::CaresResolver resolver(options);
+  EXPECT_EQ(Now().threads, before.threads) << "the resolver runs no thread of its own";
+  auto check = resolver.ForCheck();
+  auto txt = check->Txt("_mta-sts.ok.httpfault.test");
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // busy: nobody reads the socket
+  const Deadline passed(std::chrono::steady_clock::now() - std::chrono::milliseconds(1));
+  auto answer = dns::Await(txt, passed, "TXT");
+  ASSERT_TRUE(answer.has_value()) << answer.error().message;
+  EXPECT_EQ(answer->presence, dns::Presence::kFound);
+  // Nothing sent, nothing to read: past the deadline a lookup still waiting is a timeout.
+  auto silent = check->Txt("_mta-sts.timeout.dnsfault.test");
+  auto late = dns::Await(silent, passed, "TXT");
+  ASSERT_FALSE(late.has_value());
+  EXPECT_NE(late.error().message.find("timed out"), std::string::npos) << late.error().message;
 }
 
 // --- HTTPS (the policy host; its DNS is clean) ----------------------------------------------
