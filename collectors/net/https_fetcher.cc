@@ -342,6 +342,11 @@ HttpsFetcher::HttpsFetcher(const std::shared_ptr<const TrustStore>& trust) {
   // and the response arrive as a dozen records, mostly together. Nothing changes in what is
   // read or trusted: records are still taken one by one, and Receive stops at the same point.
   SSL_CTX_set_read_ahead(ctx, 1);
+  // What we send is a ClientHello, the Finished and one short GET: records of at most 4 KiB
+  // hold each of them whole, and OpenSSL sizes a connection's write buffer by this limit (4.4
+  // instead of 16.7 KiB each, times the checks in flight). Reading is not limited: the
+  // server's records may still be 16 KiB.
+  SSL_CTX_set_max_send_fragment(ctx, 4096);
 }
 
 FetchResult HttpsFetcher::Fetch(const FetchRequest& request) const {
