@@ -195,15 +195,18 @@ std::shared_ptr<const MetricsPage> MetricsCache::Get(
   const bool same = page_ && changes_ == snapshot->changes && generation_ == generation;
   if (same) return page_;
   const auto now = clock_();
-  // Only check results changed, during the first round, and the page is recent: serve it.
-  if (page_ && first_round && updates_ == snapshot->updates && now - rendered_at_ < interval_) {
+  // Only check results changed and the page is recent: serve it while the first round runs,
+  // and after it when a render is slow (many domains, whose re-checks flow all the time).
+  const bool hold = first_round || last_render_ >= kSlowRender;
+  if (page_ && hold && updates_ == snapshot->updates && now - rendered_at_ < interval_) {
     return page_;
   }
   page_.reset();  // the previous page's memory is free before the next is made
   page_ = std::make_shared<const MetricsPage>(render(*snapshot));
   const auto done = clock_();
+  last_render_ = done - now;
   interval_ =
-      std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 4 * (done - now));
+      std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 4 * last_render_);
   rendered_at_ = done;
   changes_ = snapshot->changes;
   updates_ = snapshot->updates;

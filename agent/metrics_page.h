@@ -88,10 +88,14 @@ bool AcceptsGzip(std::string_view accept_encoding);
 /// while checks replaced them) and a generation counter for what lives outside it (the check
 /// duration histogram). While the first round runs, results arrive all the time: a page is then
 /// served until it is older than the render interval, max(1 s, 4 x the last render's duration),
-/// so renders take at most about a fifth of a core; a reload or any other whole-state change is
-/// rendered at once. A scrape waits at most for a render in progress, never for a check.
+/// so renders take at most about a fifth of a core; after the first round too when the last
+/// render took kSlowRender or more (tens of thousands of domains, whose re-checks never stop).
+/// A reload or any other whole-state change is rendered at once. A scrape waits at most for a
+/// render in progress, never for a check.
 class MetricsCache {
  public:
+  static constexpr std::chrono::milliseconds kSlowRender{100};
+
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
   MetricsCache();
   explicit MetricsCache(Clock clock) : clock_(std::move(clock)) {}
@@ -109,6 +113,7 @@ class MetricsCache {
   std::uint64_t generation_ = 0;
   std::chrono::steady_clock::time_point rendered_at_;
   std::chrono::steady_clock::duration interval_{};
+  std::chrono::steady_clock::duration last_render_{};
   std::shared_ptr<const MetricsPage> page_;
 };
 

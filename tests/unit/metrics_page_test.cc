@@ -151,9 +151,38 @@ TEST(MetricsCache, DuringTheFirstRoundResultsRenderAtMostOncePerInterval) {
   EXPECT_EQ(cache.Get(at(4, 1), 3, true, render)->gzip(), "page 2");
   now += std::chrono::milliseconds(1);
   EXPECT_EQ(cache.Get(at(4, 1), 3, true, render)->gzip(), "page 3") << "the interval is over";
-  EXPECT_EQ(cache.Get(at(5, 1), 3, false, render)->gzip(), "page 4")
-      << "after the first round, every change";
-  EXPECT_EQ(renders, 4);
+  EXPECT_EQ(renders, 3);
+}
+
+TEST(MetricsCache, AfterTheFirstRoundOnlyASlowRenderHoldsThePage) {
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  MetricsCache cache([&now] { return now; });
+  int renders = 0;
+  auto cost = std::chrono::milliseconds(99);
+  auto render = [&](const Snapshot&) {
+    ++renders;
+    now += cost;
+    return std::string("page ") + std::to_string(renders);
+  };
+  Snapshot state;
+  auto at = [&](std::uint64_t changes) {
+    state.changes = changes;
+    return std::make_shared<const Snapshot>(state);
+  };
+  EXPECT_EQ(cache.Get(at(1), 1, false, render)->gzip(), "page 1");
+  EXPECT_EQ(cache.Get(at(2), 2, false, render)->gzip(), "page 2") << "a fast render: every change";
+  cost = MetricsCache::kSlowRender;  // 100 ms: the interval stays 1 s
+  EXPECT_EQ(cache.Get(at(3), 3, false, render)->gzip(), "page 3");
+  EXPECT_EQ(cache.Get(at(4), 4, false, render)->gzip(), "page 3") << "a slow render holds";
+  now += std::chrono::milliseconds(999);
+  EXPECT_EQ(cache.Get(at(5), 5, false, render)->gzip(), "page 3");
+  now += std::chrono::milliseconds(1);
+  EXPECT_EQ(cache.Get(at(5), 5, false, render)->gzip(), "page 4") << "the interval is over";
+  cost = std::chrono::milliseconds(1);
+  now += std::chrono::seconds(1);
+  EXPECT_EQ(cache.Get(at(6), 6, false, render)->gzip(), "page 5");
+  EXPECT_EQ(cache.Get(at(7), 7, false, render)->gzip(), "page 6") << "fast again: every change";
+  EXPECT_EQ(renders, 6);
 }
 
 }  // namespace
