@@ -34,26 +34,29 @@ def debian():
 
 # What stands behind each target when it is missed (see the profile notes in NOTES.md).
 WHY = {
-    "cpu": """**CPU per check.** Where it goes (`perf record -g` of `check --json` over 5,000
-domains, 2026-12-03, bench/NOTES.md): libcrypto 43.9% of the process's samples, the kernel 24.5%,
-libc 19.6% (malloc and free 11.8%, mostly called by OpenSSL), libssl 3.9%, c-ares 2.8%, **our
-own code 4.4%**. By activity: the TLS handshake 49.4%, the chain verification RFC 8461 §3.3
-requires 8.6%, the rest of the fetch (TLS 1.3 session tickets, the response, `SSL_free`) 12.5%,
-`connect` 3.7%, the resolver loop 13.2% (8.7 points of it in the kernel: six UDP queries a
-check), the report's JSON 5.7%, judging 0.8%. Counted in instructions (callgrind, immune to the
-machine's load): 6.26 M per check against 5.1 M per s_time handshake, **1.24×**; 87% of ours is
-inside `SSL_do_handshake`, where decoding the server's public key alone is 1.53 M (OpenSSL 3.0
-builds a decoder context per key; s_time pays it too), and s_time, given no CA file, skips the
-ECDSA check of the leaf's signature (0.82 M, 16% of its handshake) that we must do. In CPU
-seconds the ratio moves between sittings far more than the code does: on 2026-12-03 three
-runs of the same `check --json` code within 25 minutes gave 1.22×, 1.46× and 1.49× (s_time 953,
-750 and 813 handshakes per CPU second), and the interleaved rounds of one run (s_time and our
-sweep back to back, 3 s and 1.5 s) 1.10× to 1.53×: on this VM our check (allocation, the
-kernel's sockets, six DNS round trips) slows more than s_time's arithmetic when the machine
-slows. The instruction count above does not move; the CPU-second rows here do. What is left above the handshake is
-the verification the RFC requires and the DNS a check needs; malloc tuning, fewer checks in
-flight and a channel shared between checks were tried (the last would send one check's queries
-from another's socket, which the fault test forbids).""",
+    "cpu": """**CPU per check.** Where it goes (`perf record` of `check --json` over 3,000
+domains, 2026-12-03, bench/NOTES.md): libcrypto 44.8% of the process's samples, the kernel 22.4%,
+libc 21.3% (malloc and free 12.9%, mostly called by OpenSSL), libssl 4.0%, c-ares 2.1%, **our
+own code 4.9%**. Counted in instructions (callgrind, immune to the machine's load): 6.22 M per
+check against 5.1 M per s_time handshake, **1.22×**; 88% of ours is inside `SSL_do_handshake`,
+where decoding the server's public key alone is 1.53 M (OpenSSL 3.0 builds a decoder context
+per key; s_time pays it too), and s_time, given no CA file, skips the ECDSA check of the leaf's
+signature (0.82 M, 16% of its handshake) that RFC 8461 §3.3 requires of us. What is left is
+the verification the RFC requires, the session tickets and response read after the handshake
+(s_time closes before them), six DNS queries and the JSON report. Since 2026-12-03 a check's DNS
+is read by its own thread (no resolver thread, eventfd or promise between them: 5.2 instead of
+8.2 context switches and 4.3 instead of 14.6 futex calls a check; user CPU 3 to 6% and system
+CPU 11 to 12% lower, medians of alternating runs). In CPU seconds the ratio moves between sittings far more than the
+code does: the same code's interleaved rounds gave 1.11× to 1.56× within single runs, and s_time
+itself did 551 to 953 handshakes per CPU second across runs of one day: on this VM our 32
+threads (allocation under arena locks, the kernel's sockets, thread switches) slow more than
+s_time's single thread when the machine slows. What would lower it further costs a target or a
+guarantee: tcmalloc in place of glibc's malloc cut user CPU 14% but raised the daemon's peak at
+10,000 domains from 47 to 67 MiB (60.5 MiB tuned), past the 48 MiB target; 8 checks in flight
+instead of 32 cut user CPU up to 9% in alternating runs (none in simultaneous ones) and would
+check a list of slow domains four times slower; a DNS channel shared
+between checks would send one check's queries from another's socket, which the fault test
+forbids.""",
     "stsresolver": """**STSResolver ratio.** Twice its checks per CPU second means a whole check
 (five DNS queries, the SSRF guard, the HTTPS fetch with chain verification, the grammar, MX
 matching, the JSON report) in less CPU than its own check, halved; the row above puts that
@@ -64,7 +67,9 @@ ours), and goes to 2 only where the handshake is cheap next to Python's overhead
 not here.""",
     "metrics100k": """**`/metrics` at 100,000.** Measured under load: once the first round ends,
 the bench config (`min_interval: 1m`) re-checks the 90,000 policy-less names every minute (about
-1,500 checks a second), so results keep arriving and a scrape may render the page afresh.""",
+1,500 checks a second), so results keep arriving; a render then takes seconds (two cores shared
+with 64 checks), and a page is served until it is older than 4 times its render (README,
+"Memory"), so most scrapes are served from the kept page and one in a while renders.""",
     "cores": """**2 cores vs 1.** This machine has two cores and the world's servers share them:
 nginx's half of every handshake (ECDSA signing, and the certificate chosen by SNI read per
 handshake) and Knot's answers. The row below shows our process using about one core's worth
