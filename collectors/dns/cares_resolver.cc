@@ -206,6 +206,14 @@ void OnAddress(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
   if (--pair.outstanding == 0) pair.Finish();
 }
 
+/// Sends one query on `channel`; without a channel (`status` says why), the callback answers at
+/// once with that failure.
+void Send(ares_channel channel, int status, const std::string& name, int type,
+          ares_callback callback, void* arg) {
+  if (channel == nullptr) return callback(arg, status, 0, nullptr, 0);
+  ares_query(channel, name.c_str(), ns_c_in, type, callback, arg);
+}
+
 /// "IP", "IP:PORT" or "[IPv6]:PORT" to c-ares' CSV form; throws naming the bad value.
 std::string ServerToCsvEntry(const std::string& server) {
   std::string host = server;
@@ -404,11 +412,7 @@ Lookup<TxtAnswer> CaresResolver::StartTxt(const std::string& name,
   if (channel == nullptr) channel = NewChannel();
   auto* pending = new Pending<TxtAnswer>("TXT " + name);
   auto answer = pending->answer;
-  if (channel->Handle() == nullptr) {
-    OnTxt(pending, channel->Status(), 0, nullptr, 0);
-  } else {
-    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_txt, OnTxt, pending);
-  }
+  Send(channel->Handle(), channel->Status(), name, ns_t_txt, OnTxt, pending);
   return {std::move(answer), std::move(channel)};
 }
 
@@ -416,11 +420,7 @@ Lookup<MxAnswer> CaresResolver::StartMx(const std::string& name, std::shared_ptr
   if (channel == nullptr) channel = NewChannel();
   auto* pending = new Pending<MxAnswer>("MX " + name);
   auto answer = pending->answer;
-  if (channel->Handle() == nullptr) {
-    OnMx(pending, channel->Status(), 0, nullptr, 0);
-  } else {
-    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_mx, OnMx, pending);
-  }
+  Send(channel->Handle(), channel->Status(), name, ns_t_mx, OnMx, pending);
   return {std::move(answer), std::move(channel)};
 }
 
@@ -431,15 +431,10 @@ Lookup<AddressAnswer> CaresResolver::StartAddresses(const std::string& name,
   auto pair = std::make_shared<AddressPair>();
   pair->name = name;
   auto answer = pair->answer;
-  if (channel->Handle() == nullptr) {
-    OnAddress(new AddressQuery{pair, false}, channel->Status(), 0, nullptr, 0);
-    OnAddress(new AddressQuery{pair, true}, channel->Status(), 0, nullptr, 0);
-  } else {
-    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_a, OnAddress,
-               new AddressQuery{pair, false});
-    ares_query(channel->Handle(), name.c_str(), ns_c_in, ns_t_aaaa, OnAddress,
-               new AddressQuery{pair, true});
-  }
+  Send(channel->Handle(), channel->Status(), name, ns_t_a, OnAddress,
+       new AddressQuery{pair, false});
+  Send(channel->Handle(), channel->Status(), name, ns_t_aaaa, OnAddress,
+       new AddressQuery{pair, true});
   return {std::move(answer), std::move(channel)};
 }
 
