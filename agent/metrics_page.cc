@@ -196,8 +196,9 @@ std::shared_ptr<const MetricsPage> MetricsCache::Get(
   if (same) return page_;
   const auto now = clock_();
   // Only check results changed and the page is recent: serve it while the first round runs,
-  // and after it when a render is slow (many domains, whose re-checks flow all the time).
-  const bool hold = first_round || last_render_ >= kSlowRender;
+  // and after it when many domains make a render slow (their re-checks flow all the time).
+  const bool hold =
+      first_round || (snapshot->domains.size() >= kManyDomains && last_render_ >= kSlowRender);
   if (page_ && hold && updates_ == snapshot->updates && now - rendered_at_ < interval_) {
     return page_;
   }

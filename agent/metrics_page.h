@@ -88,13 +88,15 @@ bool AcceptsGzip(std::string_view accept_encoding);
 /// while checks replaced them) and a generation counter for what lives outside it (the check
 /// duration histogram). While the first round runs, results arrive all the time: a page is then
 /// served until it is older than the render interval, max(1 s, 4 x the last render's duration),
-/// so renders take at most about a fifth of a core; after the first round too when the last
-/// render took kSlowRender or more (tens of thousands of domains, whose re-checks never stop).
+/// so renders take at most about a fifth of a core; after the first round too when kManyDomains
+/// or more are watched and the last render took kSlowRender or more (tens of thousands of
+/// domains, whose re-checks never stop; a small deployment on a busy machine is not held).
 /// A reload or any other whole-state change is rendered at once. A scrape waits at most for a
 /// render in progress, never for a check.
 class MetricsCache {
  public:
   static constexpr std::chrono::milliseconds kSlowRender{100};
+  static constexpr std::size_t kManyDomains = 1000;
 
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
   MetricsCache();
