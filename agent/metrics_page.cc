@@ -199,15 +199,15 @@ std::shared_ptr<const MetricsPage> MetricsCache::Get(
   // and after it when many domains make a render slow (their re-checks flow all the time).
   const bool hold =
       first_round || (snapshot->domains.size() >= kManyDomains && last_render_ >= kSlowRender);
-  if (page_ && hold && updates_ == snapshot->updates && now - rendered_at_ < interval_) {
+  const auto interval =
+      std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 4 * last_render_);
+  if (page_ && hold && updates_ == snapshot->updates && now - rendered_at_ < interval) {
     return page_;
   }
   page_.reset();  // the previous page's memory is free before the next is made
   page_ = std::make_shared<const MetricsPage>(render(*snapshot));
   const auto done = clock_();
   last_render_ = done - now;
-  interval_ =
-      std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), 4 * last_render_);
   rendered_at_ = done;
   changes_ = snapshot->changes;
   updates_ = snapshot->updates;

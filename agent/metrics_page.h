@@ -114,8 +114,8 @@ class MetricsCache {
   std::uint64_t updates_ = 0;
   std::uint64_t generation_ = 0;
   std::chrono::steady_clock::time_point rendered_at_;
-  std::chrono::steady_clock::duration interval_{};
-  std::chrono::steady_clock::duration last_render_{};
+  std::chrono::steady_clock::duration
+      last_render_{};  // the render interval is 4x this, 1 s at least
   std::shared_ptr<const MetricsPage> page_;
 };
 

@@ -141,7 +141,6 @@ void OnTlsa(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int al
 struct AddressPair {
   AnswerSlot<AddressAnswer> answer = std::make_shared<std::optional<Result<AddressAnswer>>>();
   std::string name;
-  int outstanding = 2;
   std::optional<Result<AddressAnswer>> v4;
   std::optional<Result<AddressAnswer>> v6;
 
@@ -203,7 +202,7 @@ void OnAddress(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
   AddressPair& pair = *query->pair;
   // Both callbacks run on the thread that drives the channel: no lock.
   (query->v6 ? pair.v6 : pair.v4) = std::move(outcome);
-  if (--pair.outstanding == 0) pair.Finish();
+  if (pair.v4 && pair.v6) pair.Finish();
 }
 
 /// Sends one query on `channel`; without a channel (`status` says why), the callback answers at
