@@ -316,6 +316,26 @@ def main():
             f"({asked_ms / (handshake_cpu * 1000):.2f}×; ours {1000 / ours_rate:.2f} ms)")
     else:
         row("  postfix-mta-sts-resolver's `STSResolver` library", "failed: see stsresolver.err")
+    if facts.get("cg_check_300_ir") and facts.get("cg_s_time_8_ir"):
+        # Instructions (callgrind): differences between a short and a long run of each, so that
+        # neither process's start-up is counted.
+        hs_ir = ((f("cg_s_time_8_ir") - f("cg_s_time_2_ir"))
+                 / (f("cg_s_time_8_handshakes") - f("cg_s_time_2_handshakes")))
+        check_ir = (f("cg_check_300_ir") - f("cg_check_50_ir")) / 250
+        verify_ir = f("cg_check_verify_ir") / 300
+        # One ECDSA verification's instructions, and how many more a check does than a handshake.
+        ecdsa_ir = f("cg_check_ecdsa_ir") / f("cg_check_ecdsa_calls")
+        extra = f("cg_check_ecdsa_calls") / 300 - f("cg_s_time_ecdsa_calls") / f("cg_s_time_8_handshakes")
+        row("instructions (callgrind, which the machine's load cannot move; start-up excluded: "
+            "s_time 8 s less 2 s, `check --json` over 300 domains less 50): per check / per "
+            "handshake", f"{check_ir / 1e6:.2f} M / {hs_ir / 1e6:.2f} M = {check_ir / hs_ir:.2f}× "
+            f"({int(facts.get('cg_check_300_healthy', 0))} of 300 healthy)")
+        row("  of a check: the certificate verification (our callback, X509_verify_cert); "
+            "ECDSA verifications a check does beyond a handshake (the leaf's signature, RFC 8461 "
+            "§3.3: s_time, given no CA file, does not check it)",
+            f"{verify_ir / 1e6:.2f} M; {extra:.2f} more, {ecdsa_ir / 1e6:.2f} M each")
+        row("  per check without that extra ECDSA verification / per handshake",
+            f"{(check_ir - extra * ecdsa_ir) / hs_ir:.2f}×")
     if "cores1_1" in m:
         med = lambda xs: sorted(xs)[len(xs) // 2]
         runs = [k[len("cores1_"):] for k in m if k.startswith("cores1_")]

@@ -21,7 +21,8 @@ out=${BENCH_OUT:-BENCHMARKS.md}
 # Bench-only packages (the test packages come from scripts/install-deps.sh --with-test).
 if [[ ${BENCH_SKIP_INSTALL:-0} != 1 ]]; then
   bash scripts/install-deps.sh --with-test
-  bench_packages=(knot prometheus-blackbox-exporter postfix-mta-sts-resolver python3-cryptography)
+  bench_packages=(knot prometheus-blackbox-exporter postfix-mta-sts-resolver python3-cryptography
+    valgrind)
   missing=()
   for p in "${bench_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -223,4 +223,44 @@ for i in $(seq "$rounds"); do
     /usr/bin/python3 "$here/sts_resolver_peer.py" "$r/sample.txt" 100 \
     >"$r/round_stsresolver_$i.json" 2>"$r/round_stsresolver_$i.err" || true
 done
+
+# 8. Instructions, which the machine's load cannot move (valgrind's callgrind counts them):
+# s_time for 2 s and for 8 s, our check over 50 and over 300 domains. The differences give one
+# handshake's and one check's instructions without either process's start-up. From the 300 run
+# also the instructions inside our certificate verification (VerifyCertificateFor, which runs
+# X509_verify_cert) and inside ECDSA_do_verify, and the same function in s_time's 8 s run:
+# s_time, given no CA file, verifies the server's handshake signature but not the leaf's.
+if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+  say "instructions: callgrind of s_time (2 s, 8 s) and of check (50, 300 domains)"
+  inclusive() { # inclusive() CALLGRIND_OUT FUNCTION: its inclusive instructions and its calls
+    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+      awk -v fn="$2" 'index($0, ":" fn " [") || index($0, ":" fn "(") { gsub(",", "", $1); print $1; exit }'
+  }
+  calls() { # calls() CALLGRIND_OUT FUNCTION: how many times its callers called it, in all
+    callgrind_annotate --tree=caller --threshold=100 "$1" 2>/dev/null |
+      awk -v fn="$2" '
+        /^ *[0-9,]+ \([ 0-9.]+%\)  < / { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c); gsub(",", "", c); block += c; next }
+        /^ *[0-9,]+ \([ 0-9.]+%\)  \* / { if (index($0, ":" fn " [")) { print block; found = 1; exit } }
+        { block = 0 }
+        END { if (!found) print 0 }'
+  }
+  collected() { sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$1" | head -1; }
+  for t in 2 8; do
+    valgrind --tool=callgrind --callgrind-out-file="$r/cg_s_time_$t.out" \
+      openssl s_time -connect "$SCALE_WORLD_WEB" -new -time "$t" >"$r/cg_s_time_$t.txt" 2>"$r/cg_s_time_$t.err" || true
+    fact "cg_s_time_${t}_handshakes" "$(sed -n 's/^\([0-9]*\) connections in .*/\1/p' "$r/cg_s_time_$t.txt" | head -1)"
+    fact "cg_s_time_${t}_ir" "$(collected "$r/cg_s_time_$t.err")"
+  done
+  fact cg_s_time_ecdsa_ir "$(inclusive "$r/cg_s_time_8.out" ECDSA_do_verify)"
+  fact cg_s_time_ecdsa_calls "$(calls "$r/cg_s_time_8.out" ECDSA_do_verify)"
+  for k in 50 300; do
+    valgrind --tool=callgrind --callgrind-out-file="$r/cg_check_$k.out" \
+      "$bin" check --json "${net[@]}" "${domains[@]:0:k}" >"$r/cg_check_$k.json" 2>"$r/cg_check_$k.err" || true
+    fact "cg_check_${k}_ir" "$(collected "$r/cg_check_$k.err")"
+    fact "cg_check_${k}_healthy" "$(healthy <"$r/cg_check_$k.json")"
+  done
+  fact cg_check_verify_ir "$(inclusive "$r/cg_check_300.out" mtasts::net::VerifyCertificateFor)"
+  fact cg_check_ecdsa_ir "$(inclusive "$r/cg_check_300.out" ECDSA_do_verify)"
+  fact cg_check_ecdsa_calls "$(calls "$r/cg_check_300.out" ECDSA_do_verify)"
+fi
 say "done"
