@@ -6,9 +6,13 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -308,16 +312,41 @@ std::optional<std::vector<std::string>> NormalizeAll(const std::vector<std::stri
   return domains;
 }
 
-/// Checks the domains concurrently on a bounded set of threads; results in input order.
-std::vector<DomainReport> CheckAll(const DomainChecker& checker,
-                                   const std::vector<std::string>& domains, bool policy_only,
-                                   bool probe_mx) {
-  std::vector<DomainReport> reports(domains.size());
+/// One finished check on its way to the output.
+struct Checked {
+  DomainReport report;
+  std::string json;  // its JSON text, rendered on the thread that checked it (when asked for)
+};
+
+/// Checks the domains concurrently on a bounded set of threads and hands each to `print` in
+/// input order, as soon as it and every one before it are done (`print` runs under a lock, one
+/// call at a time, on whichever checking thread completed that prefix; standard output is
+/// flushed after each run of prints). A printed check is freed
+/// at once: what waits in memory is the checks finished ahead of a slower one earlier in the
+/// list, not every report of the run.
+void CheckAll(const DomainChecker& checker, const std::vector<std::string>& domains,
+              bool policy_only, bool probe_mx, bool render_json,
+              const std::function<void(std::size_t, Checked&)>& print) {
+  std::vector<std::unique_ptr<Checked>> finished(domains.size());
+  std::size_t printed = 0;  // guarded by `mutex`, as `finished` is
+  std::mutex mutex;
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     for (std::size_t i = next++; i < domains.size(); i = next++) {
-      reports[i] =
+      auto checked = std::make_unique<Checked>();
+      checked->report =
           policy_only ? checker.CheckPolicyOnly(domains[i]) : checker.Check(domains[i], probe_mx);
+      if (render_json) checked->json = JsonText(ReportToJson(checked->report));
+      const std::lock_guard lock(mutex);
+      finished[i] = std::move(checked);
+      if (!finished[printed]) continue;  // an earlier one is still being checked
+      for (; printed < finished.size() && finished[printed]; ++printed) {
+        print(printed, *finished[printed]);
+        finished[printed].reset();
+      }
+      // What is printed is out at once, not when the buffer fills: a reader sees each report
+      // when it is done (one write per batch; a batch is most often one report).
+      std::cout.flush();
     }
   };
   std::vector<std::thread> workers;
@@ -325,13 +354,17 @@ std::vector<DomainReport> CheckAll(const DomainChecker& checker,
   for (std::size_t i = 1; i < count; ++i) workers.emplace_back(work);
   work();
   for (auto& worker : workers) worker.join();
-  return reports;
 }
 
+/// What a one-shot command checks and with what: the names (validated, the shard's), the checker.
+struct CheckPlan {
+  std::vector<std::string> domains;
+  std::unique_ptr<DomainChecker> checker;
+  bool probe_mx = false;
+};
+
 /// Validates the names and builds the checker; nothing when either fails (already reported).
-std::optional<std::vector<DomainReport>> RunChecks(const CommandLine& cl,
-                                                   const std::vector<std::string>& names,
-                                                   bool policy_only) {
+std::optional<CheckPlan> PlanChecks(const CommandLine& cl, const std::vector<std::string>& names) {
   auto domains = NormalizeAll(names);
   if (!domains) return std::nullopt;
   // The flags over the defaults: a one-shot command reads no config file.
@@ -348,33 +381,52 @@ std::optional<std::vector<DomainReport>> RunChecks(const CommandLine& cl,
     std::cerr << "mta-sts-exporter: " << checker.error().message << "\n";
     return std::nullopt;
   }
-  return CheckAll(*checker.value(), *domains, policy_only, config.probe_mx);
+  return CheckPlan{std::move(*domains), std::move(checker.value()), config.probe_mx};
+}
+
+/// `text` (a pretty-printed JSON value) as an element of a pretty-printed array: every line two
+/// spaces further in, as nlohmann::json's dump(2) of the whole array would have it.
+void PrintArrayElement(std::string_view text) {
+  std::cout << "  ";
+  for (std::size_t start = 0;;) {
+    const std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) {
+      std::cout << text.substr(start);
+      return;
+    }
+    std::cout << text.substr(start, end + 1 - start) << "  ";
+    start = end + 1;
+  }
 }
 
 int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
   if (names.empty()) throw UsageError("check needs at least one DOMAIN");
-  auto checked = RunChecks(cl, names, false);
-  if (!checked) return kExitUsage;
-  const std::vector<DomainReport>& reports = *checked;
+  auto plan = PlanChecks(cl, names);
+  if (!plan) return kExitUsage;
+  const std::size_t count = plan->domains.size();
+  // One domain's JSON is its report; more (or none, after --shard) an array of them, in the
+  // order given, each printed as soon as it and those before it are done.
+  const bool array = cl.json && count != 1;
+  const Palette palette{!cl.json && isatty(STDOUT_FILENO) == 1 &&
+                        std::getenv("NO_COLOR") == nullptr};
   int status = kExitOk;
-  for (const auto& report : reports) {
-    if (!report.enforced || HasCriticalOrHigh(report)) status = kExitFindings;
-  }
-  if (cl.json) {
-    if (reports.size() == 1) {
-      std::cout << JsonText(ReportToJson(reports[0])) << "\n";
-    } else {
-      nlohmann::json all = nlohmann::json::array();
-      for (const auto& report : reports) all.push_back(ReportToJson(report));
-      std::cout << JsonText(all) << "\n";
-    }
-  } else {
-    Palette palette{isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
-    for (std::size_t i = 0; i < reports.size(); ++i) {
-      if (i > 0) std::cout << "\n";
-      PrintReport(reports[i], palette);
-    }
-  }
+  if (array) std::cout << "[";
+  CheckAll(*plan->checker, plan->domains, false, plan->probe_mx, cl.json,
+           [&](std::size_t i, Checked& checked) {
+             if (!checked.report.enforced || HasCriticalOrHigh(checked.report)) {
+               status = kExitFindings;
+             }
+             if (!cl.json) {
+               if (i > 0) std::cout << "\n";
+               PrintReport(checked.report, palette);
+             } else if (!array) {
+               std::cout << checked.json << "\n";
+             } else {
+               std::cout << (i == 0 ? "\n" : ",\n");
+               PrintArrayElement(checked.json);
+             }
+           });
+  if (array) std::cout << (count == 0 ? "]\n" : "\n]\n");
   return status;
 }
 
@@ -382,9 +434,11 @@ int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   if (names.size() != 1) throw UsageError("policy needs exactly one DOMAIN");
   if (cl.overrides.shard)
     throw UsageError("--shard applies to the daemon and to check, not to policy");
-  auto checked = RunChecks(cl, names, true);
-  if (!checked) return kExitUsage;
-  const DomainReport& report = checked->front();
+  auto plan = PlanChecks(cl, names);
+  if (!plan) return kExitUsage;
+  DomainReport report;
+  CheckAll(*plan->checker, plan->domains, true, false, false,
+           [&](std::size_t, Checked& checked) { report = std::move(checked.report); });
   if (cl.json) {
     std::cout << JsonText(PolicyToJson(report)) << "\n";
   } else {

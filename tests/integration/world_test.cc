@@ -4,6 +4,7 @@
 // host) and its exact issue set asserted.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -224,6 +225,59 @@ TEST(World, SeveralDomainsGiveAnArrayInTheOrderGiven) {
   EXPECT_EQ(reports[0]["domain"], "testing.test");
   EXPECT_EQ(reports[1]["domain"], "enforce.test");
   EXPECT_EQ(reports[2]["domain"], "none.test");
+}
+
+// The array is printed as the checks finish, in the order given (README "One-shot checks"):
+// the first domain's report is out while a later one (slow.test: its policy host answers after
+// 30 s, the check gives up at 3 s) is still being checked, not held until the last is done.
+TEST(World, ReportsArePrintedAsTheyFinishInTheOrderGiven) {
+  const std::string command =
+      std::string(MTASTS_BINARY) +
+      " check --json enforce.test slow.test none.test --dns.server=" + Env("MTASTS_WORLD_DNS") +
+      " --tls.ca-file=" + Env("MTASTS_WORLD_CA") +
+      " --ssrf.allow-cidr=" + Env("MTASTS_WORLD_ALLOW_CIDR") + " --check.timeout=3s";
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[4096];
+  // Up to the end of the first element: its closing brace, two spaces in.
+  const auto first_done = [&] {
+    return text.size() >= 4 && text.compare(text.size() - 4, 4, "\n  }") == 0;
+  };
+  while (!first_done()) {
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_NE(text.find("\"enforce.test\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("\"slow.test\""), std::string::npos)
+      << "the first report came only with the slow one's";
+  int raw = 0;
+  EXPECT_EQ(waitpid(child, &raw, WNOHANG), 0)
+      << "the first report came only when every check was done";
+  for (ssize_t n = 0; (n = read(out[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  close(out[0]);
+  ASSERT_EQ(waitpid(child, &raw, 0), child);
+  EXPECT_EQ(WEXITSTATUS(raw), 1);
+  const json reports = json::parse(text, nullptr, false);
+  ASSERT_TRUE(reports.is_array()) << text;
+  ASSERT_EQ(reports.size(), 3U);
+  EXPECT_EQ(reports[0]["domain"], "enforce.test");
+  EXPECT_EQ(reports[1]["domain"], "slow.test");
+  EXPECT_EQ(reports[2]["domain"], "none.test");
+  EXPECT_EQ(reports[0]["enforced"], true);
+  EXPECT_EQ(reports[1]["enforced"], false);
 }
 
 TEST(World, BadDomainNamesAreUsageErrors) {
