@@ -238,6 +238,13 @@ def main():
     hk2 = mib(int(facts["daemon_100k_hwm_after_scrapes_kib"]))
     row("  peak RSS after the scrapes", f"{hk2:.1f} MiB", "≤ 300 MiB" if big == 100000 else "",
         hk2 <= 300 if big == 100000 else None, "rss100k")
+    if "restart_100k_hwm_kib" in facts:
+        hr = mib(int(facts["restart_100k_hwm_kib"]))
+        row("  restarted on the state it saved when stopped "
+            f"({f('restart_100k_state_bytes') / 1e6:.0f} MB, "
+            f"{int(facts.get('restart_100k_restored') or 0):,} domains restored): peak RSS when "
+            f"serving, {f('restart_100k_healthy_s'):.1f} s after the start", f"{hr:.1f} MiB",
+            "≤ 300 MiB" if big == 100000 else "", hr <= 300 if big == 100000 else None, "rss100k")
 
     cs = m["check_sample"]
     ours_rate = sample / cs["cpu"]

@@ -129,6 +129,23 @@ seq -f 'x%06g.absent.test' 1 $((big - n)) >"$r/absent.txt"
 DAEMON_WAIT_S=${BENCH_BIG_WAIT:-300} daemon daemon_100k 1m "$w/domains.txt" "$r/absent.txt"
 fact daemon_100k_checked "$(curl -fs --compressed 127.0.0.1:10099/metrics | grep -c '^mta_sts_check_success{' || true)"
 scrape daemon_100k
+# The same daemon started again on the state it saved when it stopped: a restart reads the whole
+# state file before it serves (/-/healthy answers once it has).
+say "daemon, $big domains, restarted from its saved state"
+fact restart_100k_state_bytes "$(stat -c %s "$r/daemon_100k/state/state.json")"
+start=$(date +%s%N)
+"$bin" --config.file="$r/daemon_100k/config.yaml" --web.listen-address=127.0.0.1:10099 \
+  --log.level=info 2>"$r/daemon_100k/restart.log" &
+daemon_pid=$!
+until curl -fs -o /dev/null 127.0.0.1:10099/-/healthy; do
+  kill -0 "$daemon_pid" || { cat "$r/daemon_100k/restart.log" >&2; exit 1; }
+  sleep 0.1
+done
+fact restart_100k_healthy_s "$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+fact restart_100k_hwm_kib "$(kib_of "$daemon_pid" VmHWM)"
+fact restart_100k_restored "$(sed -n 's/.*msg="state restored".* domains=\([0-9]*\).*/\1/p' "$r/daemon_100k/restart.log" | head -1)"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || true
 
 # 5. blackbox_exporter: per domain an HTTPS probe of the policy URL and DNS probes of the two
 # TXT names and the MX (the DNS prober takes the name from its module, hence 3 modules a domain).

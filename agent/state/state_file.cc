@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "agent/report_json.h"
 #include "agent/state/history_json.h"
@@ -34,6 +37,161 @@ bool WriteAll(int fd, const std::string& data) {
   }
   return true;
 }
+
+/// One saved domain's entry (`{"next_check_ms": …, "report": …, "posture": …, "history": …}`)
+/// to its state. nlohmann::json exceptions for entries of the wrong shape reach the caller.
+Result<DomainState> EntryToState(const nlohmann::json& entry) {
+  DomainState state;
+  state.next_check_ms = entry.value("next_check_ms", std::int64_t{0});
+  state.posture_changes = entry.value("posture_changes", std::uint64_t{0});
+  history::PolicyHistory memory;
+  if (entry.contains("history")) {
+    auto saved = HistoryFromJson(entry.at("history"));
+    if (saved) memory = std::move(saved).value();  // else: remembered afresh
+  }
+  webhooks::TrackerState tracker;
+  if (entry.contains("report")) {
+    auto report = ReportFromJson(entry.at("report"));
+    if (!report) return report.error();
+    DomainReport restored = std::move(report).value();
+    if (!memory.Known()) {
+      // A file from before history was kept: the saved report is the first sight.
+      memory = history::JudgeHistory({}, restored, restored.checked_at_ms).after;
+    }
+    restored.history = history::HistorySummary(memory, restored);
+    tracker.committed = webhooks::PostureFromReport(restored);
+    state.report = PackedReport(restored);
+  }
+  if (entry.contains("posture")) tracker = webhooks::TrackerFromJson(entry.at("posture"));
+  if (memory.Known()) state.history = Packed<history::PolicyHistory>(memory);
+  if (tracker.committed) state.tracker = Packed<webhooks::TrackerState>(tracker);
+  return state;
+}
+
+/// Reads state.json as it streams in (nlohmann::json's SAX interface) and hands each entry of
+/// "domains" over as a JSON tree of its own, then drops it: only one domain's tree is held at a
+/// time, not the whole file's (at 100,000 watched domains that tree peaked at 1.3 GiB).
+/// "version" is kept; anything else at the top level is read and dropped.
+class StateReader final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  using Json = nlohmann::json;
+  /// `on_entry(name, entry)`: false stops the reading.
+  using EntryHandler = std::function<bool(const std::string&, const Json&)>;
+  explicit StateReader(EntryHandler on_entry) : on_entry_(std::move(on_entry)) {}
+
+  int Version() const { return version_; }
+  bool SawDomains() const { return saw_domains_; }
+  bool RootWasObject() const { return root_was_object_; }
+
+  bool null() override { return Value(Json(nullptr)); }
+  bool boolean(bool value) override { return Value(Json(value)); }
+  bool number_integer(number_integer_t value) override {
+    if (depth_ == 1 && root_key_ == "version") version_ = static_cast<int>(value);
+    return Value(Json(value));
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    if (depth_ == 1 && root_key_ == "version" && value <= 1000) version_ = static_cast<int>(value);
+    return Value(Json(value));
+  }
+  bool number_float(number_float_t value, const string_t& /*text*/) override {
+    return Value(Json(value));
+  }
+  bool string(string_t& value) override { return Value(Json(std::move(value))); }
+  bool binary(binary_t& value) override { return Value(Json(std::move(value))); }
+
+  bool start_object(std::size_t /*elements*/) override { return Open(Json::object()); }
+  bool start_array(std::size_t /*elements*/) override { return Open(Json::array()); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+
+  bool key(string_t& name) override {
+    if (depth_ == 1) {
+      root_key_ = name;
+    } else if (depth_ == 2 && in_domains_) {
+      domain_ = std::move(name);
+    } else {
+      key_ = std::move(name);
+    }
+    return true;
+  }
+
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& /*error*/) override {
+    return false;
+  }
+
+ private:
+  /// A value at the current position: the version, a domain's entry, or part of a tree.
+  bool Value(Json value) {
+    if (!stack_.empty()) {
+      Json& parent = *stack_.back();
+      if (parent.is_array()) {
+        parent.push_back(std::move(value));
+      } else {
+        parent[key_] = std::move(value);
+      }
+      return true;
+    }
+    if (depth_ == 2 && in_domains_) return on_entry_(domain_, value);  // a scalar entry
+    return true;                                                       // the root's scalars
+  }
+
+  bool Open(Json container) {
+    ++depth_;
+    if (depth_ == 1) {
+      root_was_object_ = container.is_object();
+      return true;
+    }
+    if (depth_ == 2 && root_key_ == "domains" && stack_.empty() && container.is_object()) {
+      in_domains_ = saw_domains_ = true;
+      return true;
+    }
+    if (stack_.empty()) {
+      tree_ = std::move(container);  // a domain's entry, or a top-level value to drop
+      tree_depth_ = depth_;
+      stack_.push_back(&tree_);
+      return true;
+    }
+    Json& parent = *stack_.back();
+    Json* child = nullptr;
+    if (parent.is_array()) {
+      parent.push_back(std::move(container));
+      child = &parent.back();
+    } else {
+      child = &(parent[key_] = std::move(container));
+    }
+    stack_.push_back(child);
+    return true;
+  }
+
+  bool Close() {
+    bool keep_going = true;
+    if (!stack_.empty()) {
+      stack_.pop_back();
+      if (stack_.empty() && depth_ == tree_depth_) {
+        if (depth_ == 3 && in_domains_) keep_going = on_entry_(domain_, tree_);
+        tree_ = Json();
+      }
+    } else if (depth_ == 2 && in_domains_) {
+      in_domains_ = false;
+    }
+    --depth_;
+    return keep_going;
+  }
+
+  EntryHandler on_entry_;
+  int depth_ = 0;             // containers open
+  std::string root_key_;      // the top-level key being read
+  std::string domain_;        // the domain whose entry is being read
+  std::string key_;           // the key being read inside a tree
+  Json tree_;                 // the tree being read (a domain's entry)
+  int tree_depth_ = 0;        // the depth its outermost container opened at
+  std::vector<Json*> stack_;  // its containers open, innermost last
+  int version_ = 0;
+  bool in_domains_ = false;
+  bool saw_domains_ = false;
+  bool root_was_object_ = false;
+};
 
 }  // namespace
 
@@ -98,46 +256,29 @@ Result<std::map<std::string, DomainState>> StateFile::Load() const {
     if (errno == ENOENT) return out;
     return Error{Errno("cannot read " + path_)};
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
-    return Error{path_ + ": not valid JSON; starting without saved state"};
-  }
-  if (json.value("version", 0) != kFormatVersion) {
-    return Error{path_ + ": unknown state format version; starting without saved state"};
-  }
+  std::optional<Error> entry_error;
+  StateReader reader([&](const std::string& name, const nlohmann::json& entry) {
+    auto state = EntryToState(entry);
+    if (!state) {
+      entry_error = Error{path_ + ": domain " + name + ": " + state.error().message};
+      return false;
+    }
+    out.insert_or_assign(name, std::move(state).value());
+    return true;
+  });
   try {
-    for (const auto& [name, entry] : json.at("domains").items()) {
-      DomainState state;
-      state.next_check_ms = entry.value("next_check_ms", std::int64_t{0});
-      state.posture_changes = entry.value("posture_changes", std::uint64_t{0});
-      history::PolicyHistory memory;
-      if (entry.contains("history")) {
-        auto saved = HistoryFromJson(entry.at("history"));
-        if (saved) memory = std::move(saved).value();  // else: remembered afresh
-      }
-      webhooks::TrackerState tracker;
-      if (entry.contains("report")) {
-        auto report = ReportFromJson(entry.at("report"));
-        if (!report) return Error{path_ + ": domain " + name + ": " + report.error().message};
-        DomainReport restored = std::move(report).value();
-        if (!memory.Known()) {
-          // A file from before history was kept: the saved report is the first sight.
-          memory = history::JudgeHistory({}, restored, restored.checked_at_ms).after;
-        }
-        restored.history = history::HistorySummary(memory, restored);
-        tracker.committed = webhooks::PostureFromReport(restored);
-        state.report = PackedReport(restored);
-      }
-      if (entry.contains("posture")) tracker = webhooks::TrackerFromJson(entry.at("posture"));
-      if (memory.Known()) state.history = Packed<history::PolicyHistory>(memory);
-      if (tracker.committed) state.tracker = Packed<webhooks::TrackerState>(tracker);
-      out.emplace(name, std::move(state));
+    const bool parsed = nlohmann::json::sax_parse(in, &reader);
+    if (entry_error) return *entry_error;
+    if (!parsed || !reader.RootWasObject()) {
+      return Error{path_ + ": not valid JSON; starting without saved state"};
     }
   } catch (const nlohmann::json::exception& e) {
     return Error{path_ + ": " + e.what()};
   }
+  if (reader.Version() != kFormatVersion) {
+    return Error{path_ + ": unknown state format version; starting without saved state"};
+  }
+  if (!reader.SawDomains()) return Error{path_ + ": no \"domains\" object"};
   return out;
 }
 

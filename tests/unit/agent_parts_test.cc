@@ -169,5 +169,96 @@ TEST(StateFile, RoundTripsReportsAndPlans) {
   std::filesystem::remove_all(dir);
 }
 
+/// state.json is read as it streams (one domain's tree at a time): the same file, whatever the
+/// order of its top-level keys, loads the same; what is not a whole state file is refused whole.
+class StateFileReading : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("mtasts-state-read-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  Result<std::map<std::string, DomainState>> LoadText(const std::string& text) {
+    { std::ofstream(dir_ / "state.json") << text; }
+    return StateFile(dir_.string()).Load();
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(StateFileReading, KeysInAnyOrderAndUnknownOnesAroundTheDomains) {
+  auto loaded = LoadText(
+      R"({"extra":{"x":[1,{"y":[2,3]}],"z":null},"domains":{"a.example":{"next_check_ms":5,)"
+      R"("later":{"k":[{"deep":[[]]}]}},"b.example":{"posture_changes":7}},"more":[{}],"version":1})");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().size(), 2U);
+  EXPECT_EQ(loaded.value().at("a.example").next_check_ms, 5);
+  EXPECT_EQ(loaded.value().at("b.example").posture_changes, 7U);
+  EXPECT_FALSE(loaded.value().at("a.example").report);
+}
+
+TEST_F(StateFileReading, ALaterEntryForTheSameDomainWins) {
+  auto loaded = LoadText(
+      R"({"version":1,"domains":{"a.example":{"next_check_ms":5},"a.example":{"next_check_ms":9}}})");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ(loaded.value().at("a.example").next_check_ms, 9);
+}
+
+TEST_F(StateFileReading, WhatIsNotAWholeStateFileIsRefusedWhole) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"version":1,"domains":{"a.example":{"next_check_ms":5}})", "not valid JSON"},
+      {R"({"version":1,"domains":{"a.example":{"next_check_ms":5}}} trailing)", "not valid JSON"},
+      {R"([{"version":1,"domains":{}}])", "not valid JSON"},
+      {R"("state")", "not valid JSON"},
+      {"", "not valid JSON"},
+      {R"({"version":2,"domains":{"a.example":{}}})", "unknown state format version"},
+      {R"({"domains":{"a.example":{}}})", "unknown state format version"},
+      {R"({"version":1})", "no \"domains\""},
+      {R"({"version":1,"domains":{"a.example":[1]}})", "state.json"},
+      {R"({"version":1,"domains":{"a.example":5}})", "state.json"},
+      {R"({"version":1,"domains":{"a.example":{"next_check_ms":"soon"}}})", "state.json"},
+      {R"({"version":1,"domains":{"a.example":{"report":{"domain":5}}}})", "a.example"},
+  };
+  for (const auto& [text, why] : cases) {
+    auto loaded = LoadText(text);
+    ASSERT_FALSE(loaded.has_value()) << text;
+    EXPECT_NE(loaded.error().message.find(why), std::string::npos)
+        << text << " -> " << loaded.error().message;
+  }
+}
+
+TEST_F(StateFileReading, ManyDomainsRoundTrip) {
+  Snapshot snapshot;
+  for (int i = 0; i < 500; ++i) {
+    DomainReport report;
+    report.domain = "d" + std::to_string(i) + ".example";
+    report.enforced = i % 2 == 0;
+    report.mx.hosts = {"mx1." + report.domain, "mx2." + report.domain};
+    report.AddIssue(IssueCode::kTlsRptMissing, "no TLS-RPT for " + report.domain);
+    report.checked_at_ms = 1700000000000 + i;
+    DomainState state;
+    state.report = PackedReport(report);
+    state.next_check_ms = 1700000600000 + i;
+    snapshot.domains[report.domain] = state;
+  }
+  StateFile file(dir_.string());
+  ASSERT_TRUE(file.Save(snapshot).has_value());
+  auto loaded = file.Load();
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().size(), 500U);
+  for (int i : {0, 1, 250, 499}) {
+    const std::string name = "d" + std::to_string(i) + ".example";
+    const DomainState& state = loaded.value().at(name);
+    EXPECT_EQ(state.next_check_ms, 1700000600000 + i);
+    const DomainReport restored = state.report.Unpack();
+    EXPECT_EQ(restored.domain, name);
+    EXPECT_EQ(restored.enforced, i % 2 == 0);
+    EXPECT_EQ(restored.mx.hosts, (std::vector<std::string>{"mx1." + name, "mx2." + name}));
+    ASSERT_EQ(restored.issues.size(), 1U);
+    EXPECT_EQ(restored.issues[0].message, "no TLS-RPT for " + name);
+    EXPECT_EQ(restored.checked_at_ms, 1700000000000 + i);
+  }
+}
+
 }  // namespace
 }  // namespace mtasts::agent
