@@ -34,29 +34,27 @@ def debian():
 
 # What stands behind each target when it is missed (see the profile notes in NOTES.md).
 WHY = {
-    "cpu": """**CPU per check.** Where it goes (`perf record` of `check --json` over 3,000
-domains, 2026-12-03, bench/NOTES.md): libcrypto 44.8% of the process's samples, the kernel 22.4%,
-libc 21.3% (malloc and free 12.9%, mostly called by OpenSSL), libssl 4.0%, c-ares 2.1%, **our
-own code 4.9%**. Counted in instructions (callgrind, immune to the machine's load): 6.22 M per
-check against 5.1 M per s_time handshake, **1.22×**; 88% of ours is inside `SSL_do_handshake`,
-where decoding the server's public key alone is 1.53 M (OpenSSL 3.0 builds a decoder context
-per key; s_time pays it too), and s_time, given no CA file, skips the ECDSA check of the leaf's
-signature (0.82 M, 16% of its handshake) that RFC 8461 §3.3 requires of us. What is left is
-the verification the RFC requires, the session tickets and response read after the handshake
-(s_time closes before them), six DNS queries and the JSON report. Since 2026-12-03 a check's DNS
-is read by its own thread (no resolver thread, eventfd or promise between them: 5.2 instead of
-8.2 context switches and 4.3 instead of 14.6 futex calls a check; user CPU 3 to 6% and system
-CPU 11 to 12% lower, medians of alternating runs). In CPU seconds the ratio moves between sittings far more than the
-code does: the same code's interleaved rounds gave 1.11× to 1.56× within single runs, and s_time
-itself did 551 to 953 handshakes per CPU second across runs of one day: on this VM our 32
-threads (allocation under arena locks, the kernel's sockets, thread switches) slow more than
-s_time's single thread when the machine slows. What would lower it further costs a target or a
-guarantee: tcmalloc in place of glibc's malloc cut user CPU 14% but raised the daemon's peak at
-10,000 domains from 47 to 67 MiB (60.5 MiB tuned), past the 48 MiB target; 8 checks in flight
-instead of 32 cut user CPU up to 9% in alternating runs (none in simultaneous ones) and would
-check a list of slow domains four times slower; a DNS channel shared
-between checks would send one check's queries from another's socket, which the fault test
-forbids.""",
+    "cpu": """**CPU per check.** In instructions, which the machine's load cannot move (the
+callgrind rows above, start-up excluded): a check is about 1.26 bare handshakes, and 0.17 of
+the 0.26 above one handshake is the ECDSA check of the leaf's signature (0.82 M instructions)
+that RFC 8461 §3.3 requires of us and that s_time, given no CA file, skips; without it a check
+would be about 1.09 handshakes. The 0.09 left (about 0.45 M) is the rest of a
+check: six DNS queries on a channel of its own (`ares_dup` and `ares_destroy` 0.09 M of it), the
+HTTP exchange after the handshake (the server's two session tickets, which s_time closes before,
+the response, our close_notify), the JSON report (0.12 M in nlohmann's serializer and tree). In
+CPU seconds the ratio comes out a few hundredths higher than in instructions (our 32 threads
+share two cores with nginx and Knot; s_time is one thread in step with nginx), and it moves
+with the machine: the same code's interleaved rounds gave 1.11× to 1.56× across runs of one
+day, and s_time itself 551 to 1,046 handshakes per CPU second. Where the process's samples go
+(`perf record` over 3,000 domains, bench/NOTES.md): libcrypto 44.8%, the kernel 22.4%, libc
+21.3% (malloc and free 12.9%, mostly called by OpenSSL), libssl 4.0%, c-ares 2.1%, our own code
+4.9%. What would lower it further costs a target or a guarantee: tcmalloc in place of glibc's
+malloc cut user CPU 14% but raised the daemon's peak at 10,000 domains from 47 to 67 MiB (60.5
+MiB tuned), past the 48 MiB target; 8 checks in flight instead of 32 cut user CPU up to 9% in
+alternating runs (none in simultaneous ones) and would check a list of slow domains four times
+slower; a DNS channel shared between checks would send one check's queries from another's
+socket, which the fault test forbids; a pool of reused channels would save at most the 0.09 M
+of `ares_dup`/`ares_destroy` (1.5%) and three system calls a check.""",
     "stsresolver": """**STSResolver ratio.** Twice its checks per CPU second means a whole check
 (five DNS queries, the SSRF guard, the HTTPS fetch with chain verification, the grammar, MX
 matching, the JSON report) in less CPU than its own check, halved; the row above puts that
