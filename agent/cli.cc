@@ -321,9 +321,8 @@ struct Checked {
 /// Checks the domains concurrently on a bounded set of threads and hands each to `print` in
 /// input order, as soon as it and every one before it are done (`print` runs under a lock, one
 /// call at a time, on whichever checking thread completed that prefix; standard output is
-/// flushed after each run of prints). A printed check is freed
-/// at once: what waits in memory is the checks finished ahead of a slower one earlier in the
-/// list, not every report of the run.
+/// flushed after each run of prints). A printed check is freed at once: what waits in memory
+/// is the checks finished ahead of a slower one earlier in the list, not every report of the run.
 void CheckAll(const DomainChecker& checker, const std::vector<std::string>& domains,
               bool policy_only, bool probe_mx, bool render_json,
               const std::function<void(std::size_t, Checked&)>& print) {

@@ -86,11 +86,15 @@ class StateReader final : public nlohmann::json_sax<nlohmann::json> {
   bool null() override { return Value(Json(nullptr)); }
   bool boolean(bool value) override { return Value(Json(value)); }
   bool number_integer(number_integer_t value) override {
-    if (depth_ == 1 && root_key_ == "version") version_ = static_cast<int>(value);
+    if (depth_ == 1 && root_key_ == "version" && value >= 0 && value <= 1000) {
+      version_ = static_cast<int>(value);
+    }
     return Value(Json(value));
   }
   bool number_unsigned(number_unsigned_t value) override {
-    if (depth_ == 1 && root_key_ == "version" && value <= 1000) version_ = static_cast<int>(value);
+    if (depth_ == 1 && root_key_ == "version" && value <= 1000) {
+      version_ = static_cast<int>(value);  // a version past any int is no version we know
+    }
     return Value(Json(value));
   }
   bool number_float(number_float_t value, const string_t& /*text*/) override {
