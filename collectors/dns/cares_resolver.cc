@@ -213,6 +213,17 @@ void Send(ares_channel channel, int status, const std::string& name, int type,
   ares_query(channel, name.c_str(), ns_c_in, type, callback, arg);
 }
 
+/// Sends one query (`kind` "TXT", "MX") whose callback (OnTxt, OnMx) parses the answer into a
+/// T; `driver` is the channel the waiting thread drives.
+template <class T>
+Lookup<T> SendParsed(ares_channel channel, int status, std::shared_ptr<LookupDriver> driver,
+                     const char* kind, const std::string& name, int type, ares_callback callback) {
+  auto* pending = new Pending<T>(kind + (" " + name));
+  auto answer = pending->answer;
+  Send(channel, status, name, type, callback, pending);
+  return {std::move(answer), std::move(driver)};
+}
+
 /// "IP", "IP:PORT" or "[IPv6]:PORT" to c-ares' CSV form; throws naming the bad value.
 std::string ServerToCsvEntry(const std::string& server) {
   std::string host = server;
@@ -391,42 +402,36 @@ std::unique_ptr<Resolver> CaresResolver::ForCheck() {
   return std::make_unique<CheckView>(*this, NewChannel());
 }
 
+// A lookup asked outside a check gets a channel of its own.
 Lookup<TxtAnswer> CaresResolver::Txt(const std::string& name) {
-  return StartTxt(name, nullptr);
+  return StartTxt(name, NewChannel());
 }
 Lookup<MxAnswer> CaresResolver::Mx(const std::string& name) {
-  return StartMx(name, nullptr);
+  return StartMx(name, NewChannel());
 }
 Lookup<AddressAnswer> CaresResolver::Addresses(const std::string& name) {
-  return StartAddresses(name, nullptr);
+  return StartAddresses(name, NewChannel());
 }
 Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
-  return StartTlsa(name, nullptr);
+  return StartTlsa(name, NewChannel());
 }
 
 // Each Start* sends its query at once from the caller's thread (c-ares may also answer at once,
 // with a failure, by calling the callback before it returns).
 Lookup<TxtAnswer> CaresResolver::StartTxt(const std::string& name,
                                           std::shared_ptr<Channel> channel) {
-  if (channel == nullptr) channel = NewChannel();
-  auto* pending = new Pending<TxtAnswer>("TXT " + name);
-  auto answer = pending->answer;
-  Send(channel->Handle(), channel->Status(), name, ns_t_txt, OnTxt, pending);
-  return {std::move(answer), std::move(channel)};
+  return SendParsed<TxtAnswer>(channel->Handle(), channel->Status(), channel, "TXT", name, ns_t_txt,
+                               OnTxt);
 }
 
 Lookup<MxAnswer> CaresResolver::StartMx(const std::string& name, std::shared_ptr<Channel> channel) {
-  if (channel == nullptr) channel = NewChannel();
-  auto* pending = new Pending<MxAnswer>("MX " + name);
-  auto answer = pending->answer;
-  Send(channel->Handle(), channel->Status(), name, ns_t_mx, OnMx, pending);
-  return {std::move(answer), std::move(channel)};
+  return SendParsed<MxAnswer>(channel->Handle(), channel->Status(), channel, "MX", name, ns_t_mx,
+                              OnMx);
 }
 
 Lookup<AddressAnswer> CaresResolver::StartAddresses(const std::string& name,
                                                     std::shared_ptr<Channel> channel) {
   // A and AAAA of one name share a channel: they stand or fall together anyway.
-  if (channel == nullptr) channel = NewChannel();
   auto pair = std::make_shared<AddressPair>();
   pair->name = name;
   auto answer = pair->answer;
@@ -439,7 +444,6 @@ Lookup<AddressAnswer> CaresResolver::StartAddresses(const std::string& name,
 
 Lookup<TlsaAnswer> CaresResolver::StartTlsa(const std::string& name,
                                             std::shared_ptr<Channel> channel) {
-  if (channel == nullptr) channel = NewChannel();
   auto* pending = new Pending<TlsaAnswer>("TLSA " + name);
   auto answer = pending->answer;
   unsigned char* query = nullptr;

@@ -45,7 +45,7 @@ class CaresResolver final : public Resolver {
   class CheckView;
   /// A new channel, a copy of the configured template (its status says why when it has none).
   std::shared_ptr<Channel> NewChannel();
-  // `channel`: the check's; null for a channel of the lookup's own.
+  // `channel`: the check's, or one of the lookup's own (never null).
   Lookup<TxtAnswer> StartTxt(const std::string& name, std::shared_ptr<Channel> channel);
   Lookup<MxAnswer> StartMx(const std::string& name, std::shared_ptr<Channel> channel);
   Lookup<AddressAnswer> StartAddresses(const std::string& name, std::shared_ptr<Channel> channel);
