@@ -15,6 +15,7 @@
 #include "agent/report_json.h"
 #include "agent/state/history_json.h"
 #include "base/unique_fd.h"
+#include "collectors/tlsrpt/report/json_tree.h"
 
 namespace mtasts::agent {
 namespace {
@@ -68,10 +69,15 @@ Result<DomainState> EntryToState(const nlohmann::json& entry) {
   return state;
 }
 
+// An entry is one domain's few hundred values, nested a few levels: the report parser's bounds
+// are far above it.
+constexpr ::mtasts::tlsrpt::ParseLimits kEntryLimits{};
+
 /// Reads state.json as it streams in (nlohmann::json's SAX interface) and hands each entry of
-/// "domains" over as a JSON tree of its own, then drops it: only one domain's tree is held at a
-/// time, not the whole file's (at 100,000 watched domains that tree peaked at 1.3 GiB).
-/// "version" is kept; anything else at the top level is read and dropped.
+/// "domains" over as a JSON tree of its own, built by the TLS-RPT parser's BoundedTreeBuilder and
+/// then dropped: only one domain's tree is held at a time, not the whole file's (at 100,000 watched
+/// domains that tree peaked at 1.3 GiB). "version" is kept; anything else at the top level is
+/// read past.
 class StateReader final : public nlohmann::json_sax<nlohmann::json> {
  public:
   using Json = nlohmann::json;
@@ -82,41 +88,60 @@ class StateReader final : public nlohmann::json_sax<nlohmann::json> {
   int Version() const { return version_; }
   bool SawDomains() const { return saw_domains_; }
   bool RootWasObject() const { return root_was_object_; }
+  /// Why an entry's tree was refused (too deep, too many values, a duplicate key); empty if not.
+  std::string EntryFailure() const { return entry_failure_; }
 
-  bool null() override { return Value(Json(nullptr)); }
-  bool boolean(bool value) override { return Value(Json(value)); }
+  bool null() override { return entry_ ? entry_->null() : Scalar(Json(nullptr)); }
+  bool boolean(bool value) override {
+    return entry_ ? entry_->boolean(value) : Scalar(Json(value));
+  }
   bool number_integer(number_integer_t value) override {
+    if (entry_) return entry_->number_integer(value);
     if (depth_ == 1 && root_key_ == "version" && value >= 0 && value <= 1000) {
       version_ = static_cast<int>(value);
     }
-    return Value(Json(value));
+    return Scalar(Json(value));
   }
   bool number_unsigned(number_unsigned_t value) override {
+    if (entry_) return entry_->number_unsigned(value);
     if (depth_ == 1 && root_key_ == "version" && value <= 1000) {
       version_ = static_cast<int>(value);  // a version past any int is no version we know
     }
-    return Value(Json(value));
+    return Scalar(Json(value));
   }
-  bool number_float(number_float_t value, const string_t& /*text*/) override {
-    return Value(Json(value));
+  bool number_float(number_float_t value, const string_t& text) override {
+    return entry_ ? entry_->number_float(value, text) : Scalar(Json(value));
   }
-  bool string(string_t& value) override { return Value(Json(std::move(value))); }
-  bool binary(binary_t& value) override { return Value(Json(std::move(value))); }
+  bool string(string_t& value) override {
+    return entry_ ? entry_->string(value) : Scalar(Json(std::move(value)));
+  }
+  bool binary(binary_t& value) override {
+    return entry_ ? entry_->binary(value) : Scalar(Json(std::move(value)));
+  }
 
-  bool start_object(std::size_t /*elements*/) override { return Open(Json::object()); }
-  bool start_array(std::size_t /*elements*/) override { return Open(Json::array()); }
-  bool end_object() override { return Close(); }
-  bool end_array() override { return Close(); }
+  bool start_object(std::size_t elements) override {
+    ++depth_;
+    if (depth_ == 1) root_was_object_ = true;
+    if (depth_ == 2 && root_key_ == "domains" && !in_domains_) {
+      in_domains_ = saw_domains_ = true;
+      return true;
+    }
+    if (depth_ == 3 && in_domains_) entry_.emplace(kEntryLimits);  // a domain's entry begins
+    return !entry_ || Refused(entry_->start_object(elements));
+  }
+  bool start_array(std::size_t elements) override {
+    ++depth_;
+    if (depth_ == 3 && in_domains_) entry_.emplace(kEntryLimits);
+    return !entry_ || Refused(entry_->start_array(elements));
+  }
+  bool end_object() override { return Close(true); }
+  bool end_array() override { return Close(false); }
 
   bool key(string_t& name) override {
-    if (depth_ == 1) {
-      root_key_ = name;
-    } else if (depth_ == 2 && in_domains_) {
-      domain_ = std::move(name);
-    } else {
-      key_ = std::move(name);
-    }
-    return true;
+    if (entry_) return Refused(entry_->key(name));
+    if (depth_ == 1) root_key_ = name;
+    if (depth_ == 2 && in_domains_) domain_ = std::move(name);
+    return true;  // a key inside a top-level value read past
   }
 
   bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
@@ -125,56 +150,24 @@ class StateReader final : public nlohmann::json_sax<nlohmann::json> {
   }
 
  private:
-  /// A value at the current position: the version, a domain's entry, or part of a tree.
-  bool Value(Json value) {
-    if (!stack_.empty()) {
-      Json& parent = *stack_.back();
-      if (parent.is_array()) {
-        parent.push_back(std::move(value));
-      } else {
-        parent[key_] = std::move(value);
-      }
-      return true;
-    }
-    if (depth_ == 2 && in_domains_) return on_entry_(domain_, value);  // a scalar entry
-    return true;                                                       // the root's scalars
-  }
-
-  bool Open(Json container) {
-    ++depth_;
-    if (depth_ == 1) {
-      root_was_object_ = container.is_object();
-      return true;
-    }
-    if (depth_ == 2 && root_key_ == "domains" && stack_.empty() && container.is_object()) {
-      in_domains_ = saw_domains_ = true;
-      return true;
-    }
-    if (stack_.empty()) {
-      tree_ = std::move(container);  // a domain's entry, or a top-level value to drop
-      tree_depth_ = depth_;
-      stack_.push_back(&tree_);
-      return true;
-    }
-    Json& parent = *stack_.back();
-    Json* child = nullptr;
-    if (parent.is_array()) {
-      parent.push_back(std::move(container));
-      child = &parent.back();
-    } else {
-      child = &(parent[key_] = std::move(container));
-    }
-    stack_.push_back(child);
+  /// A value outside any entry: a scalar entry (the caller refuses it), or a top-level one.
+  bool Scalar(const Json& value) {
+    if (depth_ == 2 && in_domains_) return on_entry_(domain_, value);
     return true;
   }
 
-  bool Close() {
+  bool Refused(bool ok) {
+    if (!ok) entry_failure_ = entry_->Failure();
+    return ok;
+  }
+
+  bool Close(bool object) {
     bool keep_going = true;
-    if (!stack_.empty()) {
-      stack_.pop_back();
-      if (stack_.empty() && depth_ == tree_depth_) {
-        if (depth_ == 3 && in_domains_) keep_going = on_entry_(domain_, tree_);
-        tree_ = Json();
+    if (entry_) {
+      keep_going = Refused(object ? entry_->end_object() : entry_->end_array());
+      if (depth_ == 3 && keep_going) {  // the entry is whole
+        keep_going = on_entry_(domain_, entry_->Root());
+        entry_.reset();
       }
     } else if (depth_ == 2 && in_domains_) {
       in_domains_ = false;
@@ -184,13 +177,11 @@ class StateReader final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   EntryHandler on_entry_;
-  int depth_ = 0;             // containers open
-  std::string root_key_;      // the top-level key being read
-  std::string domain_;        // the domain whose entry is being read
-  std::string key_;           // the key being read inside a tree
-  Json tree_;                 // the tree being read (a domain's entry)
-  int tree_depth_ = 0;        // the depth its outermost container opened at
-  std::vector<Json*> stack_;  // its containers open, innermost last
+  int depth_ = 0;         // containers open
+  std::string root_key_;  // the top-level key being read
+  std::string domain_;    // the domain whose entry is being read
+  std::optional<::mtasts::tlsrpt::BoundedTreeBuilder> entry_;  // while an entry is read
+  std::string entry_failure_;
   int version_ = 0;
   bool in_domains_ = false;
   bool saw_domains_ = false;
@@ -273,6 +264,7 @@ Result<std::map<std::string, DomainState>> StateFile::Load() const {
   try {
     const bool parsed = nlohmann::json::sax_parse(in, &reader);
     if (entry_error) return *entry_error;
+    if (!reader.EntryFailure().empty()) return Error{path_ + ": " + reader.EntryFailure()};
     if (!parsed || !reader.RootWasObject()) {
       return Error{path_ + ": not valid JSON; starting without saved state"};
     }

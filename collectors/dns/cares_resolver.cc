@@ -420,13 +420,15 @@ Lookup<TlsaAnswer> CaresResolver::Tlsa(const std::string& name) {
 // with a failure, by calling the callback before it returns).
 Lookup<TxtAnswer> CaresResolver::StartTxt(const std::string& name,
                                           std::shared_ptr<Channel> channel) {
-  return SendParsed<TxtAnswer>(channel->Handle(), channel->Status(), channel, "TXT", name, ns_t_txt,
-                               OnTxt);
+  ares_channel handle = channel->Handle();
+  const int status = channel->Status();
+  return SendParsed<TxtAnswer>(handle, status, std::move(channel), "TXT", name, ns_t_txt, OnTxt);
 }
 
 Lookup<MxAnswer> CaresResolver::StartMx(const std::string& name, std::shared_ptr<Channel> channel) {
-  return SendParsed<MxAnswer>(channel->Handle(), channel->Status(), channel, "MX", name, ns_t_mx,
-                              OnMx);
+  ares_channel handle = channel->Handle();
+  const int status = channel->Status();
+  return SendParsed<MxAnswer>(handle, status, std::move(channel), "MX", name, ns_t_mx, OnMx);
 }
 
 Lookup<AddressAnswer> CaresResolver::StartAddresses(const std::string& name,

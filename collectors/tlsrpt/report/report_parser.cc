@@ -11,6 +11,7 @@
 
 #include "base/ascii.h"
 #include "base/domain_name.h"
+#include "collectors/tlsrpt/report/json_tree.h"
 
 namespace mtasts::tlsrpt {
 namespace {
@@ -84,92 +85,6 @@ std::string QuoteReportText(std::string_view text) {
   if (text.size() > kMaxQuotedReportText) shown += "...";
   return "\"" + shown + "\"";
 }
-
-// Builds the JSON tree from nlohmann's SAX events, refusing, while it reads, what would make the
-// tree dangerous: nesting past the limit (a 1 MB "[[[[..." would otherwise cost a deep tree),
-// more values than the limit (a flat "[{},{},...]" costs far more memory than its text), and
-// duplicate keys (two readers could disagree on which one counts).
-class BoundedTreeBuilder {
- public:
-  explicit BoundedTreeBuilder(const ParseLimits& limits) : limits_(limits) {}
-
-  // NOLINTBEGIN(readability-identifier-naming): the names nlohmann's SAX interface calls.
-  bool null() { return Add(Json(nullptr)) != nullptr; }
-  bool boolean(bool value) { return Add(Json(value)) != nullptr; }
-  bool number_integer(Json::number_integer_t value) { return Add(Json(value)) != nullptr; }
-  bool number_unsigned(Json::number_unsigned_t value) { return Add(Json(value)) != nullptr; }
-  bool number_float(Json::number_float_t value, const Json::string_t& /*text*/) {
-    return Add(Json(value)) != nullptr;
-  }
-  bool string(Json::string_t& value) { return Add(Json(std::move(value))) != nullptr; }
-  bool binary(Json::binary_t& /*value*/) { return Fail("binary values are not JSON"); }
-  bool start_object(std::size_t /*elements*/) { return Open(Json::object()); }
-  bool key(Json::string_t& name) {
-    Json& object = *stack_.back();
-    if (object.contains(name)) return Fail("duplicate key " + QuoteReportText(name));
-    pending_ = &object[name];
-    return true;
-  }
-  bool end_object() {
-    stack_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t /*elements*/) { return Open(Json::array()); }
-  bool end_array() {
-    stack_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) {
-    // nlohmann's message names line and column, and quotes the offending input.
-    return Fail("not JSON: " + SanitizeForDisplay(CutUtf8(ex.what(), 300)));
-  }
-  // NOLINTEND(readability-identifier-naming)
-
-  Json& Root() { return root_; }
-  const std::string& Failure() const { return failure_; }
-
- private:
-  bool Fail(std::string message) {
-    if (failure_.empty()) failure_ = std::move(message);
-    return false;
-  }
-
-  Json* Add(Json value) {
-    if (++values_ > limits_.max_values) {
-      Fail("more than " + std::to_string(limits_.max_values) + " JSON values");
-      return nullptr;
-    }
-    if (stack_.empty()) {
-      root_ = std::move(value);
-      return &root_;
-    }
-    Json& parent = *stack_.back();
-    if (parent.is_array()) {
-      parent.push_back(std::move(value));
-      return &parent.back();
-    }
-    *pending_ = std::move(value);
-    return pending_;
-  }
-
-  bool Open(Json container) {
-    if (stack_.size() >= limits_.max_depth) {
-      return Fail("JSON nested deeper than " + std::to_string(limits_.max_depth) + " levels");
-    }
-    Json* added = Add(std::move(container));
-    if (added == nullptr) return false;
-    stack_.push_back(added);  // ancestors never move while a descendant is open
-    return true;
-  }
-
-  const ParseLimits& limits_;
-  Json root_;
-  std::vector<Json*> stack_;
-  Json* pending_ = nullptr;
-  std::size_t values_ = 0;
-  std::string failure_;
-};
 
 // Reads the fields of the tree, each refusal naming the field by its path.
 class FieldReader {
@@ -560,6 +475,19 @@ Result<std::int64_t> ParseReportDateTime(std::string_view text, bool* had_zone) 
   const std::int64_t days =
       DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - offset;
+}
+
+bool BoundedTreeBuilder::key(Json::string_t& name) {
+  Json& object = *stack_.back();
+  if (object.contains(name)) return Fail("duplicate key " + QuoteReportText(name));
+  pending_ = &object[name];
+  return true;
+}
+
+bool BoundedTreeBuilder::parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                                     const nlohmann::detail::exception& ex) {
+  // nlohmann's message names line and column, and quotes the offending input.
+  return Fail("not JSON: " + SanitizeForDisplay(CutUtf8(ex.what(), 300)));
 }
 
 Result<Report> ParseReport(std::string_view json, const ParseLimits& limits) {
