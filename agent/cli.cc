@@ -321,10 +321,12 @@ struct Checked {
 /// Checks the domains concurrently on a bounded set of threads and hands each to `print` in
 /// input order, as soon as it and every one before it are done (`print` runs under a lock, one
 /// call at a time, on whichever checking thread completed that prefix; standard output is
-/// flushed after each run of prints). A printed check is freed at once: what waits in memory
-/// is the checks finished ahead of a slower one earlier in the list, not every report of the run.
+/// flushed after each run of prints). With `json_depth`, each report's JSON text is rendered on
+/// its check's thread that many levels in (ReportJsonText). A printed check is freed at once: what
+/// waits in memory is the checks finished ahead of a slower one earlier in the list, not every
+/// report of the run.
 void CheckAll(const DomainChecker& checker, const std::vector<std::string>& domains,
-              bool policy_only, bool probe_mx, bool render_json,
+              bool policy_only, bool probe_mx, std::optional<int> json_depth,
               const std::function<void(std::size_t, Checked&)>& print) {
   std::vector<std::unique_ptr<Checked>> finished(domains.size());
   std::size_t printed = 0;  // guarded by `mutex`, as `finished` is
@@ -335,7 +337,7 @@ void CheckAll(const DomainChecker& checker, const std::vector<std::string>& doma
       auto checked = std::make_unique<Checked>();
       checked->report =
           policy_only ? checker.CheckPolicyOnly(domains[i]) : checker.Check(domains[i], probe_mx);
-      if (render_json) checked->json = JsonText(ReportToJson(checked->report));
+      if (json_depth) checked->json = ReportJsonText(checked->report, *json_depth);
       const std::lock_guard lock(mutex);
       finished[i] = std::move(checked);
       if (!finished[printed]) continue;  // an earlier one is still being checked
@@ -383,21 +385,6 @@ std::optional<CheckPlan> PlanChecks(const CommandLine& cl, const std::vector<std
   return CheckPlan{std::move(*domains), std::move(checker.value()), config.probe_mx};
 }
 
-/// `text` (a pretty-printed JSON value) as an element of a pretty-printed array: every line two
-/// spaces further in, as nlohmann::json's dump(2) of the whole array would have it.
-void PrintArrayElement(std::string_view text) {
-  std::cout << "  ";
-  for (std::size_t start = 0;;) {
-    const std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) {
-      std::cout << text.substr(start);
-      return;
-    }
-    std::cout << text.substr(start, end + 1 - start) << "  ";
-    start = end + 1;
-  }
-}
-
 int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
   if (names.empty()) throw UsageError("check needs at least one DOMAIN");
   auto plan = PlanChecks(cl, names);
@@ -410,7 +397,8 @@ int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
                         std::getenv("NO_COLOR") == nullptr};
   int status = kExitOk;
   if (array) std::cout << "[";
-  CheckAll(*plan->checker, plan->domains, false, plan->probe_mx, cl.json,
+  CheckAll(*plan->checker, plan->domains, false, plan->probe_mx,
+           cl.json ? std::optional<int>(array ? 1 : 0) : std::nullopt,
            [&](std::size_t i, Checked& checked) {
              if (!checked.report.enforced || HasCriticalOrHigh(checked.report)) {
                status = kExitFindings;
@@ -421,8 +409,7 @@ int RunCheck(const CommandLine& cl, const std::vector<std::string>& names) {
              } else if (!array) {
                std::cout << checked.json << "\n";
              } else {
-               std::cout << (i == 0 ? "\n" : ",\n");
-               PrintArrayElement(checked.json);
+               std::cout << (i == 0 ? "\n  " : ",\n  ") << checked.json;
              }
            });
   if (array) std::cout << (count == 0 ? "]\n" : "\n]\n");
@@ -436,7 +423,7 @@ int RunPolicy(const CommandLine& cl, const std::vector<std::string>& names) {
   auto plan = PlanChecks(cl, names);
   if (!plan) return kExitUsage;
   DomainReport report;
-  CheckAll(*plan->checker, plan->domains, true, false, false,
+  CheckAll(*plan->checker, plan->domains, true, false, std::nullopt,
            [&](std::size_t, Checked& checked) { report = std::move(checked.report); });
   if (cl.json) {
     std::cout << JsonText(PolicyToJson(report)) << "\n";
