@@ -13,10 +13,12 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 namespace mtasts::dns {
 namespace {
@@ -261,6 +263,61 @@ std::string ServerToCsvEntry(const std::string& server) {
 
 }  // namespace
 
+/// Channels that served a check and were reset, kept for the next: setting a channel up
+/// (`ares_dup`: the options, its 3,072 query-table list heads, a read of /dev/urandom) and
+/// tearing it down cost more than the rest of a check's DNS. Shared by the resolver and its
+/// channels, which may outlive it (a reload replaces the resolver while checks run).
+class CaresResolver::ChannelPool {
+ public:
+  explicit ChannelPool(ares_channel model) {
+    if (ares_get_servers_ports(model, &servers_) != ARES_SUCCESS) servers_ = nullptr;
+  }
+  ~ChannelPool() {
+    for (ares_channel channel : idle_) ares_destroy(channel);
+    if (servers_ != nullptr) ares_free_data(servers_);
+  }
+  ChannelPool(const ChannelPool&) = delete;
+  ChannelPool& operator=(const ChannelPool&) = delete;
+
+  /// A reset channel, or nullptr when none waits.
+  ares_channel Take() {
+    const std::lock_guard lock(mutex_);
+    if (idle_.empty()) return nullptr;
+    ares_channel channel = idle_.back();
+    idle_.pop_back();
+    return channel;
+  }
+
+  /// Keeps `channel` for another check if nothing is pending on it: setting its servers again
+  /// (c-ares refuses while a query is pending) closes its sockets and forgets what it learnt of
+  /// the servers, so the next check starts as on a new channel, from a new socket and port.
+  /// Anything else is destroyed, which fails what is still pending, once.
+  void Give(ares_channel channel) {
+    if (servers_ != nullptr && ares_set_servers_ports(channel, servers_) == ARES_SUCCESS) {
+      const std::lock_guard lock(mutex_);
+      if (idle_.size() < kMaxIdle) {
+        idle_.push_back(channel);
+        return;
+      }
+    }
+    ares_destroy(channel);
+  }
+
+  std::size_t Idle() {
+    const std::lock_guard lock(mutex_);
+    return idle_.size();
+  }
+
+ private:
+  // About 75 KiB each (c-ares 1.18's query tables), held between rounds. A check's thread gives
+  // its channel back just before it takes one for its next check, so a few cover any number of
+  // threads; the burst at a round's start sets up new ones.
+  static constexpr std::size_t kMaxIdle = 8;
+  ares_addr_port_node* servers_ = nullptr;  // the configured servers, read from the template
+  std::mutex mutex_;
+  std::vector<ares_channel> idle_;
+};
+
 /// One c-ares channel: a check's, or a lookup's own. c-ares 1.18 handles a failed connection to
 /// a server by failing over every query pending on that server's channel, so on a channel shared
 /// between domains one hostile domain (a truncated answer whose TCP retry is refused, say) would
@@ -268,12 +325,14 @@ std::string ServerToCsvEntry(const std::string& server) {
 /// that failure is the domain's own (its records, its MX hosts' TLSA), and its lookups share one
 /// UDP socket (ARES_FLAG_STAYOPEN keeps it open between them) instead of five or six. Used by one
 /// thread at a time (c-ares 1.18 channels are not thread-safe): the check's, or the lookup's
-/// caller's. Closed (its sockets with it) when the check and the last of its lookups are done.
+/// caller's. When the check and the last of its lookups are done, its sockets are closed and the
+/// channel goes back to the pool, reset (ChannelPool::Give), or is destroyed.
 class CaresResolver::Channel final : public LookupDriver {
  public:
-  Channel(ares_channel handle, int status) : handle_(handle), status_(status) {}
+  Channel(ares_channel handle, int status, std::shared_ptr<ChannelPool> pool)
+      : handle_(handle), status_(status), pool_(std::move(pool)) {}
   ~Channel() override {
-    if (handle_ != nullptr) ares_destroy(handle_);  // fails what is still pending, once
+    if (handle_ != nullptr) pool_->Give(handle_);
   }
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -325,6 +384,7 @@ class CaresResolver::Channel final : public LookupDriver {
  private:
   ares_channel handle_;
   int status_;
+  std::shared_ptr<ChannelPool> pool_;
 };
 
 /// One check's view of the resolver: every lookup through it goes out on the check's channel.
@@ -382,6 +442,7 @@ CaresResolver::CaresResolver(const ResolverOptions& options) {
                                "\": " + ares_strerror(status));
     }
   }
+  pool_ = std::make_shared<ChannelPool>(template_);
 }
 
 CaresResolver::~CaresResolver() {
@@ -389,13 +450,19 @@ CaresResolver::~CaresResolver() {
 }
 
 std::shared_ptr<CaresResolver::Channel> CaresResolver::NewChannel() {
-  ares_channel channel = nullptr;
+  ares_channel channel = pool_->Take();
   int status = ARES_SUCCESS;
-  // No lock: ares_dup only reads the template (its options and servers), which nothing
-  // changes after the constructor.
-  status = ares_dup(&channel, template_);
-  if (status != ARES_SUCCESS) channel = nullptr;
-  return std::make_shared<Channel>(channel, status);
+  if (channel == nullptr) {
+    // No lock: ares_dup only reads the template (its options and servers), which nothing
+    // changes after the constructor.
+    status = ares_dup(&channel, template_);
+    if (status != ARES_SUCCESS) channel = nullptr;
+  }
+  return std::make_shared<Channel>(channel, status, pool_);
+}
+
+std::size_t CaresResolver::IdleChannels() const {
+  return pool_->Idle();
 }
 
 std::unique_ptr<Resolver> CaresResolver::ForCheck() {

@@ -21,10 +21,11 @@ struct ResolverOptions {
 
 /// The Resolver on c-ares. Every check gets a channel (and so a UDP socket) of its own
 /// (ForCheck), every lookup asked outside a check one too, so that a hostile server's failures
-/// stay with the check that met them. A channel is driven by the thread that waits for its
-/// answers (Lookup::WaitUntil): the query leaves from the caller's thread when it is started,
-/// and its answer is read by that thread when it waits, with no thread in between. c-ares
-/// statuses are translated to Presence/Error here and only here.
+/// stay with the check that met them; a channel nothing is pending on is reset and reused. A
+/// channel is driven by the thread that waits for its answers (Lookup::WaitUntil): the query leaves
+/// from the caller's thread when it is started, and its answer is read by that thread when it
+/// waits, with no thread in between. c-ares statuses are translated to Presence/Error here and only
+/// here.
 class CaresResolver final : public Resolver {
  public:
   /// Throws std::runtime_error when c-ares cannot start or a server address is malformed: a
@@ -40,7 +41,11 @@ class CaresResolver final : public Resolver {
   Lookup<TlsaAnswer> Tlsa(const std::string& name) override;
   std::unique_ptr<Resolver> ForCheck() override;
 
+  /// Channels reset after a check and waiting for the next (docs/ARCHITECTURE.md, `dns/`).
+  std::size_t IdleChannels() const;
+
  private:
+  class ChannelPool;
   class Channel;
   class CheckView;
   /// A new channel, a copy of the configured template (its status says why when it has none).
@@ -52,6 +57,7 @@ class CaresResolver final : public Resolver {
   Lookup<TlsaAnswer> StartTlsa(const std::string& name, std::shared_ptr<Channel> channel);
 
   ares_channeldata* template_ = nullptr;  // configured once, then only copied (read)
+  std::shared_ptr<ChannelPool> pool_;
 };
 
 }  // namespace mtasts::dns

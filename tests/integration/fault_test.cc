@@ -438,6 +438,56 @@ TEST_F(FaultTest, LookupsOfOneCheckShareOneSocketAndChecksDoNot) {
   EXPECT_EQ(Settle(before), before);
 }
 
+// A check's channel is set up once and reused: reset when the check ends (its socket closed,
+// what it learnt of the servers forgotten), and only if nothing is pending on it. One still
+// waiting for an answer is destroyed: a late answer can never reach the next check.
+TEST_F(FaultTest, AChannelIsReusedResetAndOnlyWithNothingPending) {
+  const Resources before = Now();
+  {
+    dns::ResolverOptions options;
+    options.servers = {WorldDns()};
+    dns::CaresResolver resolver(options);
+    const Resources idle = Now();
+    const auto answered = [](dns::Resolver& r, const std::string& name) {
+      auto txt = r.Txt(name);
+      auto answer = dns::Await(txt, Deadline::After(kTimeout), "TXT");
+      EXPECT_TRUE(answer.has_value()) << name << ": " << answer.error().message;
+      if (answer) {
+        EXPECT_EQ(answer->presence, dns::Presence::kFound) << name;
+      }
+    };
+    EXPECT_EQ(resolver.IdleChannels(), 0U);
+    auto first = resolver.ForCheck();
+    answered(*first, "_mta-sts.ok.httpfault.test");
+    first.reset();
+    EXPECT_EQ(resolver.IdleChannels(), 1U) << "answered: kept";
+    EXPECT_EQ(Settle(idle), idle) << "kept without its socket";
+
+    {
+      auto second = resolver.ForCheck();  // the kept channel, reset
+      EXPECT_EQ(resolver.IdleChannels(), 0U);
+      answered(*second, "_mta-sts.ok.httpfault.test");
+      // A TCP retry refused fails only its own query; the channel forgets it when reset.
+      auto refused = second->Txt("_mta-sts.tc-notcp.dnsfault.test");
+      EXPECT_FALSE(dns::Await(refused, Deadline::After(kTimeout), "TXT").has_value());
+      {
+        auto third = resolver.ForCheck();  // none kept: a new one
+        auto silent = third->Txt("_mta-sts.timeout.dnsfault.test");
+        const Deadline passed(std::chrono::steady_clock::now() - std::chrono::milliseconds(1));
+        EXPECT_FALSE(dns::Await(silent, passed, "TXT").has_value());
+      }
+      EXPECT_EQ(resolver.IdleChannels(), 0U) << "a query still pending: destroyed, not kept";
+    }
+    EXPECT_EQ(resolver.IdleChannels(), 1U) << "its failures answered: reset and kept";
+    auto fourth = resolver.ForCheck();
+    answered(*fourth, "_mta-sts.ok.httpfault.test");
+    answered(*fourth, "_smtp._tls.ok.httpfault.test");
+    fourth.reset();
+    EXPECT_EQ(Settle(idle), idle);
+  }
+  EXPECT_EQ(Settle(before), before);
+}
+
 TEST_F(FaultTest, AnAnswerThatCameWhileTheCheckWasBusyIsTakenEvenPastTheDeadline) {
   // A check's DNS answers are read by the check's own thread when it waits for them; one that
   // arrived while the thread was busy (fetching the policy, say) waits in the socket and is
