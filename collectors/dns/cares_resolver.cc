@@ -4,7 +4,12 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -225,6 +230,40 @@ Lookup<T> SendParsed(ares_channel channel, int status, std::shared_ptr<LookupDri
   Send(channel, status, name, type, callback, pending);
   return {std::move(answer), std::move(driver)};
 }
+
+// c-ares 1.18 writes TCP queries with writev(2), which raises SIGPIPE when the server has reset
+// the connection (a DNS server or forwarder that closes a TCP retry): the whole process would
+// end unless it ignores SIGPIPE, as the daemon does but a program using this library need not.
+// Its sockets go through these instead; the same calls, writes with MSG_NOSIGNAL (EPIPE, which
+// c-ares handles as a failed connection). With these, c-ares leaves configuring a new socket
+// to us: non-blocking (it expects every call to return at once), and TCP_NODELAY as it sets.
+ares_socket_t OpenSocket(int domain, int type, int protocol, void* /*user*/) {
+  const int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd >= 0 && type == SOCK_STREAM) {
+    const int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
+  return fd;
+}
+int CloseSocket(ares_socket_t fd, void* /*user*/) {
+  return close(fd);
+}
+int ConnectSocket(ares_socket_t fd, const sockaddr* address, ares_socklen_t length,
+                  void* /*user*/) {
+  return connect(fd, address, length);
+}
+ares_ssize_t ReceiveFrom(ares_socket_t fd, void* buffer, std::size_t length, int flags,
+                         sockaddr* from, ares_socklen_t* from_length, void* /*user*/) {
+  return recvfrom(fd, buffer, length, flags, from, from_length);
+}
+ares_ssize_t SendWithoutSignal(ares_socket_t fd, const iovec* parts, int count, void* /*user*/) {
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(parts);  // sendmsg does not write through it
+  message.msg_iovlen = static_cast<std::size_t>(count);
+  return sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+constexpr ares_socket_functions kSocketFunctions = {OpenSocket, CloseSocket, ConnectSocket,
+                                                    ReceiveFrom, SendWithoutSignal};
 
 /// "IP", "IP:PORT" or "[IPv6]:PORT" to c-ares' CSV form; throws naming the bad value.
 std::string ServerToCsvEntry(const std::string& server) {
@@ -456,7 +495,11 @@ std::shared_ptr<CaresResolver::Channel> CaresResolver::NewChannel() {
     // No lock: ares_dup only reads the template (its options and servers), which nothing
     // changes after the constructor.
     status = ares_dup(&channel, template_);
-    if (status != ARES_SUCCESS) channel = nullptr;
+    if (status == ARES_SUCCESS) {
+      ares_set_socket_functions(channel, &kSocketFunctions, nullptr);
+    } else {
+      channel = nullptr;
+    }
   }
   return std::make_shared<Channel>(channel, status, pool_);
 }
