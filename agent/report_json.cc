@@ -333,16 +333,15 @@ std::string ReportJsonText(const DomainReport& report, int depth) {
 }
 
 json PolicyToJson(const DomainReport& report) {
+  // A tree only (the tree keeps its keys sorted), so these two may follow the policy's fields.
   TreeSink sink;
   sink.BeginObject();
   DescribePolicyFields(sink, report.policy);
+  Field(sink, "domain", report.domain);
+  sink.Key("issues");
+  DescribeIssues(sink, report.issues);
   sink.End();
-  json out = sink.Take();
-  out["domain"] = report.domain;
-  TreeSink issues;
-  DescribeIssues(issues, report.issues);
-  out["issues"] = issues.Take();
-  return out;
+  return sink.Take();
 }
 
 namespace {
