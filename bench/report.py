@@ -35,30 +35,31 @@ def debian():
 # What stands behind each target when it is missed (see the profile notes in NOTES.md).
 WHY = {
     "cpu": """**CPU per check.** In instructions, which the machine's load cannot move (the
-callgrind rows above, start-up excluded): a check is about 1.20 bare handshakes, and 0.16 of
-the 0.20 above one handshake is the ECDSA check of the leaf's signature (0.82 M instructions)
-that RFC 8461 §3.3 requires of us and that s_time, given no CA file, skips; without it a check
-is about 1.04 handshakes. The 0.04 left (about 0.2 M) is the rest of a check: six DNS queries,
-the HTTP exchange after the handshake (the server's two session tickets, which s_time closes
-before and which an OpenSSL 3.0 client cannot decline: libssl's buffer `memset` and
-`OPENSSL_cleanse` alone 0.09 M; the response; our close_notify) and the report. What could be
-cut has been: the report is written straight to text (its nlohmann tree, dump and destruction
-were 0.25 M), a check's DNS channel is reset and reused (`ares_dup` and `ares_destroy` were
-0.09 M); 6.25 M a check in run H, 5.99 M now. In CPU seconds the ratio comes out higher than in
-instructions and moves with the machine: our 32 threads share two cores with nginx and Knot,
-s_time is one thread in step with nginx, and s_time itself measured 510 to 1,046 handshakes per
-CPU second across one day's runs (the rounds' span is in the rows above); system CPU per check
-moves with it (0.26 ms in run H, when s_time ran at 866 to 1,046; 0.39 ms in this session's
-first run at 510 to 649), and alternating runs of the previous and this revision on one world
-gave 0.358 and 0.314 ms, user 1.339 and 1.274 ms (means of 16 runs each). Where the process's
-samples went (`perf record` over 3,000 domains, before the two cuts, bench/NOTES.md):
-libcrypto 44.8%, the kernel 22.4%, libc 21.3% (malloc and free 12.9%, mostly called by
-OpenSSL), libssl 4.0%, c-ares 2.1%, our own code 4.9%. What would lower it further costs a
-target or a guarantee: tcmalloc in place of glibc's malloc cut user CPU 14% but raised the
-daemon's peak at 10,000 domains from 47 to 67 MiB (60.5 MiB tuned), past the 48 MiB target;
-8 checks in flight instead of 32 cut user CPU up to 9% in alternating runs (none in
-simultaneous ones) and would check a list of slow domains four times slower; skipping the
-leaf's signature is not ours to skip.""",
+callgrind rows above, start-up excluded): a check is about 1.2 bare handshakes, and 0.16 of the
+0.2 above one handshake is the ECDSA check of the leaf's signature (0.82 M instructions) that
+RFC 8461 §3.3 requires of us and that s_time, given no CA file, skips; without it a check is
+about 1.04 handshakes. The 0.04 left (about 0.2 M) is the rest of a check: six DNS queries, the
+HTTP exchange after the handshake (the server's two session tickets, which s_time closes before
+and which an OpenSSL 3.0 client cannot decline: libssl's buffer `memset` and `OPENSSL_cleanse`
+alone 0.09 M; the response; our close_notify) and the report. What could be cut has been: the
+report is written straight to text (its nlohmann tree, dump and destruction were 0.25 M), a
+check's DNS channel is reset and reused (`ares_dup` and `ares_destroy` were 0.09 M), and
+`check` no longer holds its 32 threads to two malloc arenas (futex calls 5.6 → 1.9 a check,
+context switches 5.4 → 4.8); 6.25 M a check in run H, about 6.0 M since. In CPU seconds the
+ratio moves with the machine: our 32 threads share two cores with nginx and Knot, s_time is one
+thread in step with nginx, and s_time itself measured 488 to 1,046 handshakes per CPU second
+across two days' runs (the rounds' span is in the rows above); the single sweep above, against
+s_time's 10 s, gives the ratio of one moment, the rounds' median that of five. Where the
+process's samples go (`perf record -g` over 3,000 domains at the revision of run K,
+bench/NOTES.md): libcrypto 47.5%, the kernel 21.9% (loopback TCP and UDP, and switching
+between the 32 threads: `finish_task_switch` 3.6%), libc 18.9% (malloc and free 9.5%, mostly
+called by OpenSSL; OpenSSL's read-write locks 2.5%), our own code 5.3%, libssl 4.4%, c-ares
+1.5%.
+What would lower it further costs a target or a guarantee: tcmalloc in place of glibc's malloc
+cut user CPU 14% but raised the daemon's peak at 10,000 domains from 47 to 67 MiB (60.5 MiB
+tuned), past the 48 MiB target; 8 checks in flight instead of 32 cut user CPU up to 9% in
+alternating runs (none in simultaneous ones) and would check a list of slow domains four times
+slower; skipping the leaf's signature is not ours to skip.""",
     "stsresolver": """**STSResolver ratio.** Twice its checks per CPU second means a whole check
 (five DNS queries, the SSRF guard, the HTTPS fetch with chain verification, the grammar, MX
 matching, the JSON report) in less CPU than its own check, halved; the row above puts that
