@@ -176,6 +176,11 @@ class PrometheusApi {
   }
   json Range(const std::string& query, double start, double end,
              std::string* error = nullptr) const {
+    // Prometheus evaluates at start, start + step, ... and not past end. With start moved back
+    // to a whole number of steps before end, end itself is evaluated: otherwise the last point
+    // can fall up to a step before the samples a wait has just seen (two samples of a new
+    // series, an increase() over them), and a panel shows no data though the data is there.
+    start = end - std::ceil(end - start);
     char window[96];
     std::snprintf(window, sizeof window, "&start=%.3f&end=%.3f&step=1", start, end);
     return Get("/api/v1/query_range?query=" + PercentEncode(query) + window, error);
