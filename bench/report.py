@@ -82,7 +82,12 @@ its servers, not our scaling; measuring that needs the servers on other cores (a
 four or more), which this bench does not have. `bench/cores-split.sh` measures the split
 (2026-12-03, three sweeps each): on 2 cores ours 0.87-0.91 cores, nginx and Knot 0.91-1.00,
 1.82-1.90 of the two in all; the servers cost about what we do per check, so two cores give
-2 / (ours + servers), about 1 / ours checks a second: what one core for us gives.""",
+2 / (ours + servers), about 1 / ours checks a second: what one core for us gives. The whole
+machine's profile says the same (`perf record -a` over a sweep of 1,000 domains, by process,
+bench/NOTES.md): on 2 cores nginx 51.6% of the samples, ours 44.6%, Knot 3.2%, idle none; with
+ours pinned to core 0, nginx moves to core 1 (47.5% of the samples there, 4.6% on core 0), ours
+43.8%, idle 0.2%. Both ways the two cores are full, and more than half of them is the
+servers'.""",
     "blackbox": """**blackbox_exporter ratio.** Only the exporter process's own CPU is counted for
 it (curl, which drives it, is not), while ours includes starting the process, loading the CA
 file and writing every report as JSON. Both sides pay one full TLS handshake per domain, most of
