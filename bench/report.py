@@ -75,7 +75,7 @@ with 64 checks), and a page is served until it is older than 4 times its render 
 "Memory"), so most scrapes are served from the kept page and one in a while renders.""",
     "cores": """**2 cores vs 1.** This machine has two cores and the world's servers share them:
 nginx's half of every handshake (ECDSA signing, and the certificate chosen by SNI read per
-handshake) and Knot's answers. The row below shows our process using about one core's worth
+handshake) and Knot's answers. The table's last row shows our process using about one core's worth
 of CPU in the 2-core sweep: the rest went to the servers, so giving our process the second core
 gives the machine no more CPU to check with. What this row measures is the 2-core machine with
 its servers, not our scaling; measuring that needs the servers on other cores (a machine with
